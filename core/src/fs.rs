@@ -1,0 +1,189 @@
+//! The platform trait: every filesystem primitive the merge rules need, on
+//! directory handles.
+//!
+//! The core never names a path outside the two handles it is given. Every
+//! operation here takes a directory handle plus one *name* inside it (never a
+//! path with separators), so an implementation can perform it with the `*at`
+//! family of calls and nothing can be redirected by a symlink.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+
+/// What kind of filesystem object an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (never followed by the primitives).
+    Symlink,
+    /// A named pipe.
+    Fifo,
+    /// A Unix domain socket.
+    Socket,
+    /// A character device node.
+    CharDevice,
+    /// A block device node.
+    BlockDevice,
+    /// The directory listing did not say; ask [`Fs::stat_at`].
+    Unknown,
+}
+
+impl Kind {
+    /// A short human name ("directory", "regular file", ...), used in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::File => "regular file",
+            Kind::Dir => "directory",
+            Kind::Symlink => "symlink",
+            Kind::Fifo => "fifo",
+            Kind::Socket => "socket",
+            Kind::CharDevice => "character device",
+            Kind::BlockDevice => "block device",
+            Kind::Unknown => "entry of unknown type",
+        }
+    }
+}
+
+/// A time as the filesystem records it: seconds and nanoseconds since the Unix
+/// epoch. Ordered, so change times can be compared with a [`Fs::clock`] stamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp {
+    /// Whole seconds since the epoch (negative before it).
+    pub secs: i64,
+    /// Nanoseconds within the second, below 1e9.
+    pub nanos: u32,
+}
+
+/// What `lstat` says of an entry, reduced to what the rules need.
+///
+/// Fields a platform cannot see (mode bits under WASI, for example) are `None`;
+/// the core then treats them as equal on both sides and never tries to change
+/// permissions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// The type of the entry itself (a symlink is `Symlink`, not its target).
+    pub kind: Kind,
+    /// Permission bits including setuid/setgid/sticky (`0o7777` mask).
+    pub mode: Option<u32>,
+    /// Owner's user id.
+    pub uid: Option<u32>,
+    /// Size in bytes (for a symlink: length of its text).
+    pub size: u64,
+    /// Device the entry lives on; with `ino` it identifies the inode.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Device number of a device node, 0 otherwise.
+    pub rdev: u64,
+    /// Status change time, when the platform reports it.
+    pub ctime: Option<Stamp>,
+}
+
+impl Meta {
+    /// `(dev, ino)`: equal for two names of one inode.
+    pub fn id(&self) -> (u64, u64) {
+        (self.dev, self.ino)
+    }
+}
+
+/// One name in a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The name, exactly as the directory holds it (any bytes but `/` and NUL).
+    pub name: OsString,
+    /// The type from the listing, or [`Kind::Unknown`] where it does not say.
+    pub kind: Kind,
+}
+
+/// The filesystem primitives of one platform, on directory handles.
+///
+/// Contract shared by every method:
+/// - `name` arguments are single path components (never `.`/`..`, never
+///   containing a separator); implementations must not follow a symlink in
+///   the final component unless the method says so.
+/// - Errors are returned as [`io::Error`] whose [`io::ErrorKind`] is what the
+///   core matches on: `NotFound`, `AlreadyExists`, `PermissionDenied`,
+///   `Unsupported` (the no-replace flag is refused by this filesystem),
+///   `CrossesDevices`, `IsADirectory`, `NotADirectory`, `DirectoryNotEmpty`.
+pub trait Fs {
+    /// An open directory; dropping it closes it.
+    type Dir;
+    /// A file opened for reading.
+    type File: io::Read;
+
+    /// Opens the directory `name` inside `parent` without following a symlink.
+    /// A symlink or non-directory there is an error (`NotADirectory` or other).
+    fn open_dir(&self, parent: &Self::Dir, name: &OsStr) -> io::Result<Self::Dir>;
+
+    /// Lists `dir`, without `.` and `..`, in no particular order.
+    fn read_dir(&self, dir: &Self::Dir) -> io::Result<Vec<Entry>>;
+
+    /// `lstat` of `name` inside `dir`.
+    fn stat_at(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Meta>;
+
+    /// `fstat` of an open directory.
+    fn stat_dir(&self, dir: &Self::Dir) -> io::Result<Meta>;
+
+    /// Renames `from/from_name` to `to/to_name` only if `to_name` does not
+    /// exist, atomically. `AlreadyExists` if it does; `Unsupported` if this
+    /// filesystem (or platform) has no such rename, in which case the core
+    /// falls back to [`Fs::link`] or [`Fs::create_dir`].
+    fn rename_noreplace(
+        &self,
+        from: &Self::Dir,
+        from_name: &OsStr,
+        to: &Self::Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()>;
+
+    /// Renames `from/from_name` over `to/to_name`, atomically replacing a
+    /// non-directory that is there.
+    fn rename_replace(
+        &self,
+        from: &Self::Dir,
+        from_name: &OsStr,
+        to: &Self::Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()>;
+
+    /// Creates a hard link `to/to_name` to the entry `from/from_name` (a
+    /// symlink is linked as itself). `AlreadyExists` if the name is taken.
+    fn link(
+        &self,
+        from: &Self::Dir,
+        from_name: &OsStr,
+        to: &Self::Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()>;
+
+    /// Creates the directory `name` with `mode` (where modes exist).
+    /// `AlreadyExists` if the name is taken.
+    fn create_dir(&self, dir: &Self::Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()>;
+
+    /// Removes the non-directory `name`.
+    fn remove_file(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
+
+    /// Removes the empty directory `name`.
+    fn remove_dir(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
+
+    /// The text of the symlink `name`, unchanged.
+    fn read_link(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<OsString>;
+
+    /// Opens the regular file `name` for reading, without following a symlink.
+    fn open_file(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::File>;
+
+    /// Sets the permission bits of an open directory. Only called where
+    /// [`Meta::mode`] is `Some`.
+    fn set_dir_mode(&self, dir: &Self::Dir, mode: u32) -> io::Result<()>;
+
+    /// The user id the operations run as, if the platform has users. The core
+    /// only makes a read-only directory writable when this user owns it.
+    fn euid(&self) -> Option<u32>;
+
+    /// "Now" on the filesystem's own clock, the one that stamps change times
+    /// of entries in `dir`. Entries changed after this stamp were changed by
+    /// someone else while the merge ran.
+    fn clock(&self, dir: &Self::Dir) -> Stamp;
+}

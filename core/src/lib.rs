@@ -1,0 +1,31 @@
+//! The stagemerge merge engine.
+//!
+//! Moves a staged install tree (a `DESTDIR`) into a live shared prefix by the
+//! rules of SPEC.md, safely when many merges run at once: every entry is
+//! placed by a no-replace rename (or link/mkdir where the filesystem refuses
+//! the flag), a taken name is re-examined instead of overwritten, and a
+//! different file is replaced by one atomic rename.
+//!
+//! The engine is capability-based: [`merge`] receives two directory handles
+//! and a [`Fs`] implementation of the platform primitives, and never names an
+//! absolute path or touches anything outside the two handles. The same code
+//! runs natively (cap-std/rustix in the `stagemerge` binary) and under WASI.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod classify;
+mod compare;
+pub mod error;
+pub mod fs;
+mod handle;
+mod merge;
+pub mod options;
+mod place;
+pub mod report;
+mod resolve;
+
+pub use error::{Error, Op, Side};
+pub use fs::{Entry, Fs, Kind, Meta, Stamp};
+pub use merge::{Action, merge};
+pub use options::{OnConflict, Options};
+pub use report::{ConflictReason, Counts, Problem, Report, Warning};

@@ -1,0 +1,575 @@
+//! The walk: STAGE top-down, each entry classified against TARGET and carried
+//! out, holding only the handles of the current path (memory O(depth) plus
+//! the listing of one directory per level).
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::classify::{Decision, Verdict, classify, on_difference};
+use crate::compare::{Buffers, identical};
+use crate::error::{Error, Op, Side};
+use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
+use crate::handle::Handle;
+use crate::options::Options;
+use crate::place::{Placed, Strategy};
+use crate::report::{ConflictReason, Problem, Report, Warning};
+use crate::resolve::{Refusal, resolve_dir};
+
+/// How often one entry is re-examined when TARGET keeps changing under it
+/// (each time another merge won a race for the same name).
+const MAX_TRIES: usize = 8;
+
+/// What happened to one staged entry, for `--verbose` listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A directory was moved whole by one rename.
+    MovedDir,
+    /// A non-directory was moved.
+    Moved,
+    /// A directory was created in TARGET by the fallback; its children follow.
+    CreatedDir,
+    /// A directory merged into an existing one; its children follow.
+    MergedDir,
+    /// Identical in TARGET; the staged copy was removed.
+    Identical,
+    /// Replaced a different TARGET entry.
+    Replaced,
+    /// Kept a different TARGET entry (`--on-conflict keep`).
+    Kept,
+    /// Kept a different TARGET entry another merge placed meanwhile.
+    ConcurrentWrite,
+    /// Not merged: a conflict.
+    Conflict,
+    /// Not merged: an I/O error.
+    Error,
+}
+
+/// Merges the tree below `stage` into `target`, by the rules of SPEC.md.
+///
+/// Every staged entry ends either in TARGET or still in STAGE; staged
+/// directories emptied by the merge are removed (never `stage` itself).
+/// `on_action` is called once per entry examined, with its path relative to
+/// both roots.
+///
+/// Returns `Err` only when nothing could be done: a root cannot be examined or
+/// listed, or both handles are the same directory. Everything else, including
+/// I/O errors on single entries, is in the [`Report`].
+pub fn merge<F: Fs>(
+    fs: &F,
+    stage: &F::Dir,
+    target: &F::Dir,
+    opts: &Options,
+    on_action: &mut dyn FnMut(&Path, Action),
+) -> Result<Report, Error> {
+    let root_err = |op, side, e| Error::new(op, side, PathBuf::new(), e);
+    let smeta = fs
+        .stat_dir(stage)
+        .map_err(|e| root_err(Op::Stat, Side::Stage, e))?;
+    let tmeta = fs
+        .stat_dir(target)
+        .map_err(|e| root_err(Op::Stat, Side::Target, e))?;
+    if smeta.id() == tmeta.id() {
+        let e = io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "STAGE and TARGET are the same directory",
+        );
+        return Err(root_err(Op::OpenDir, Side::Target, e));
+    }
+    let entries = sorted(
+        fs.read_dir(stage)
+            .map_err(|e| root_err(Op::ReadDir, Side::Stage, e))?,
+    );
+    let start = fs.clock(target);
+    let mut m = Merger {
+        fs,
+        opts,
+        target_root: target,
+        stage_root: smeta.id(),
+        start,
+        strategy: Strategy::new(opts.force_fallback),
+        report: Report::default(),
+        on_action,
+        rel: PathBuf::new(),
+        bufs: Buffers::new(),
+    };
+    let root = Frame {
+        stage: Handle::Borrowed(stage),
+        target: Handle::Borrowed(target),
+        name: OsString::new(),
+        entries: entries.into_iter(),
+        phys: Vec::new(),
+        target_meta: tmeta,
+        fresh: false,
+        hot: false,
+        left: 0,
+        restore_stage: None,
+        restore_target: None,
+    };
+    m.run(root);
+    Ok(m.report)
+}
+
+fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
+    entries.sort_unstable_by(|a, b| a.name.as_encoded_bytes().cmp(b.name.as_encoded_bytes()));
+    entries
+}
+
+/// One level of the walk: a staged directory and the TARGET directory its
+/// children go into.
+struct Frame<'a, D> {
+    stage: Handle<'a, D>,
+    target: Handle<'a, D>,
+    /// Name of `stage` in its parent (empty for the root).
+    name: OsString,
+    entries: std::vec::IntoIter<Entry>,
+    /// Where `target` is, as components below TARGET's root (symlinks resolved).
+    phys: Vec<OsString>,
+    target_meta: Meta,
+    /// This TARGET directory did not exist when the merge first looked:
+    /// another merge made it meanwhile, so everything in it is theirs.
+    fresh: bool,
+    /// This TARGET directory changed after the merge started (as it was first
+    /// entered): a different file in it may be a concurrent merge's.
+    hot: bool,
+    /// Entries of `stage` that stay in STAGE.
+    left: u64,
+    restore_stage: Option<u32>,
+    restore_target: Option<u32>,
+}
+
+struct Merger<'a, 'b, F: Fs> {
+    fs: &'a F,
+    opts: &'a Options,
+    target_root: &'a F::Dir,
+    stage_root: (u64, u64),
+    start: Stamp,
+    strategy: Strategy,
+    report: Report,
+    on_action: &'b mut dyn FnMut(&Path, Action),
+    /// Path of the entry (or directory) being worked on, relative to both roots.
+    rel: PathBuf,
+    bufs: Buffers,
+}
+
+impl<'a, F: Fs> Merger<'a, '_, F> {
+    fn run(&mut self, root: Frame<'a, F::Dir>) {
+        let mut stack = vec![root];
+        while let Some(top) = stack.last_mut() {
+            if let Some(entry) = top.entries.next() {
+                self.rel.push(&entry.name);
+                match self.entry(top, entry) {
+                    Some(child) => stack.push(child),
+                    None => {
+                        self.rel.pop();
+                    }
+                }
+            } else {
+                let done = stack.pop().expect("stack is not empty");
+                self.finish(done, stack.last_mut());
+                if !stack.is_empty() {
+                    self.rel.pop();
+                }
+            }
+        }
+    }
+
+    /// Carries out one staged entry; returns the frame to walk next when it
+    /// is a directory whose children must be merged one by one.
+    fn entry(&mut self, fr: &mut Frame<'a, F::Dir>, e: Entry) -> Option<Frame<'a, F::Dir>> {
+        let name = e.name;
+        let kind = match e.kind {
+            Kind::Unknown => match self.fs.stat_at(fr.stage.get(), &name) {
+                Ok(m) => m.kind,
+                Err(err) => return self.io(fr, Op::Stat, Side::Stage, err),
+            },
+            k => k,
+        };
+        let mut raced = false;
+        let mut unlocked = false;
+        for _ in 0..MAX_TRIES {
+            let tmeta = match self.fs.stat_at(fr.target.get(), &name) {
+                Ok(m) => m,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    let mut placed = self.place(fr, &name, kind);
+                    if matches!(&placed, Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied)
+                        && !unlocked
+                    {
+                        unlocked = true;
+                        if self.unlock(fr) {
+                            placed = self.place(fr, &name, kind);
+                        } else if let Some(p) = self.place_read_only_dir(fr, &name, kind) {
+                            placed = p;
+                        }
+                    }
+                    match placed {
+                        Ok(Placed::Moved) => {
+                            self.report.counts.moved += 1;
+                            if kind == Kind::Dir {
+                                self.report.counts.whole_dirs += 1;
+                                self.act(Action::MovedDir);
+                            } else {
+                                self.act(Action::Moved);
+                            }
+                            return None;
+                        }
+                        Ok(Placed::DirCreated) => {
+                            self.report.counts.created_dirs += 1;
+                            self.act(Action::CreatedDir);
+                            return self.descend(fr, name, false);
+                        }
+                        Err((_, err)) if err.kind() == io::ErrorKind::AlreadyExists => {
+                            raced = true;
+                            continue;
+                        }
+                        Err((op, err)) => {
+                            let side = if op == Op::CreateDir {
+                                Side::Target
+                            } else {
+                                Side::Stage
+                            };
+                            return self.io(fr, op, side, err);
+                        }
+                    }
+                }
+                Err(err) => return self.io(fr, Op::Stat, Side::Target, err),
+            };
+            match classify(kind, tmeta.kind) {
+                Verdict::Descend => return self.descend(fr, name, raced),
+                Verdict::FollowLink => return self.follow(fr, name, raced),
+                Verdict::Conflict(reason) => return self.conflict(fr, reason),
+                Verdict::Compare => {}
+            }
+            let smeta = match self.fs.stat_at(fr.stage.get(), &name) {
+                Ok(m) => m,
+                Err(err) => return self.io(fr, Op::Stat, Side::Stage, err),
+            };
+            let same = identical(
+                self.fs,
+                &mut self.bufs,
+                fr.stage.get(),
+                &smeta,
+                fr.target.get(),
+                &tmeta,
+                &name,
+            );
+            match same {
+                Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
+                Ok(true) => {
+                    let mut r = self.fs.remove_file(fr.stage.get(), &name);
+                    if matches!(&r, Err(e) if e.kind() == io::ErrorKind::PermissionDenied)
+                        && self.unlock(fr)
+                    {
+                        r = self.fs.remove_file(fr.stage.get(), &name);
+                    }
+                    if let Err(err) = r {
+                        return self.io(fr, Op::Remove, Side::Stage, err);
+                    }
+                    self.report.counts.identical += 1;
+                    self.act(Action::Identical);
+                    return None;
+                }
+                Ok(false) => {}
+            }
+            let concurrent =
+                raced || fr.fresh || fr.hot || tmeta.ctime.is_some_and(|c| c > self.start);
+            match on_difference(self.opts.on_conflict, concurrent) {
+                Decision::Fail => return self.conflict(fr, ConflictReason::Different),
+                Decision::Keep => {
+                    self.report.counts.kept += 1;
+                    return self.leave(
+                        fr,
+                        Warning::Kept {
+                            path: self.rel.clone(),
+                        },
+                        Action::Kept,
+                    );
+                }
+                Decision::KeepConcurrent => {
+                    self.report.counts.concurrent += 1;
+                    let w = Warning::ConcurrentWrite {
+                        path: self.rel.clone(),
+                    };
+                    return self.leave(fr, w, Action::ConcurrentWrite);
+                }
+                Decision::Replace => {}
+            }
+            match self
+                .fs
+                .rename_replace(fr.stage.get(), &name, fr.target.get(), &name)
+            {
+                Ok(()) => {
+                    self.report.counts.replaced += 1;
+                    self.report.warnings.push(Warning::Replaced {
+                        path: self.rel.clone(),
+                    });
+                    self.act(Action::Replaced);
+                    return None;
+                }
+                // TARGET changed between the look and the rename (a directory
+                // appeared, or the entry went): look again.
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::IsADirectory
+                            | io::ErrorKind::NotADirectory
+                            | io::ErrorKind::DirectoryNotEmpty
+                    ) =>
+                {
+                    raced = true;
+                }
+                Err(err) if err.kind() == io::ErrorKind::PermissionDenied && !unlocked => {
+                    unlocked = true;
+                    if !self.unlock(fr) {
+                        return self.io(fr, Op::Rename, Side::Stage, err);
+                    }
+                }
+                Err(err) => return self.io(fr, Op::Rename, Side::Stage, err),
+            }
+        }
+        self.conflict(fr, ConflictReason::Unstable)
+    }
+
+    /// Enters the staged directory `name` and TARGET's directory of the same
+    /// name (already there, or just created by the fallback).
+    fn descend(
+        &mut self,
+        fr: &mut Frame<'a, F::Dir>,
+        name: OsString,
+        raced: bool,
+    ) -> Option<Frame<'a, F::Dir>> {
+        let tdir = match self.fs.open_dir(fr.target.get(), &name) {
+            Ok(d) => d,
+            Err(err) => return self.io(fr, Op::OpenDir, Side::Target, err),
+        };
+        let mut phys = fr.phys.clone();
+        phys.push(name.clone());
+        let fresh = raced || fr.fresh;
+        self.enter(fr, name, Handle::Owned(tdir), phys, fresh)
+    }
+
+    /// STAGE has a directory where TARGET has a symlink: merge through it if
+    /// it leads to a directory inside TARGET.
+    fn follow(
+        &mut self,
+        fr: &mut Frame<'a, F::Dir>,
+        name: OsString,
+        raced: bool,
+    ) -> Option<Frame<'a, F::Dir>> {
+        let link = match self.fs.read_link(fr.target.get(), &name) {
+            Ok(l) => l,
+            Err(err) => return self.io(fr, Op::ReadLink, Side::Target, err),
+        };
+        match resolve_dir(self.fs, self.target_root, self.stage_root, &fr.phys, &link) {
+            Ok((dir, phys)) => {
+                let fresh = raced || fr.fresh;
+                self.enter(fr, name, dir, phys, fresh)
+            }
+            Err(Refusal::Escapes) => {
+                let link = PathBuf::from(link);
+                self.conflict(fr, ConflictReason::SymlinkEscapes { link })
+            }
+            Err(Refusal::NotDir(why)) => {
+                let link = PathBuf::from(link);
+                self.conflict(fr, ConflictReason::SymlinkNotDir { link, why })
+            }
+            Err(Refusal::IntoStage) => self.conflict(fr, ConflictReason::IntoStage),
+            Err(Refusal::Io(err)) => self.io(fr, Op::OpenDir, Side::Target, err),
+        }
+    }
+
+    fn enter(
+        &mut self,
+        fr: &mut Frame<'a, F::Dir>,
+        name: OsString,
+        target: Handle<'a, F::Dir>,
+        phys: Vec<OsString>,
+        fresh: bool,
+    ) -> Option<Frame<'a, F::Dir>> {
+        let tmeta = match self.fs.stat_dir(target.get()) {
+            Ok(m) => m,
+            Err(err) => return self.io(fr, Op::Stat, Side::Target, err),
+        };
+        if tmeta.id() == self.stage_root {
+            return self.conflict(fr, ConflictReason::IntoStage);
+        }
+        let sdir = match self.fs.open_dir(fr.stage.get(), &name) {
+            Ok(d) => d,
+            Err(err) => return self.io(fr, Op::OpenDir, Side::Stage, err),
+        };
+        let entries = match self.fs.read_dir(&sdir) {
+            Ok(e) => sorted(e),
+            Err(err) => return self.io(fr, Op::ReadDir, Side::Stage, err),
+        };
+        self.act(Action::MergedDir);
+        let hot = tmeta.ctime.is_some_and(|c| c > self.start);
+        Some(Frame {
+            stage: Handle::Owned(sdir),
+            target,
+            name,
+            entries: entries.into_iter(),
+            phys,
+            target_meta: tmeta,
+            fresh,
+            hot,
+            left: 0,
+            restore_stage: None,
+            restore_target: None,
+        })
+    }
+
+    /// Leaves a finished directory: restores modes changed for writing, and
+    /// removes the staged directory when all of it was merged.
+    fn finish(&mut self, fr: Frame<'a, F::Dir>, parent: Option<&mut Frame<'a, F::Dir>>) {
+        if let Some(mode) = fr.restore_target {
+            if let Err(err) = self.fs.set_dir_mode(fr.target.get(), mode) {
+                self.push_io(Op::Chmod, Side::Target, err);
+            }
+        }
+        if let Some(mode) = fr.restore_stage {
+            if let Err(err) = self.fs.set_dir_mode(fr.stage.get(), mode) {
+                self.push_io(Op::Chmod, Side::Stage, err);
+            }
+        }
+        let Some(parent) = parent else { return };
+        if fr.left > 0 {
+            parent.left += 1;
+            return;
+        }
+        drop(fr.stage);
+        let mut r = self.fs.remove_dir(parent.stage.get(), &fr.name);
+        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::PermissionDenied)
+            && self.unlock(parent)
+        {
+            r = self.fs.remove_dir(parent.stage.get(), &fr.name);
+        }
+        if let Err(err) = r {
+            parent.left += 1;
+            self.push_io(Op::RemoveDir, Side::Stage, err);
+        }
+    }
+
+    /// Makes the frame's directories writable where they are read-only and
+    /// owned by the running user; they are restored in [`Self::finish`].
+    /// Returns whether anything changed (so a retry can help).
+    fn unlock(&mut self, fr: &mut Frame<'a, F::Dir>) -> bool {
+        let Some(euid) = self.fs.euid() else {
+            return false;
+        };
+        let mut changed = false;
+        if fr.restore_target.is_none() {
+            if let Some(mode) = owned_read_only(&fr.target_meta, euid) {
+                if self.fs.set_dir_mode(fr.target.get(), mode | 0o200).is_ok() {
+                    fr.restore_target = Some(mode);
+                    changed = true;
+                }
+            }
+        }
+        if fr.restore_stage.is_none() {
+            if let Ok(meta) = self.fs.stat_dir(fr.stage.get()) {
+                if let Some(mode) = owned_read_only(&meta, euid) {
+                    if self.fs.set_dir_mode(fr.stage.get(), mode | 0o200).is_ok() {
+                        fr.restore_stage = Some(mode);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    fn place(
+        &mut self,
+        fr: &Frame<'a, F::Dir>,
+        name: &OsStr,
+        kind: Kind,
+    ) -> Result<Placed, (Op, io::Error)> {
+        let (stage, target) = (fr.stage.get(), fr.target.get());
+        self.strategy
+            .place(self.fs, stage, target, fr.target_meta.dev, name, kind)
+    }
+
+    /// Moving a directory to another parent rewrites its `..`, which needs
+    /// write permission on the directory itself: grant it for the one rename
+    /// when the running user owns the directory, then restore it. `None` when
+    /// that cannot help.
+    fn place_read_only_dir(
+        &mut self,
+        fr: &Frame<'a, F::Dir>,
+        name: &OsStr,
+        kind: Kind,
+    ) -> Option<Result<Placed, (Op, io::Error)>> {
+        if kind != Kind::Dir {
+            return None;
+        }
+        let euid = self.fs.euid()?;
+        let dir = self.fs.open_dir(fr.stage.get(), name).ok()?;
+        let mode = owned_read_only(&self.fs.stat_dir(&dir).ok()?, euid)?;
+        self.fs.set_dir_mode(&dir, mode | 0o200).ok()?;
+        let placed = self.place(fr, name, kind);
+        if let Err(err) = self.fs.set_dir_mode(&dir, mode) {
+            self.push_io(Op::Chmod, Side::Target, err);
+        }
+        Some(placed)
+    }
+
+    fn act(&mut self, action: Action) {
+        (self.on_action)(&self.rel, action);
+    }
+
+    fn leave(
+        &mut self,
+        fr: &mut Frame<'a, F::Dir>,
+        w: Warning,
+        a: Action,
+    ) -> Option<Frame<'a, F::Dir>> {
+        fr.left += 1;
+        self.report.warnings.push(w);
+        self.act(a);
+        None
+    }
+
+    fn conflict(
+        &mut self,
+        fr: &mut Frame<'a, F::Dir>,
+        reason: ConflictReason,
+    ) -> Option<Frame<'a, F::Dir>> {
+        fr.left += 1;
+        self.report.counts.conflicts += 1;
+        self.report.problems.push(Problem::Conflict {
+            path: self.rel.clone(),
+            reason,
+        });
+        self.act(Action::Conflict);
+        None
+    }
+
+    fn io(
+        &mut self,
+        fr: &mut Frame<'a, F::Dir>,
+        op: Op,
+        side: Side,
+        err: io::Error,
+    ) -> Option<Frame<'a, F::Dir>> {
+        fr.left += 1;
+        self.push_io(op, side, err);
+        None
+    }
+
+    fn push_io(&mut self, op: Op, side: Side, err: io::Error) {
+        self.report.counts.errors += 1;
+        self.report
+            .problems
+            .push(Problem::Io(Error::new(op, side, self.rel.clone(), err)));
+        self.act(Action::Error);
+    }
+}
+
+/// The mode to restore if `meta` is a directory the user `euid` owns and
+/// cannot write.
+fn owned_read_only(meta: &Meta, euid: u32) -> Option<u32> {
+    match (meta.mode, meta.uid) {
+        (Some(mode), Some(uid)) if uid == euid && mode & 0o200 == 0 => Some(mode),
+        _ => None,
+    }
+}

@@ -1,0 +1,24 @@
+//! Settings of one merge, validated by the front end before the merge starts.
+
+/// What to do when STAGE/p and TARGET/p are different non-directories.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Replace TARGET/p atomically and warn (the default).
+    #[default]
+    Replace,
+    /// Keep TARGET/p, leave the staged one in STAGE, and warn.
+    Keep,
+    /// Report a conflict: the merge exits with problems.
+    Fail,
+}
+
+/// Settings of one merge.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Policy for different non-directories.
+    pub on_conflict: OnConflict,
+    /// Never use the platform's no-replace rename; place files by link +
+    /// unlink and directories by mkdir + their children, as on filesystems
+    /// that refuse the flag. Lets tests run the fallback on every filesystem.
+    pub force_fallback: bool,
+}

@@ -1,0 +1,211 @@
+//! What a merge did: counts, warnings and problems, in one value every front
+//! end renders.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::fs::Kind;
+
+/// How many entries each action touched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Entries placed by a rename or link (a directory moved whole counts once).
+    pub moved: u64,
+    /// Of `moved`, directories moved whole by one rename.
+    pub whole_dirs: u64,
+    /// Directories created in TARGET by the fallback (mkdir, then children).
+    pub created_dirs: u64,
+    /// Entries already present and identical; their staged copy was removed.
+    pub identical: u64,
+    /// Different non-directories replaced atomically.
+    pub replaced: u64,
+    /// Different non-directories kept because of `--on-conflict keep`.
+    pub kept: u64,
+    /// Different entries another merge placed while this one ran; theirs kept.
+    pub concurrent: u64,
+    /// Conflicts: the entry was left in STAGE and TARGET unchanged.
+    pub conflicts: u64,
+    /// I/O errors: the entry was left in STAGE.
+    pub errors: u64,
+}
+
+/// A warning: the merge went on, but the user should know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Warning {
+    /// TARGET/path held a different non-directory and was replaced.
+    Replaced {
+        /// The entry, relative to both roots.
+        path: PathBuf,
+    },
+    /// TARGET/path held a different non-directory that was kept
+    /// (`--on-conflict keep`); the staged one is still in STAGE.
+    Kept {
+        /// The entry, relative to both roots.
+        path: PathBuf,
+    },
+    /// Another merge placed a different TARGET/path while this one ran; its
+    /// version stays and the staged one is still in STAGE.
+    ConcurrentWrite {
+        /// The entry, relative to both roots.
+        path: PathBuf,
+    },
+}
+
+impl Warning {
+    /// The entry the warning is about, relative to both roots.
+    pub fn path(&self) -> &Path {
+        match self {
+            Warning::Replaced { path }
+            | Warning::Kept { path }
+            | Warning::ConcurrentWrite { path } => path,
+        }
+    }
+
+    /// The message, with the roots as the user named them.
+    pub fn render(&self, stage_root: &Path, target_root: &Path) -> String {
+        let t = target_root.join(self.path());
+        match self {
+            Warning::Replaced { .. } => {
+                format!("replaced {} (the staged version differs)", t.display())
+            }
+            Warning::Kept { .. } => format!(
+                "kept {}; the different staged version stays at {}",
+                t.display(),
+                stage_root.join(self.path()).display()
+            ),
+            Warning::ConcurrentWrite { .. } => format!(
+                "concurrent write: another merge placed a different {} while this one ran; \
+                 kept it, the staged version stays at {}",
+                t.display(),
+                stage_root.join(self.path()).display()
+            ),
+        }
+    }
+}
+
+/// Why an entry could not be merged although no system call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// The two sides hold different types, and neither may replace the other.
+    Type {
+        /// What STAGE has.
+        stage: Kind,
+        /// What TARGET has.
+        target: Kind,
+    },
+    /// TARGET has a symlink where STAGE has a directory, and the link would
+    /// have to be followed out of TARGET (absolute, or `..` past its root).
+    SymlinkEscapes {
+        /// The link text.
+        link: PathBuf,
+    },
+    /// TARGET has a symlink where STAGE has a directory, and it does not lead
+    /// to a directory (dangling, a loop, or a non-directory).
+    SymlinkNotDir {
+        /// The link text.
+        link: PathBuf,
+        /// What was found instead.
+        why: String,
+    },
+    /// The destination is STAGE itself or inside it.
+    IntoStage,
+    /// The files differ and `--on-conflict fail` was given.
+    Different,
+    /// TARGET kept changing under this merge; it gave up after several tries.
+    Unstable,
+}
+
+/// An entry that was not merged: it is still in STAGE.
+#[derive(Debug)]
+pub enum Problem {
+    /// The rules refuse this entry.
+    Conflict {
+        /// The entry, relative to both roots.
+        path: PathBuf,
+        /// Why.
+        reason: ConflictReason,
+    },
+    /// A system call failed.
+    Io(Error),
+}
+
+impl Problem {
+    /// The message, with the roots as the user named them.
+    pub fn render(&self, stage_root: &Path, target_root: &Path) -> String {
+        match self {
+            Problem::Io(e) => e.render(stage_root, target_root),
+            Problem::Conflict { path, reason } => {
+                let s = stage_root.join(path);
+                let t = target_root.join(path);
+                let (s, t) = (s.display(), t.display());
+                match reason {
+                    ConflictReason::Type { stage, target } => format!(
+                        "conflict: {s} is a {} but {t} is a {}; left in STAGE, TARGET unchanged",
+                        stage.describe(),
+                        target.describe()
+                    ),
+                    ConflictReason::SymlinkEscapes { link } => format!(
+                        "conflict: {t} is a symlink to {} which leads out of TARGET; not followed, \
+                         {s} left in STAGE",
+                        link.display()
+                    ),
+                    ConflictReason::SymlinkNotDir { link, why } => format!(
+                        "conflict: {t} is a symlink to {} which {why}; {s} left in STAGE",
+                        link.display()
+                    ),
+                    ConflictReason::IntoStage => format!(
+                        "conflict: the destination {t} is STAGE itself or inside it; {s} left in STAGE"
+                    ),
+                    ConflictReason::Different => format!(
+                        "conflict: {t} differs from {s} (--on-conflict fail); left in STAGE"
+                    ),
+                    ConflictReason::Unstable => {
+                        format!("conflict: {t} kept changing while merging {s}; left in STAGE")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of a merge.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// How many entries each action touched.
+    pub counts: Counts,
+    /// Warnings, in the order they arose.
+    pub warnings: Vec<Warning>,
+    /// Entries not merged, in the order they arose. Empty means success.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// True when every staged entry was merged (warnings allowed).
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// One line for humans: what moved, what was already there, what went wrong.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        let mut s = format!("{} moved ({} whole directories)", c.moved, c.whole_dirs);
+        if c.created_dirs > 0 {
+            s.push_str(&format!(", {} directories created", c.created_dirs));
+        }
+        s.push_str(&format!(
+            ", {} identical, {} replaced",
+            c.identical, c.replaced
+        ));
+        if c.kept > 0 {
+            s.push_str(&format!(", {} kept", c.kept));
+        }
+        if c.concurrent > 0 {
+            s.push_str(&format!(", {} concurrent writes", c.concurrent));
+        }
+        s.push_str(&format!(", {} conflicts", c.conflicts));
+        if c.errors > 0 {
+            s.push_str(&format!(", {} errors", c.errors));
+        }
+        s
+    }
+}

@@ -1,0 +1,96 @@
+//! The validated settings of a run, built from the parsed command line before
+//! anything touches the filesystem for writing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use stagemerge_core::{OnConflict, Options};
+
+use crate::cli::{ConflictPolicy, MergeArgs};
+
+/// Environment switch that forces the portable fallback (link + unlink,
+/// mkdir + children) so tests exercise it on filesystems that have the
+/// no-replace flag. Not a user option.
+pub(crate) const FORCE_FALLBACK_ENV: &str = "STAGEMERGE_FORCE_FALLBACK";
+
+/// How much a run prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verbosity {
+    /// Problems only.
+    Quiet,
+    /// Problems, warnings and the summary.
+    Normal,
+    /// Also every action, on stdout.
+    Verbose,
+}
+
+/// A merge that is ready to run: both roots exist, are directories, and are
+/// neither the same nor nested the wrong way round.
+#[derive(Debug)]
+pub(crate) struct MergeConfig {
+    /// STAGE as the user named it (for messages).
+    pub(crate) stage: PathBuf,
+    /// TARGET as the user named it (for messages).
+    pub(crate) target: PathBuf,
+    pub(crate) options: Options,
+    pub(crate) verbosity: Verbosity,
+}
+
+impl MergeConfig {
+    pub(crate) fn from_args(a: MergeArgs) -> Result<Self> {
+        let stage_real = real_dir(&a.stage, "STAGE")?;
+        let target_real = real_dir(&a.target, "TARGET")?;
+        if stage_real == target_real {
+            bail!(
+                "STAGE {} and TARGET {} are the same directory: nothing to merge",
+                a.stage.display(),
+                a.target.display()
+            );
+        }
+        if target_real.starts_with(&stage_real) {
+            bail!(
+                "TARGET {} is inside STAGE {}: the merge would move STAGE into itself; \
+                 stage into a directory outside TARGET (STAGE inside TARGET is fine)",
+                a.target.display(),
+                a.stage.display()
+            );
+        }
+        let on_conflict = match a.on_conflict {
+            ConflictPolicy::Replace => OnConflict::Replace,
+            ConflictPolicy::Keep => OnConflict::Keep,
+            ConflictPolicy::Fail => OnConflict::Fail,
+        };
+        let force_fallback =
+            std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+        let verbosity = if a.quiet {
+            Verbosity::Quiet
+        } else if a.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        Ok(MergeConfig {
+            stage: a.stage,
+            target: a.target,
+            options: Options {
+                on_conflict,
+                force_fallback,
+            },
+            verbosity,
+        })
+    }
+}
+
+/// The canonical path of `path`, which must be a directory.
+fn real_dir(path: &Path, role: &str) -> Result<PathBuf> {
+    let real = path
+        .canonicalize()
+        .with_context(|| format!("{role} {}: cannot resolve", path.display()))?;
+    let meta = real
+        .metadata()
+        .with_context(|| format!("{role} {}: cannot stat", path.display()))?;
+    if !meta.is_dir() {
+        bail!("{role} {} is not a directory", path.display());
+    }
+    Ok(real)
+}

@@ -1,0 +1,34 @@
+//! `stagemerge`: the command-line front end and native platform shim.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod config;
+mod exit;
+mod limits;
+mod run_merge;
+mod shim;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    limits::raise_open_files();
+    let outcome = match cli.command {
+        Command::Merge(args) => {
+            config::MergeConfig::from_args(args).and_then(|cfg| run_merge::run(&cfg))
+        }
+    };
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "stagemerge: error: {e:#}");
+            Exit::NothingDone.into()
+        }
+    }
+}

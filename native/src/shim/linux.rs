@@ -1,0 +1,50 @@
+//! Linux: `renameat2(RENAME_NOREPLACE)`, and the clock read off an
+//! `O_TMPFILE` inode so it matches the filesystem's own change times.
+
+use std::io;
+
+use cap_std::fs::Dir;
+use rustix::fs::{Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
+use stagemerge_core::Stamp;
+
+pub(super) fn rename_noreplace(
+    from: &Dir,
+    from_name: &std::ffi::OsStr,
+    to: &Dir,
+    to_name: &std::ffi::OsStr,
+) -> io::Result<()> {
+    rustix::fs::renameat_with(from, from_name, to, to_name, RenameFlags::NOREPLACE)
+        .map_err(refused_flag)
+}
+
+/// EINVAL, ENOSYS and EOPNOTSUPP are how kernels and filesystems (NFS, FUSE,
+/// older ZFS) say they do not do `RENAME_NOREPLACE`; only those switch the
+/// merge to the link/mkdir fallback.
+fn refused_flag(e: Errno) -> io::Error {
+    if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "renameat2(RENAME_NOREPLACE) refused: {}",
+                io::Error::from(e)
+            ),
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// The change time an inode created now in `dir` gets. An anonymous
+/// `O_TMPFILE` leaves no name behind and does not touch `dir`.
+pub(super) fn clock(dir: &Dir) -> Option<Stamp> {
+    let fd = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .ok()?;
+    let st = rustix::fs::fstat(&fd).ok()?;
+    Some(super::unix::ctime(&st))
+}

@@ -1,0 +1,30 @@
+//! macOS: `renamex_np(RENAME_EXCL)` (rustix's `renameat_with` with
+//! `RenameFlags::EXCL` calls `renameatx_np`).
+
+use std::io;
+
+use cap_std::fs::Dir;
+use rustix::fs::RenameFlags;
+use rustix::io::Errno;
+use stagemerge_core::Stamp;
+
+pub(super) fn rename_noreplace(
+    from: &Dir,
+    from_name: &std::ffi::OsStr,
+    to: &Dir,
+    to_name: &std::ffi::OsStr,
+) -> io::Result<()> {
+    rustix::fs::renameat_with(from, from_name, to, to_name, RenameFlags::EXCL).map_err(|e| {
+        // Filesystems without exclusive rename (some network and FUSE ones)
+        // answer ENOTSUP or EINVAL.
+        if e == Errno::INVAL || e == Errno::NOTSUP || e == Errno::NOSYS {
+            io::Error::new(io::ErrorKind::Unsupported, io::Error::from(e))
+        } else {
+            e.into()
+        }
+    })
+}
+
+pub(super) fn clock(_dir: &Dir) -> Option<Stamp> {
+    None
+}

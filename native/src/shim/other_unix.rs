@@ -1,0 +1,23 @@
+//! Other Unixes: no no-replace rename is known, so the core always takes the
+//! portable fallback (link + unlink, mkdir + children).
+
+use std::io;
+
+use cap_std::fs::Dir;
+use stagemerge_core::Stamp;
+
+pub(super) fn rename_noreplace(
+    _from: &Dir,
+    _from_name: &std::ffi::OsStr,
+    _to: &Dir,
+    _to_name: &std::ffi::OsStr,
+) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no no-replace rename on this platform",
+    ))
+}
+
+pub(super) fn clock(_dir: &Dir) -> Option<Stamp> {
+    None
+}

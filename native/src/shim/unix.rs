@@ -1,0 +1,200 @@
+//! The primitives every Unix shares, as rustix `*at` calls on the file
+//! descriptors of cap-std directory handles. Every call names one component
+//! relative to a handle and never follows a symlink in it.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::unix::ffi::OsStringExt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cap_std::fs::Dir;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
+
+use super::os;
+
+/// The native platform: cap-std handles, rustix calls.
+#[derive(Debug)]
+pub(crate) struct NativeFs {
+    euid: u32,
+}
+
+impl NativeFs {
+    pub(crate) fn new() -> Self {
+        NativeFs {
+            euid: rustix::process::geteuid().as_raw(),
+        }
+    }
+}
+
+fn kind_of(t: FileType) -> Kind {
+    match t {
+        FileType::RegularFile => Kind::File,
+        FileType::Directory => Kind::Dir,
+        FileType::Symlink => Kind::Symlink,
+        FileType::Fifo => Kind::Fifo,
+        FileType::Socket => Kind::Socket,
+        FileType::CharacterDevice => Kind::CharDevice,
+        FileType::BlockDevice => Kind::BlockDevice,
+        _ => Kind::Unknown,
+    }
+}
+
+// The field types of `struct stat` differ between platforms (and between
+// rustix's backends); every cast below widens or keeps the value.
+#[allow(clippy::unnecessary_cast, clippy::cast_sign_loss)]
+pub(super) fn ctime(st: &Stat) -> Stamp {
+    Stamp {
+        secs: st.st_ctime as i64,
+        nanos: st.st_ctime_nsec as u32,
+    }
+}
+
+#[allow(clippy::unnecessary_cast, clippy::cast_sign_loss)]
+fn meta_of(st: &Stat) -> Meta {
+    Meta {
+        kind: kind_of(FileType::from_raw_mode(st.st_mode as _)),
+        mode: Some(st.st_mode as u32 & 0o7777),
+        uid: Some(st.st_uid as u32),
+        size: st.st_size as u64,
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+        rdev: st.st_rdev as u64,
+        ctime: Some(ctime(st)),
+    }
+}
+
+fn open_dir_fd(parent: &Dir, name: &OsStr) -> io::Result<Dir> {
+    let fd = rustix::fs::openat(
+        parent,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(Dir::from_std_file(File::from(fd)))
+}
+
+impl Fs for NativeFs {
+    type Dir = Dir;
+    type File = File;
+
+    fn open_dir(&self, parent: &Dir, name: &OsStr) -> io::Result<Dir> {
+        open_dir_fd(parent, name)
+    }
+
+    fn read_dir(&self, dir: &Dir) -> io::Result<Vec<Entry>> {
+        let list = rustix::fs::Dir::read_from(dir)?;
+        let mut out = Vec::new();
+        for e in list {
+            let e = e?;
+            let name = e.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            out.push(Entry {
+                name: OsString::from_vec(name.to_vec()),
+                kind: kind_of(e.file_type()),
+            });
+        }
+        Ok(out)
+    }
+
+    fn stat_at(&self, dir: &Dir, name: &OsStr) -> io::Result<Meta> {
+        Ok(meta_of(&rustix::fs::statat(
+            dir,
+            name,
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?))
+    }
+
+    fn stat_dir(&self, dir: &Dir) -> io::Result<Meta> {
+        Ok(meta_of(&rustix::fs::fstat(dir)?))
+    }
+
+    fn rename_noreplace(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        to: &Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()> {
+        os::rename_noreplace(from, from_name, to, to_name)
+    }
+
+    fn rename_replace(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        to: &Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()> {
+        Ok(rustix::fs::renameat(from, from_name, to, to_name)?)
+    }
+
+    fn link(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::linkat(
+            from,
+            from_name,
+            to,
+            to_name,
+            AtFlags::empty(),
+        )?)
+    }
+
+    fn create_dir(&self, dir: &Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()> {
+        let mode = mode.unwrap_or(0o755);
+        rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(mode as _))?;
+        // mkdir's mode passes through the umask; a rename would have kept the
+        // staged mode, so the fallback sets it exactly.
+        let created = open_dir_fd(dir, name)?;
+        Ok(rustix::fs::fchmod(
+            &created,
+            Mode::from_raw_mode(mode as _),
+        )?)
+    }
+
+    fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
+    }
+
+    fn remove_dir(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?)
+    }
+
+    fn read_link(&self, dir: &Dir, name: &OsStr) -> io::Result<OsString> {
+        let text = rustix::fs::readlinkat(dir, name, Vec::new())?;
+        Ok(OsString::from_vec(text.into_bytes()))
+    }
+
+    fn open_file(&self, dir: &Dir, name: &OsStr) -> io::Result<File> {
+        // NONBLOCK: if the entry was swapped for a fifo, do not hang on it.
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+            Mode::empty(),
+        )?;
+        Ok(File::from(fd))
+    }
+
+    fn set_dir_mode(&self, dir: &Dir, mode: u32) -> io::Result<()> {
+        Ok(rustix::fs::fchmod(dir, Mode::from_raw_mode(mode as _))?)
+    }
+
+    fn euid(&self) -> Option<u32> {
+        Some(self.euid)
+    }
+
+    fn clock(&self, dir: &Dir) -> Stamp {
+        os::clock(dir).unwrap_or_else(|| {
+            let d = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            Stamp {
+                secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                nanos: d.subsec_nanos(),
+            }
+        })
+    }
+}

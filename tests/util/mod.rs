@@ -1,0 +1,357 @@
+//! Shared test helpers: a fixture of STAGE/TARGET directories on disk, a
+//! runner for the real `stagemerge` binary, tree snapshots, and the "nothing
+//! is lost" check every scenario ends with.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Which placement primitive the binary is made to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prim {
+    /// `renameat2(RENAME_NOREPLACE)` where the filesystem has it.
+    Rename,
+    /// The portable fallback (link + unlink, mkdir + children), forced.
+    Fallback,
+    /// Not forced, on a filesystem that refuses the no-replace flag: the
+    /// binary must switch to the fallback by itself.
+    Refused,
+}
+
+impl Prim {
+    /// Whether whole directories move by one rename (else: mkdir + children).
+    pub fn renames_dirs(self) -> bool {
+        self == Prim::Rename
+    }
+}
+
+pub const BOTH: [Prim; 2] = [Prim::Rename, Prim::Fallback];
+
+/// A temporary directory holding `stage/` and `target/` (and whatever else a
+/// test puts next to them, such as a canary directory).
+pub struct Fixture {
+    pub tmp: tempfile::TempDir,
+    pub stage: PathBuf,
+    pub target: PathBuf,
+    pub prim: Prim,
+}
+
+impl Fixture {
+    pub fn new(prim: Prim) -> Self {
+        Self::new_in(&std::env::temp_dir(), prim)
+    }
+
+    /// A fixture on tmpfs (`/dev/shm`) where there is one, else in the temp
+    /// dir: for tests that create many thousands of files, which costs about
+    /// 0.7 ms per file on this machine's disk and 10 µs on tmpfs.
+    pub fn new_fast(prim: Prim) -> Self {
+        Self::new_in(&fast_tmp(), prim)
+    }
+
+    /// A fixture below `parent` (a tmpfs or loop mount in filesystem tests).
+    pub fn new_in(parent: &Path, prim: Prim) -> Self {
+        let tmp = tempfile::Builder::new()
+            .prefix("stagemerge-test-")
+            .tempdir_in(parent)
+            .expect("create fixture dir");
+        let stage = tmp.path().join("stage");
+        let target = tmp.path().join("target");
+        fs::create_dir(&stage).unwrap();
+        fs::create_dir(&target).unwrap();
+        Fixture {
+            tmp,
+            stage,
+            target,
+            prim,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes a file (creating parents) below the fixture root.
+    pub fn file(&self, rel: impl AsRef<Path>, content: &[u8]) -> PathBuf {
+        let p = self.root().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn dir(&self, rel: impl AsRef<Path>) -> PathBuf {
+        let p = self.root().join(rel);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    pub fn symlink(&self, text: impl AsRef<Path>, rel: impl AsRef<Path>) -> PathBuf {
+        let p = self.root().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(text, &p).unwrap();
+        p
+    }
+
+    /// Runs `stagemerge merge [args] STAGE TARGET`.
+    pub fn merge(&self, args: &[&str]) -> Run {
+        let mut c = self.command();
+        c.arg("merge").args(args).arg(&self.stage).arg(&self.target);
+        Run::of(c)
+    }
+
+    /// The binary, with the fixture's primitive selected.
+    pub fn command(&self) -> Command {
+        command(self.prim)
+    }
+}
+
+/// `/dev/shm` when it is a writable directory, else the temp dir.
+pub fn fast_tmp() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    let writable = tempfile::Builder::new().tempdir_in(shm).is_ok();
+    if writable {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_stagemerge")
+}
+
+pub fn command(prim: Prim) -> Command {
+    let mut c = Command::new(bin());
+    c.env_remove("STAGEMERGE_FORCE_FALLBACK");
+    if prim == Prim::Fallback {
+        c.env("STAGEMERGE_FORCE_FALLBACK", "1");
+    }
+    c
+}
+
+/// What a finished run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(mut c: Command) -> Run {
+        Run::from_output(c.output().expect("run stagemerge"))
+    }
+
+    pub fn from_output(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit status\n--- stderr:\n{}\n--- stdout:\n{}",
+            self.stderr, self.stdout
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// One entry of a tree, as far as a merge must preserve it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Dir { mode: u32 },
+    File { mode: u32, data: Vec<u8> },
+    Link { text: Vec<u8> },
+    Other { kind: u32, mode: u32 },
+}
+
+/// Every entry below a root, by path bytes relative to it (symlinks not
+/// followed), with inode numbers kept aside for hard-link checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub nodes: BTreeMap<Vec<u8>, Node>,
+}
+
+impl Snapshot {
+    pub fn of(root: &Path) -> Snapshot {
+        let mut s = Snapshot::default();
+        walk(root, root, &mut s.nodes);
+        s
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.nodes
+            .keys()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Node>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let rel = p
+            .strip_prefix(root)
+            .unwrap()
+            .as_os_str()
+            .as_bytes()
+            .to_vec();
+        let m = fs::symlink_metadata(&p).unwrap();
+        let mode = m.permissions().mode() & 0o7777;
+        let ft = m.file_type();
+        let node = if ft.is_dir() {
+            walk(root, &p, out);
+            Node::Dir { mode }
+        } else if ft.is_file() {
+            Node::File {
+                mode,
+                data: fs::read(&p).unwrap(),
+            }
+        } else if ft.is_symlink() {
+            Node::Link {
+                text: fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec(),
+            }
+        } else {
+            Node::Other {
+                kind: m.mode() & 0o170000,
+                mode,
+            }
+        };
+        out.insert(rel, node);
+    }
+}
+
+/// What `root/rel` is now, following symlinks in the middle of `rel` (as a
+/// merge through `lib -> usr/lib` places files) but not at its end.
+pub fn node_at(root: &Path, rel: &[u8]) -> Option<Node> {
+    let p = root.join(OsStr::from_bytes(rel));
+    let m = fs::symlink_metadata(&p).ok()?;
+    let mode = m.permissions().mode() & 0o7777;
+    let ft = m.file_type();
+    Some(if ft.is_dir() {
+        Node::Dir { mode }
+    } else if ft.is_file() {
+        Node::File {
+            mode,
+            data: fs::read(&p).ok()?,
+        }
+    } else if ft.is_symlink() {
+        Node::Link {
+            text: fs::read_link(&p).ok()?.as_os_str().as_bytes().to_vec(),
+        }
+    } else {
+        Node::Other {
+            kind: m.mode() & 0o170000,
+            mode,
+        }
+    })
+}
+
+/// SPEC: every staged entry is either in TARGET or still in STAGE. Checks
+/// each non-directory of the stage as it was before the merge.
+#[track_caller]
+pub fn assert_nothing_lost(stage_before: &Snapshot, stage: &Path, target: &Path) {
+    for (rel, node) in &stage_before.nodes {
+        if matches!(node, Node::Dir { .. }) {
+            continue;
+        }
+        let in_stage = node_at(stage, rel).as_ref() == Some(node);
+        let in_target = node_at(target, rel).as_ref() == Some(node);
+        assert!(
+            in_stage || in_target,
+            "lost {:?}: in neither STAGE nor TARGET",
+            String::from_utf8_lossy(rel)
+        );
+    }
+}
+
+/// Runs a merge of the fixture and checks that nothing staged was lost.
+pub fn merge_checked(f: &Fixture, args: &[&str]) -> Run {
+    let before = Snapshot::of(&f.stage);
+    let run = f.merge(args);
+    assert_nothing_lost(&before, &f.stage, &f.target);
+    run
+}
+
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Skips a test that needs root, saying why.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !$crate::util::is_root() {
+            eprintln!("skipped: this test needs root (mounts, other users)");
+            return;
+        }
+    };
+}
+
+pub fn ino(p: &Path) -> u64 {
+    fs::symlink_metadata(p).unwrap().ino()
+}
+
+pub fn mode(p: &Path) -> u32 {
+    fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+pub fn set_mode(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub mod parallel;
+pub mod scenarios;
+
+/// Generates one `#[test]` per placement primitive for each named scenario
+/// of [`scenarios`], each on a fresh fixture in the default temp dir.
+#[macro_export]
+macro_rules! both_primitives {
+    ($($name:ident),* $(,)?) => {
+        mod with_rename {
+            $( #[test] fn $name() {
+                let f = $crate::util::Fixture::new($crate::util::Prim::Rename);
+                $crate::util::scenarios::$name(&f)
+            } )*
+        }
+        mod with_fallback {
+            $( #[test] fn $name() {
+                let f = $crate::util::Fixture::new($crate::util::Prim::Fallback);
+                $crate::util::scenarios::$name(&f)
+            } )*
+        }
+    };
+}

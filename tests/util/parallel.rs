@@ -1,0 +1,100 @@
+//! Many merges of overlapping stages into one TARGET at once.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use super::{Fixture, Prim, Run, Snapshot, assert_nothing_lost, command};
+
+/// How many merges run at once, as with `make -j16`.
+pub const MERGES: usize = 16;
+
+pub const SITE: &str = "lib/python3.12/site-packages";
+
+/// Stage `i`: a namespace package sharing `backports/` and `share/pari/`
+/// with every other stage, the shared files identical, plus its own files.
+pub fn namespace_stage(root: &Path, i: usize) -> PathBuf {
+    let s = root.join(format!("stage{i}"));
+    let site = s.join(SITE);
+    fs::create_dir_all(site.join(format!("backports/pkg{i}"))).unwrap();
+    fs::write(
+        site.join("backports/__init__.py"),
+        "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n",
+    )
+    .unwrap();
+    fs::write(
+        site.join(format!("backports/pkg{i}/__init__.py")),
+        format!("# {i}\n"),
+    )
+    .unwrap();
+    fs::create_dir_all(site.join(format!("pkg{i}-1.0.dist-info"))).unwrap();
+    fs::write(
+        site.join(format!("pkg{i}-1.0.dist-info/RECORD")),
+        format!("record {i}\n"),
+    )
+    .unwrap();
+    fs::create_dir_all(s.join("share/pari/doc")).unwrap();
+    fs::write(s.join("share/pari/doc/common.tex"), "shared\n").unwrap();
+    fs::write(
+        s.join(format!("share/pari/doc/pkg{i}.tex")),
+        format!("{i}\n"),
+    )
+    .unwrap();
+    s
+}
+
+fn spawn(prim: Prim, stage: &Path, target: &Path) -> Child {
+    let mut c = command(prim);
+    c.arg("merge")
+        .arg(stage)
+        .arg(target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c.spawn().unwrap()
+}
+
+pub fn run_parallel(prim: Prim, stages: &[PathBuf], target: &Path) -> Vec<Run> {
+    let children: Vec<Child> = stages.iter().map(|s| spawn(prim, s, target)).collect();
+    children
+        .into_iter()
+        .map(|c| Run::from_output(c.wait_with_output().unwrap()))
+        .collect()
+}
+
+/// One round: 16 stages sharing `backports/` and `share/pari/` (shared files
+/// identical) merged at once into the fixture's TARGET. Odd rounds start
+/// with site-packages already there. Every merge must succeed without a
+/// warning, empty its stage and lose nothing; TARGET must hold every file.
+pub fn shared_namespace_round(f: &Fixture, round: usize) {
+    let prim = f.prim;
+    if round % 2 == 1 {
+        f.dir(format!("target/{SITE}"));
+    }
+    let stages: Vec<PathBuf> = (0..MERGES).map(|i| namespace_stage(f.root(), i)).collect();
+    let before: Vec<Snapshot> = stages.iter().map(|s| Snapshot::of(s)).collect();
+    let runs = run_parallel(prim, &stages, &f.target);
+    for (i, r) in runs.iter().enumerate() {
+        assert_eq!(r.code, 0, "{prim:?} round {round} merge {i}:\n{}", r.stderr);
+        r.assert_stderr_lacks("warning");
+        assert!(
+            Snapshot::of(&stages[i]).is_empty(),
+            "round {round}: stage {i} not emptied"
+        );
+        assert_nothing_lost(&before[i], &stages[i], &f.target);
+    }
+    let t = Snapshot::of(&f.target);
+    assert!(
+        t.nodes
+            .contains_key(format!("{SITE}/backports/__init__.py").as_bytes())
+    );
+    for i in 0..MERGES {
+        assert!(
+            t.nodes
+                .contains_key(format!("{SITE}/backports/pkg{i}/__init__.py").as_bytes())
+        );
+        assert!(
+            t.nodes
+                .contains_key(format!("share/pari/doc/pkg{i}.tex").as_bytes())
+        );
+    }
+}

@@ -156,7 +156,7 @@ fn fifos_and_sockets_are_moved_as_they_are() {
         f.dir("stage/run");
         f.dir("target/run");
         let stage_run = rustix::fs::open(
-            &f.stage.join("run"),
+            f.stage.join("run"),
             OFlags::RDONLY | OFlags::DIRECTORY,
             Mode::empty(),
         )

@@ -22,4 +22,6 @@ both_primitives!(
     stage_inside_target_like_sage,
     destination_that_is_stage_itself_is_a_conflict,
     empty_staged_dirs_are_removed_and_leftovers_kept,
+    reinstall_through_an_alias_replaces_every_file,
+    back_to_back_reinstalls_replace_not_concurrent,
 );

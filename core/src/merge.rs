@@ -2,6 +2,7 @@
 //! out, holding only the handles of the current path (memory O(depth) plus
 //! the listing of one directory per level).
 
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,7 @@ pub fn merge<F: Fs>(
         on_action,
         rel: PathBuf::new(),
         bufs: Buffers::new(),
+        written: HashSet::new(),
     };
     let root = Frame {
         stage: Handle::Borrowed(stage),
@@ -150,6 +152,10 @@ struct Merger<'a, 'b, F: Fs> {
     /// Path of the entry (or directory) being worked on, relative to both roots.
     rel: PathBuf,
     bufs: Buffers,
+    /// TARGET directories this merge has written into, so that entering one
+    /// again (through an alias such as `lib64 -> lib`) does not mistake the
+    /// merge's own writes for a concurrent merge's.
+    written: HashSet<(u64, u64)>,
 }
 
 impl<'a, F: Fs> Merger<'a, '_, F> {
@@ -201,6 +207,9 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                         } else if let Some(p) = self.place_read_only_dir(fr, &name, kind) {
                             placed = p;
                         }
+                    }
+                    if placed.is_ok() {
+                        self.written.insert(fr.target_meta.id());
                     }
                     match placed {
                         Ok(Placed::Moved) => {
@@ -299,6 +308,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 .rename_replace(fr.stage.get(), &name, fr.target.get(), &name)
             {
                 Ok(()) => {
+                    self.written.insert(fr.target_meta.id());
                     self.report.counts.replaced += 1;
                     self.report.warnings.push(Warning::Replaced {
                         path: self.rel.clone(),
@@ -402,7 +412,8 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             Err(err) => return self.io(fr, Op::ReadDir, Side::Stage, err),
         };
         self.act(Action::MergedDir);
-        let hot = tmeta.ctime.is_some_and(|c| c > self.start);
+        let hot =
+            tmeta.ctime.is_some_and(|c| c > self.start) && !self.written.contains(&tmeta.id());
         Some(Frame {
             stage: Handle::Owned(sdir),
             target,

@@ -420,3 +420,44 @@ pub fn empty_staged_dirs_are_removed_and_leftovers_kept(f: &Fixture) {
         "empty dirs are placed too"
     );
 }
+
+/// Regression: entering one TARGET directory twice (`lib/` and `lib64/`
+/// staged, `lib64 -> lib` in TARGET) must not take the merge's own writes
+/// for a concurrent merge's: every different file is replaced.
+pub fn reinstall_through_an_alias_replaces_every_file(f: &Fixture) {
+    f.file("target/lib/a.so", b"old a");
+    f.file("target/lib/b.so", b"old b");
+    f.symlink("lib", "target/lib64");
+    f.file("stage/lib/a.so", b"new a");
+    f.file("stage/lib64/b.so", b"new b");
+    merge_checked(f, &[])
+        .assert_code(0)
+        .assert_stderr_has("2 replaced")
+        .assert_stderr_lacks("concurrent");
+    assert_eq!(fs::read(f.target.join("lib/a.so")).unwrap(), b"new a");
+    assert_eq!(fs::read(f.target.join("lib/b.so")).unwrap(), b"new b");
+}
+
+/// Regression: a merge started right after another finished (same clock
+/// tick, as in a script) sees the earlier one's files as installed, not as
+/// concurrent writes: a reinstall replaces them.
+pub fn back_to_back_reinstalls_replace_not_concurrent(f: &Fixture) {
+    for v in 0..10 {
+        let content = format!("version {v}");
+        f.file(
+            "stage/lib/python3/site-packages/pkg/mod.py",
+            content.as_bytes(),
+        );
+        f.file(
+            "stage/lib/python3/site-packages/pkg/extra.py",
+            content.as_bytes(),
+        );
+        let run = merge_checked(f, &[]);
+        run.assert_code(0).assert_stderr_lacks("concurrent");
+        if v > 0 {
+            run.assert_stderr_has("2 replaced");
+        }
+        let placed = fs::read(f.target.join("lib/python3/site-packages/pkg/extra.py")).unwrap();
+        assert_eq!(placed, content.as_bytes());
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds stagemerge and merges two staged packages that share a directory
+# (site-packages/backports/) into one prefix, both at once, as `make -j`
+# would run them. The bundled stages are copied first: a merge moves them.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cargo build --release --quiet --manifest-path "$here/../Cargo.toml" -p stagemerge
+bin="$here/../target/release/stagemerge"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -Rp "$here/stages" "$work/stages"
+mkdir -p "$work/prefix/lib/python3.12/site-packages"
+
+echo "== merging two packages into $work/prefix in parallel"
+"$bin" merge "$work/stages/backports.tarfile" "$work/prefix" &
+"$bin" merge "$work/stages/backports.functools_lru_cache" "$work/prefix" &
+wait
+
+echo "== the prefix now holds both, sharing backports/__init__.py"
+(cd "$work/prefix" && find . -mindepth 1 | sort)
+echo "== what is left in the stages (nothing: every entry was merged)"
+(cd "$work/stages" && find . -mindepth 1 -type f | sort)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what the tests need and is
+# missing, then runs every test of the workspace.
+#
+# As root it installs e2fsprogs (loop-mounted ext4), bindfs (a FUSE mount
+# that refuses RENAME_NOREPLACE) and util-linux (setpriv, mount) from the
+# distribution when absent; without root those tests skip with a reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+    echo "run-all: cargo not found; install Rust with rustup first" >&2
+    exit 2
+fi
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    need=()
+    command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+    command -v bindfs >/dev/null || need+=(bindfs)
+    command -v setpriv >/dev/null || need+=(util-linux)
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "run-all: installing ${need[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+fi
+
+cargo test --workspace --locked "$@"

@@ -25,6 +25,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     fi
 fi
 
+# The core must stay portable to WASI (the sandbox runs it there).
+if command -v rustup >/dev/null; then
+    rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+fi
+cargo check --locked -p stagemerge-core --target wasm32-wasip1
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

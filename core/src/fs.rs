@@ -162,6 +162,11 @@ pub trait Fs {
     /// `AlreadyExists` if the name is taken.
     fn create_dir(&self, dir: &Self::Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()>;
 
+    /// Creates the symlink `name` with the text `text`, unchanged (an
+    /// absolute or dangling text is created as it is). `AlreadyExists` if the
+    /// name is taken.
+    fn symlink(&self, text: &OsStr, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
+
     /// Removes the non-directory `name`.
     fn remove_file(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
 

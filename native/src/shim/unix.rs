@@ -154,6 +154,10 @@ impl Fs for NativeFs {
         )?)
     }
 
+    fn symlink(&self, text: &OsStr, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::symlinkat(text, dir, name)?)
+    }
+
     fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
     }

@@ -14,6 +14,7 @@ use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
 use crate::handle::Handle;
 use crate::options::Options;
 use crate::place::{Placed, Strategy};
+use crate::record::{self, Owned, Record};
 use crate::report::{ConflictReason, Problem, Report, Warning};
 use crate::resolve::{Refusal, resolve_dir};
 
@@ -109,6 +110,12 @@ pub fn merge<F: Fs>(
         restore_target: None,
     };
     m.run(root);
+    m.report.owned.sort_unstable_by(|a, b| {
+        a.path
+            .as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.path.as_os_str().as_encoded_bytes())
+    });
     Ok(m.report)
 }
 
@@ -193,10 +200,27 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         };
         let mut raced = false;
         let mut unlocked = false;
+        // A non-directory is first placed without looking: one system call
+        // in the common case. Its own change time tells a concurrent writer
+        // if the name is taken. A directory is looked at first, so that
+        // losing the race for it is known for sure: what another merge moved
+        // in whole keeps its old change times below it.
+        let mut look = kind == Kind::Dir;
         for _ in 0..MAX_TRIES {
-            let tmeta = match self.fs.stat_at(fr.target.get(), &name) {
+            let looked = look;
+            look = true;
+            let stat = if looked {
+                self.fs.stat_at(fr.target.get(), &name)
+            } else {
+                Err(io::ErrorKind::NotFound.into())
+            };
+            let tmeta = match stat {
                 Ok(m) => m,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    let owned = match self.owned_before_move(fr.stage.get(), &name, kind) {
+                        Ok(o) => o,
+                        Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
+                    };
                     let mut placed = self.place(fr, &name, kind);
                     if matches!(&placed, Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied)
                         && !unlocked
@@ -214,6 +238,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                     match placed {
                         Ok(Placed::Moved) => {
                             self.report.counts.moved += 1;
+                            self.report.owned.extend(owned);
                             if kind == Kind::Dir {
                                 self.report.counts.whole_dirs += 1;
                                 self.act(Action::MovedDir);
@@ -228,7 +253,9 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                             return self.descend(fr, name, false);
                         }
                         Err((_, err)) if err.kind() == io::ErrorKind::AlreadyExists => {
-                            raced = true;
+                            // Absent when looked at, taken now: another
+                            // merge placed it meanwhile.
+                            raced |= looked;
                             continue;
                         }
                         Err((op, err)) => {
@@ -274,6 +301,9 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                     if let Err(err) = r {
                         return self.io(fr, Op::Remove, Side::Stage, err);
                     }
+                    if let Err(err) = self.own(fr.target.get(), &name, &tmeta) {
+                        return self.io(fr, Op::Read, Side::Target, err);
+                    }
                     self.report.counts.identical += 1;
                     self.act(Action::Identical);
                     return None;
@@ -303,11 +333,16 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 }
                 Decision::Replace => {}
             }
+            let owned = match self.describe(fr.stage.get(), &name, &smeta) {
+                Ok(o) => o,
+                Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
+            };
             match self
                 .fs
                 .rename_replace(fr.stage.get(), &name, fr.target.get(), &name)
             {
                 Ok(()) => {
+                    self.report.owned.extend(owned);
                     self.written.insert(fr.target_meta.id());
                     self.report.counts.replaced += 1;
                     self.report.warnings.push(Warning::Replaced {
@@ -487,6 +522,43 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             }
         }
         changed
+    }
+
+    /// What the package will own once `dir/name` (staged, of kind `kind`)
+    /// is moved: read before the move, since afterwards a concurrent merge
+    /// may be adding its own files to a moved directory.
+    fn owned_before_move(
+        &mut self,
+        dir: &F::Dir,
+        name: &OsStr,
+        kind: Kind,
+    ) -> io::Result<Vec<Owned>> {
+        let level = self.opts.record;
+        if level == Record::Off {
+            return Ok(Vec::new());
+        }
+        if kind == Kind::Dir {
+            return record::tree(self.fs, level, dir, name, &self.rel);
+        }
+        if !record::recorded(kind) {
+            return Ok(Vec::new());
+        }
+        let meta = self.fs.stat_at(dir, name)?;
+        Ok(self.describe(dir, name, &meta)?.into_iter().collect())
+    }
+
+    /// The record of `dir/name`, if it is recorded at all.
+    fn describe(&self, dir: &F::Dir, name: &OsStr, meta: &Meta) -> io::Result<Option<Owned>> {
+        if self.opts.record == Record::Off || !record::recorded(meta.kind) {
+            return Ok(None);
+        }
+        record::describe(self.fs, self.opts.record, dir, name, meta, self.rel.clone()).map(Some)
+    }
+
+    fn own(&mut self, dir: &F::Dir, name: &OsStr, meta: &Meta) -> io::Result<()> {
+        let owned = self.describe(dir, name, meta)?;
+        self.report.owned.extend(owned);
+        Ok(())
     }
 
     fn place(

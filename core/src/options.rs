@@ -21,4 +21,7 @@ pub struct Options {
     /// unlink and directories by mkdir + their children, as on filesystems
     /// that refuse the flag. Lets tests run the fallback on every filesystem.
     pub force_fallback: bool,
+    /// What to record of the entries the package now owns in TARGET
+    /// ([`crate::Report::owned`]).
+    pub record: crate::record::Record,
 }

@@ -177,6 +177,9 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Entries not merged, in the order they arose. Empty means success.
     pub problems: Vec<Problem>,
+    /// Files and symlinks the package now owns in TARGET (placed, identical
+    /// or replaced), sorted by path bytes; empty unless recording was asked.
+    pub owned: Vec<crate::record::Owned>,
 }
 
 impl Report {

@@ -19,6 +19,23 @@ pub(crate) enum Command {
     /// (no-replace), merged into an existing directory, found identical, or
     /// replaced atomically; what cannot be merged stays in STAGE.
     Merge(MergeArgs),
+    /// Remove a package's files listed in a manifest or Sage installation
+    /// record, deepest first, then the directories they leave empty. Files
+    /// that another record in --manifest-dir lists are kept.
+    Uninstall(UninstallArgs),
+    /// Compare installed files with a manifest: list missing, modified and
+    /// type-changed files; exit status 1 if there are any.
+    Verify(VerifyArgs),
+}
+
+/// How `--manifest` is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ManifestFormat {
+    /// One path a line, relative to TARGET, sorted by bytes.
+    Text,
+    /// A JSON object: each file's path, kind, size, mode and SHA-256
+    /// (symlinks: link text); names that are not UTF-8 in hex.
+    Json,
 }
 
 /// What to do when STAGE and TARGET hold different files at one path.
@@ -46,9 +63,90 @@ pub(crate) struct MergeArgs {
     #[arg(short, long)]
     pub(crate) verbose: bool,
 
+    /// After the merge, write (atomically) the files the package now owns
+    /// in TARGET: placed, identical or replaced, relative to TARGET.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manifest: Option<PathBuf>,
+
+    /// Format of --manifest.
+    #[arg(long, value_enum, default_value_t = ManifestFormat::Text, requires = "manifest")]
+    pub(crate) manifest_format: ManifestFormat,
+
+    /// After the merge, write Sage's installation record (JSON with
+    /// package_name, package_version, install_date, system_uname, files).
+    #[arg(long, value_name = "FILE", requires_all = ["package", "package_version"])]
+    pub(crate) sage_record: Option<PathBuf>,
+
+    /// Package name for --sage-record.
+    #[arg(long, value_name = "NAME", requires = "sage_record")]
+    pub(crate) package: Option<String>,
+
+    /// Package version for --sage-record.
+    #[arg(long, value_name = "VERSION", requires = "sage_record")]
+    pub(crate) package_version: Option<String>,
+
+    /// `sage_version` for --sage-record (Sage's VERSION.txt).
+    #[arg(long, value_name = "VERSION", requires = "sage_record")]
+    pub(crate) sage_version: Option<String>,
+
+    /// `test_result` for --sage-record ("passed", "failed", "not available").
+    #[arg(long, value_name = "RESULT", requires = "sage_record")]
+    pub(crate) test_result: Option<String>,
+
+    /// Hold an flock(2) lock on FILE for the duration of the merge (the lock
+    /// Sage's sage-flock takes); the merge is correct without it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) lock: Option<PathBuf>,
+
+    /// Take --lock shared instead of exclusive.
+    #[arg(long, requires = "lock")]
+    pub(crate) shared: bool,
+
+    /// Make the merged entries durable before exiting (one syncfs of
+    /// TARGET's filesystem).
+    #[arg(long)]
+    pub(crate) sync: bool,
+
     /// The staged tree (its contents are merged, not the directory itself).
     pub(crate) stage: PathBuf,
 
     /// The live prefix to merge into.
+    pub(crate) target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UninstallArgs {
+    /// The package's manifest (text or JSON) or Sage installation record.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manifest: PathBuf,
+
+    /// A directory of the other installed packages' manifests or records
+    /// (such as var/lib/sage/installed): files they list are kept.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) manifest_dir: Option<PathBuf>,
+
+    /// Remove files even if they changed since they were installed.
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// Print only problems.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+
+    /// The prefix the package was merged into.
+    pub(crate) target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The package's manifest (text or JSON) or Sage installation record.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manifest: PathBuf,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// The prefix the package was merged into.
     pub(crate) target: PathBuf,
 }

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use stagemerge_core::{OnConflict, Options};
+use stagemerge_core::{OnConflict, Options, Record};
 
-use crate::cli::{ConflictPolicy, MergeArgs};
+use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs};
 
 /// Environment switch that forces the portable fallback (link + unlink,
 /// mkdir + children) so tests exercise it on filesystems that have the
@@ -34,6 +34,22 @@ pub(crate) struct MergeConfig {
     pub(crate) target: PathBuf,
     pub(crate) options: Options,
     pub(crate) verbosity: Verbosity,
+    /// Where to write the manifest, and how.
+    pub(crate) manifest: Option<(PathBuf, ManifestFormat)>,
+    pub(crate) sage_record: Option<SageRecord>,
+    /// The lock file, and whether the lock is shared.
+    pub(crate) lock: Option<(PathBuf, bool)>,
+    pub(crate) sync: bool,
+}
+
+/// What `--sage-record` writes besides the file list.
+#[derive(Debug)]
+pub(crate) struct SageRecord {
+    pub(crate) path: PathBuf,
+    pub(crate) package: String,
+    pub(crate) version: String,
+    pub(crate) sage_version: Option<String>,
+    pub(crate) test_result: Option<String>,
 }
 
 impl MergeConfig {
@@ -69,14 +85,37 @@ impl MergeConfig {
         } else {
             Verbosity::Normal
         };
+        let manifest = a.manifest.map(|p| (p, a.manifest_format));
+        // JSON manifests carry digests; a text manifest or a Sage record
+        // needs only the paths.
+        let record = match (&manifest, &a.sage_record) {
+            (Some((_, ManifestFormat::Json)), _) => Record::Full,
+            (Some(_), _) | (None, Some(_)) => Record::Paths,
+            (None, None) => Record::Off,
+        };
+        let sage_record = match (a.sage_record, a.package, a.package_version) {
+            (Some(path), Some(package), Some(version)) => Some(SageRecord {
+                path,
+                package,
+                version,
+                sage_version: a.sage_version,
+                test_result: a.test_result,
+            }),
+            _ => None,
+        };
         Ok(MergeConfig {
             stage: a.stage,
             target: a.target,
             options: Options {
                 on_conflict,
                 force_fallback,
+                record,
             },
             verbosity,
+            manifest,
+            sage_record,
+            lock: a.lock.map(|l| (l, a.shared)),
+            sync: a.sync,
         })
     }
 }

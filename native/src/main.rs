@@ -5,7 +5,11 @@ mod cli;
 mod config;
 mod exit;
 mod limits;
+mod lock;
+mod records;
 mod run_merge;
+mod run_uninstall;
+mod run_verify;
 mod shim;
 
 use std::io::Write;
@@ -23,6 +27,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => {
             config::MergeConfig::from_args(args).and_then(|cfg| run_merge::run(&cfg))
         }
+        Command::Uninstall(args) => run_uninstall::run(&args),
+        Command::Verify(args) => run_verify::run(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

@@ -6,13 +6,19 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use cap_std::fs::Dir;
-use stagemerge_core::{Action, merge};
+use stagemerge_core::{Action, Owned, merge};
 
+use crate::cli::ManifestFormat;
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
-use crate::shim::NativeFs;
+use crate::shim::{NativeFs, sync_filesystem};
+use crate::{lock, records};
 
 pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
+    let _lock = match &cfg.lock {
+        Some((path, shared)) => Some(lock::acquire(path, *shared)?),
+        None => None,
+    };
     let started = Instant::now();
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
@@ -28,6 +34,14 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     };
     let report = merge(&fs, &stage, &target, &cfg.options, &mut on_action)
         .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)))?;
+
+    let mut notes = write_records(cfg, &report.owned)?;
+    let mut synced = None;
+    if cfg.sync {
+        let t = Instant::now();
+        sync_filesystem(&target).with_context(|| format!("syncfs {}", cfg.target.display()))?;
+        synced = Some(t.elapsed());
+    }
 
     let mut err = std::io::stderr().lock();
     for p in &report.problems {
@@ -45,9 +59,15 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
                 w.render(&cfg.stage, &cfg.target)
             );
         }
+        for n in notes.drain(..) {
+            let _ = writeln!(err, "stagemerge: warning: {n}");
+        }
+        let sync = synced.map_or(String::new(), |d| {
+            format!(", synced in {:.3} s", d.as_secs_f64())
+        });
         let _ = writeln!(
             err,
-            "stagemerge: {} -> {}: {} in {:.3} s",
+            "stagemerge: {} -> {}: {} in {:.3} s{sync}",
             cfg.stage.display(),
             cfg.target.display(),
             report.summary(),
@@ -61,9 +81,44 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     })
 }
 
+/// Writes the manifest and the Sage record that were asked for; returns
+/// warnings about paths a format cannot hold.
+fn write_records(cfg: &MergeConfig, owned: &[Owned]) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    if let Some((path, format)) = &cfg.manifest {
+        let bytes = match format {
+            ManifestFormat::Json => records::write_json(owned),
+            ManifestFormat::Text => {
+                let (bytes, skipped) = records::write_text(owned);
+                for p in skipped {
+                    notes.push(format!(
+                        "{} has a newline in its name: left out of the text manifest {} (use --manifest-format json)",
+                        cfg.target.join(p).display(),
+                        path.display()
+                    ));
+                }
+                bytes
+            }
+        };
+        records::write_atomic(path, &bytes)?;
+    }
+    if let Some(r) = &cfg.sage_record {
+        let (bytes, lossy) = records::write_sage(r, owned);
+        for p in lossy {
+            notes.push(format!(
+                "{} is not UTF-8: Sage's record {} holds it with U+FFFD in place of the bad bytes",
+                cfg.target.join(p).display(),
+                r.path.display()
+            ));
+        }
+        records::write_atomic(&r.path, &bytes)?;
+    }
+    Ok(notes)
+}
+
 /// Opens a root for reading. cap-std's ambient open gives an `O_PATH`
 /// descriptor on Linux, which can be neither listed nor `fchmod`ed.
-fn open_root(p: &Path, role: &str) -> Result<Dir> {
+pub(crate) fn open_root(p: &Path, role: &str) -> Result<Dir> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
         p,

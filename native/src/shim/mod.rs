@@ -19,4 +19,5 @@ mod os;
 
 mod unix;
 
+pub(crate) use os::sync_filesystem;
 pub(crate) use unix::NativeFs;

@@ -21,3 +21,12 @@ pub(super) fn rename_noreplace(
 pub(super) fn clock(_dir: &Dir) -> Option<Stamp> {
     None
 }
+
+/// `--sync` is not written for this platform yet (it needs an fsync of every
+/// placed file and touched directory): refuse rather than pretend.
+pub(crate) fn sync_filesystem(_dir: &Dir) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "--sync is only implemented on Linux (syncfs)",
+    ))
+}

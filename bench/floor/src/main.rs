@@ -1,0 +1,105 @@
+//! `floor [--fsync-each|--syncfs] STAGE TARGET`: the least work a merge of
+//! STAGE into TARGET can do when TARGET already has every directory: one
+//! `renameat2(RENAME_NOREPLACE)` per non-directory, found by reading each
+//! staged directory once. No classification, no checks, no report.
+//!
+//! `--fsync-each` adds what a tool that makes each file durable on its own
+//! pays: an fsync of every placed file, then of every touched directory.
+//! `--syncfs` adds one `syncfs` of TARGET's filesystem at the end.
+#![forbid(unsafe_code)]
+
+use std::ffi::{CString, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStringExt;
+use std::process::ExitCode;
+
+use rustix::fs::{FileType, Mode, OFlags, RenameFlags};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    None,
+    FsyncEach,
+    Syncfs,
+}
+
+fn open_dir(at: Option<&OwnedFd>, name: &CString) -> rustix::io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match at {
+        Some(d) => rustix::fs::openat(d, name.as_c_str(), flags, Mode::empty()),
+        None => rustix::fs::open(name.as_c_str(), flags, Mode::empty()),
+    }
+}
+
+fn merge(stage: &OwnedFd, target: &OwnedFd, how: Durability) -> rustix::io::Result<u64> {
+    let mut placed = 0;
+    let mut names = Vec::new();
+    for e in rustix::fs::Dir::read_from(stage)? {
+        let e = e?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push((CString::new(n).expect("no NUL in a name"), e.file_type()));
+        }
+    }
+    for (name, ty) in names {
+        if ty == FileType::Directory {
+            let (s, t) = (
+                open_dir(Some(stage), &name)?,
+                open_dir(Some(target), &name)?,
+            );
+            placed += merge(&s, &t, how)?;
+            if how == Durability::FsyncEach {
+                rustix::fs::fsync(&t)?;
+            }
+        } else {
+            rustix::fs::renameat_with(stage, &name, target, &name, RenameFlags::NOREPLACE)?;
+            if how == Durability::FsyncEach {
+                let f = rustix::fs::openat(
+                    target,
+                    &name,
+                    OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+                    Mode::empty(),
+                )?;
+                rustix::fs::fsync(&f)?;
+            }
+            placed += 1;
+        }
+    }
+    Ok(placed)
+}
+
+fn main() -> ExitCode {
+    let mut how = Durability::None;
+    let mut roots = Vec::new();
+    for a in std::env::args_os().skip(1) {
+        match a.to_str() {
+            Some("--fsync-each") => how = Durability::FsyncEach,
+            Some("--syncfs") => how = Durability::Syncfs,
+            _ => roots.push(a),
+        }
+    }
+    let [stage, target]: [OsString; 2] = match roots.try_into() {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("usage: floor [--fsync-each|--syncfs] STAGE TARGET");
+            return ExitCode::from(2);
+        }
+    };
+    let c = |p: OsString| CString::new(p.into_vec()).expect("no NUL in a path");
+    let run = || -> rustix::io::Result<u64> {
+        let (s, t) = (open_dir(None, &c(stage))?, open_dir(None, &c(target))?);
+        let n = merge(&s, &t, how)?;
+        match how {
+            Durability::Syncfs => rustix::fs::syncfs(&t)?,
+            Durability::FsyncEach => rustix::fs::fsync(&t)?,
+            Durability::None => {}
+        }
+        Ok(n)
+    };
+    match run() {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("floor: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! An installed file as a record lists it, how to find it inside TARGET, and
+//! how it compares with what was recorded.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::fs::{Fs, Kind, Meta};
+use crate::handle::Handle;
+use crate::record::{Content, Detail, detail};
+use crate::resolve::{Refusal, resolve_dir};
+
+/// One file a record says the package installed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installed {
+    /// Relative to TARGET, as recorded (may pass through TARGET's symlinks).
+    pub path: PathBuf,
+    /// The recorded kind, when the record says (plain-text manifests do not).
+    pub kind: Option<Kind>,
+    /// Recorded size, mode and content, when the record has them.
+    pub detail: Option<Detail>,
+}
+
+/// How an installed file compares with its record.
+#[derive(Debug)]
+pub enum Status {
+    /// As recorded (or, without details, present and not a directory).
+    Intact,
+    /// Not there.
+    Missing,
+    /// Something of another kind is there.
+    TypeChanged {
+        /// What was recorded (a file when the record does not say).
+        recorded: Kind,
+        /// What is there now.
+        found: Kind,
+    },
+    /// Same kind, but not as recorded.
+    Modified {
+        /// What differs: any of "size", "mode", "content", "link text".
+        what: Vec<&'static str>,
+    },
+    /// The path cannot be followed inside TARGET (absolute, `..` out of
+    /// TARGET, or through a symlink that leaves it): never touched.
+    Refused(String),
+    /// A system call failed while looking.
+    Error(io::Error),
+}
+
+/// The directory holding `path` inside TARGET, where that directory is (as
+/// components below TARGET's root), and the file's name.
+pub(crate) type Located<'a, D> = (Handle<'a, D>, Vec<OsString>, OsString);
+
+/// Finds the directory that holds `path`, following TARGET's symlinks only
+/// while they stay inside TARGET.
+pub(crate) fn locate<'a, F: Fs>(
+    fs: &F,
+    root: &'a F::Dir,
+    path: &Path,
+) -> Result<Located<'a, F::Dir>, Status> {
+    let Some(Component::Normal(name)) = path.components().next_back() else {
+        return Err(Status::Refused("not a relative path to a file".into()));
+    };
+    let parent = path.parent().unwrap_or(Path::new(""));
+    // No staged directory to protect here: an id no directory has.
+    let none = (u64::MAX, u64::MAX);
+    match resolve_dir(fs, root, none, &[], parent.as_os_str()) {
+        Ok((dir, phys)) => Ok((dir, phys, name.to_owned())),
+        Err(Refusal::Escapes) => Err(Status::Refused("leads out of TARGET".into())),
+        Err(Refusal::NotDir(_)) => Err(Status::Missing),
+        Err(Refusal::IntoStage) => Err(Status::Refused("unexpected".into())),
+        Err(Refusal::Io(e)) => Err(Status::Error(e)),
+    }
+}
+
+/// Compares `dir/name` with the record `want`.
+pub(crate) fn check<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed) -> Status {
+    let meta = match fs.stat_at(dir, name) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Status::Missing,
+        Err(e) => return Status::Error(e),
+    };
+    let recorded = want.kind.unwrap_or(Kind::File);
+    let kind_ok = match want.kind {
+        Some(k) => k == meta.kind,
+        None => meta.kind != Kind::Dir,
+    };
+    if !kind_ok {
+        return Status::TypeChanged {
+            recorded,
+            found: meta.kind,
+        };
+    }
+    match &want.detail {
+        None => Status::Intact,
+        Some(d) => match differences(fs, dir, name, &meta, d) {
+            Ok(what) if what.is_empty() => Status::Intact,
+            Ok(what) => Status::Modified { what },
+            Err(e) => Status::Error(e),
+        },
+    }
+}
+
+fn differences<F: Fs>(
+    fs: &F,
+    dir: &F::Dir,
+    name: &OsStr,
+    meta: &Meta,
+    want: &Detail,
+) -> io::Result<Vec<&'static str>> {
+    let mut what = Vec::new();
+    if meta.kind == Kind::File && meta.size != want.size {
+        what.push("size");
+    }
+    if meta.kind != Kind::Symlink
+        && want.mode.is_some()
+        && meta.mode.is_some()
+        && meta.mode != want.mode
+    {
+        what.push("mode");
+    }
+    // A different size already says the bytes differ: do not read them.
+    if what.first() != Some(&"size") {
+        let now = detail(fs, dir, name, meta)?;
+        match (&now.content, &want.content) {
+            (Content::File { sha256: a }, Content::File { sha256: b }) if a != b => {
+                what.push("content")
+            }
+            (Content::Link { text: a }, Content::Link { text: b }) if a != b => {
+                what.push("link text")
+            }
+            _ => {}
+        }
+    }
+    Ok(what)
+}

@@ -1,0 +1,131 @@
+//! The JSON manifest (schema in the module above).
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Map, Value, json};
+use stagemerge_core::{Content, Detail, Installed, Kind, Owned};
+
+const FORMAT: &str = "stagemerge-manifest";
+
+/// Puts `name` in `obj` as `key` (UTF-8) or `key_hex` (any other bytes).
+fn put_name(obj: &mut Map<String, Value>, key: &str, name: &OsStr) {
+    match name.to_str() {
+        Some(s) => obj.insert(key.into(), s.into()),
+        None => obj.insert(format!("{key}_hex"), hex::encode(name.as_bytes()).into()),
+    };
+}
+
+fn get_name(obj: &Value, key: &str) -> Result<Option<OsString>> {
+    if let Some(s) = obj.get(key) {
+        let s = s
+            .as_str()
+            .ok_or_else(|| anyhow!("\"{key}\" is not a string"))?;
+        return Ok(Some(s.into()));
+    }
+    match obj.get(format!("{key}_hex")) {
+        Some(h) => {
+            let h = h
+                .as_str()
+                .ok_or_else(|| anyhow!("\"{key}_hex\" is not a string"))?;
+            let bytes = hex::decode(h).with_context(|| format!("\"{key}_hex\" is not hex"))?;
+            Ok(Some(OsString::from_vec(bytes)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn write(owned: &[Owned]) -> Vec<u8> {
+    let files: Vec<Value> = owned
+        .iter()
+        .map(|o| {
+            let mut f = Map::new();
+            put_name(&mut f, "path", o.path.as_os_str());
+            let kind = if o.kind == Kind::Symlink {
+                "symlink"
+            } else {
+                "file"
+            };
+            f.insert("kind".into(), kind.into());
+            if let Some(d) = &o.detail {
+                f.insert("size".into(), d.size.into());
+                if let Some(m) = d.mode {
+                    f.insert("mode".into(), format!("{m:04o}").into());
+                }
+                match &d.content {
+                    Content::File { sha256 } => {
+                        f.insert("sha256".into(), hex::encode(sha256).into());
+                    }
+                    Content::Link { text } => put_name(&mut f, "target", text),
+                }
+            }
+            Value::Object(f)
+        })
+        .collect();
+    let doc = json!({ "format": FORMAT, "version": 1, "files": files });
+    let mut out = serde_json::to_vec_pretty(&doc).expect("a JSON value serializes");
+    out.push(b'\n');
+    out
+}
+
+pub(super) fn parse(v: &Value) -> Result<Vec<Installed>> {
+    if v.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        bail!("\"format\" is not \"{FORMAT}\"");
+    }
+    let files = v
+        .get("files")
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow!("no \"files\" list"))?;
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| entry(f).with_context(|| format!("files[{i}]")))
+        .collect()
+}
+
+fn entry(f: &Value) -> Result<Installed> {
+    let path = PathBuf::from(get_name(f, "path")?.ok_or_else(|| anyhow!("no \"path\""))?);
+    let kind = match f.get("kind").and_then(Value::as_str) {
+        Some("file") => Kind::File,
+        Some("symlink") => Kind::Symlink,
+        other => bail!("unknown \"kind\" {other:?}"),
+    };
+    let Some(size) = f.get("size").and_then(Value::as_u64) else {
+        return Ok(Installed {
+            path,
+            kind: Some(kind),
+            detail: None,
+        });
+    };
+    let mode = match f.get("mode").and_then(Value::as_str) {
+        Some(m) => Some(
+            u32::from_str_radix(m, 8).with_context(|| format!("\"mode\" {m:?} is not octal"))?,
+        ),
+        None => None,
+    };
+    let content = match kind {
+        Kind::Symlink => Content::Link {
+            text: get_name(f, "target")?.ok_or_else(|| anyhow!("a symlink without \"target\""))?,
+        },
+        _ => {
+            let h = f
+                .get("sha256")
+                .and_then(Value::as_str)
+                .ok_or_else(|| anyhow!("no \"sha256\""))?;
+            let mut sha256 = [0; 32];
+            hex::decode_to_slice(h, &mut sha256).context("\"sha256\" is not 64 hex digits")?;
+            Content::File { sha256 }
+        }
+    };
+    Ok(Installed {
+        path,
+        kind: Some(kind),
+        detail: Some(Detail {
+            size,
+            mode,
+            content,
+        }),
+    })
+}

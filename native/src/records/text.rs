@@ -1,0 +1,35 @@
+//! The text manifest: one path a line, raw bytes, sorted by bytes.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use stagemerge_core::{Installed, Owned};
+
+/// The manifest's bytes, and the paths it cannot hold (with a newline).
+pub(crate) fn write(owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for o in owned {
+        let b = o.path.as_os_str().as_bytes();
+        if b.contains(&b'\n') {
+            skipped.push(o.path.clone());
+            continue;
+        }
+        out.extend_from_slice(b);
+        out.push(b'\n');
+    }
+    (out, skipped)
+}
+
+pub(super) fn parse(bytes: &[u8]) -> Vec<Installed> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| Installed {
+            path: PathBuf::from(OsStr::from_bytes(l)),
+            kind: None,
+            detail: None,
+        })
+        .collect()
+}

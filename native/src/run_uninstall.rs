@@ -1,0 +1,111 @@
+//! `stagemerge uninstall`: removes a package's recorded files.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use stagemerge_core::{Kept, Status, uninstall};
+
+use crate::cli::UninstallArgs;
+use crate::exit::Exit;
+use crate::records;
+use crate::run_merge::open_root;
+use crate::shim::NativeFs;
+
+pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
+    let files = records::read(&a.manifest)?;
+    let shared = match &a.manifest_dir {
+        Some(dir) => others(dir, &a.manifest)?,
+        None => HashSet::new(),
+    };
+    let target = open_root(&a.target, "TARGET")?;
+    let report = uninstall(
+        &NativeFs::new(),
+        &target,
+        &files,
+        &|p: &Path| shared.contains(p),
+        a.force,
+    );
+
+    let mut err = std::io::stderr().lock();
+    let (mut n_shared, mut n_modified, mut n_missing) = (0, 0, 0);
+    for (path, kept) in &report.kept {
+        let shown = a.target.join(path);
+        let shown = shown.display();
+        let line = match kept {
+            Kept::Shared => {
+                n_shared += 1;
+                if a.quiet {
+                    continue;
+                }
+                format!("kept {shown}: another installed package lists it too")
+            }
+            Kept::Status(Status::Missing) => {
+                n_missing += 1;
+                if a.quiet {
+                    continue;
+                }
+                format!("{shown} was already gone")
+            }
+            Kept::Status(Status::Modified { what }) => {
+                n_modified += 1;
+                format!(
+                    "kept {shown}: modified since it was installed ({}); --force removes it",
+                    what.join(", ")
+                )
+            }
+            Kept::Status(Status::TypeChanged { recorded, found }) => {
+                n_modified += 1;
+                format!(
+                    "kept {shown}: installed as a {}, now a {}",
+                    recorded.describe(),
+                    found.describe()
+                )
+            }
+            Kept::Status(Status::Refused(why)) => format!("refused {shown}: {why}"),
+            Kept::Status(Status::Error(e)) => format!("remove {shown}: {e}"),
+            Kept::Status(Status::Intact) => continue,
+        };
+        let _ = writeln!(err, "stagemerge: {line}");
+    }
+    if !a.quiet {
+        let _ = writeln!(
+            err,
+            "stagemerge: uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} modified kept, {} already gone",
+            a.manifest.display(),
+            a.target.display(),
+            report.removed,
+            report.pruned,
+            n_shared,
+            n_modified,
+            n_missing
+        );
+    }
+    Ok(if report.is_clean() {
+        Exit::Ok
+    } else {
+        Exit::Problems
+    })
+}
+
+/// Every path listed by the records in `dir` other than `own`.
+fn others(dir: &Path, own: &Path) -> Result<HashSet<PathBuf>> {
+    let own = own
+        .canonicalize()
+        .with_context(|| format!("resolve {}", own.display()))?;
+    let mut paths = HashSet::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("read directory {}", dir.display()))?;
+    for e in entries {
+        let e = e.with_context(|| format!("read directory {}", dir.display()))?;
+        let p = e.path();
+        if !e.file_type()?.is_file() || p.canonicalize()? == own {
+            continue;
+        }
+        for f in records::read(&p)? {
+            paths.insert(f.path);
+        }
+    }
+    Ok(paths)
+}

@@ -25,8 +25,12 @@ pub enum Op {
     Rename,
     /// Hard-linking a staged entry into TARGET (fallback placement).
     Link,
-    /// Creating a directory in TARGET (fallback placement).
+    /// Creating a directory in TARGET (fallback placement, copy mode).
     CreateDir,
+    /// Copying a staged entry into TARGET.
+    Copy,
+    /// Setting a copied directory's times.
+    SetTimes,
     /// Removing a staged entry after it was found identical or placed.
     Remove,
     /// Removing an emptied staged directory.
@@ -49,6 +53,8 @@ impl Op {
             Op::Rename => "rename",
             Op::Link => "link",
             Op::CreateDir => "create directory",
+            Op::Copy => "copy",
+            Op::SetTimes => "set times of",
             Op::Remove => "remove",
             Op::RemoveDir => "remove directory",
             Op::ReadLink => "read link",
@@ -60,7 +66,7 @@ impl Op {
     /// Whether the operation goes from a STAGE path to a TARGET path, so a
     /// message names both.
     fn has_two_paths(self) -> bool {
-        matches!(self, Op::Rename | Op::Link)
+        matches!(self, Op::Rename | Op::Link | Op::Copy)
     }
 }
 
@@ -117,7 +123,7 @@ impl Error {
             )
         };
         if self.source.kind() == io::ErrorKind::CrossesDevices {
-            s.push_str(" (STAGE and TARGET are on different filesystems; move mode cannot rename across them)");
+            s.push_str(" (STAGE and TARGET are on different filesystems)");
         }
         s
     }

@@ -77,8 +77,14 @@ pub struct Meta {
     pub ino: u64,
     /// Device number of a device node, 0 otherwise.
     pub rdev: u64,
+    /// Number of hard links.
+    pub nlink: u64,
     /// Status change time, when the platform reports it.
     pub ctime: Option<Stamp>,
+    /// Modification time, when the platform reports it.
+    pub mtime: Option<Stamp>,
+    /// Access time, when the platform reports it.
+    pub atime: Option<Stamp>,
 }
 
 impl Meta {
@@ -166,6 +172,31 @@ pub trait Fs {
     /// absolute or dangling text is created as it is). `AlreadyExists` if the
     /// name is taken.
     fn symlink(&self, text: &OsStr, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;
+
+    /// Writes, at `to/to_name`, a new entry equal to the staged
+    /// `from/from_name` whose `lstat` is `meta`: a regular file's bytes, mode
+    /// and times; a symlink's text; a fifo, socket or device node with its
+    /// mode. The entry appears whole, by one link or rename of a temporary
+    /// made in `to` (never a partly written file under `to_name`). Without
+    /// `replace`, `AlreadyExists` if the name is taken; with it, a
+    /// non-directory there is replaced atomically. STAGE is not changed.
+    fn copy_in(
+        &self,
+        from: &Self::Dir,
+        from_name: &OsStr,
+        meta: &Meta,
+        to: &Self::Dir,
+        to_name: &OsStr,
+        replace: bool,
+    ) -> io::Result<()>;
+
+    /// Removes the temporaries an interrupted [`Fs::copy_in`] left in `dir`
+    /// (recognised by their names; never one whose process still runs).
+    /// Returns how many it removed.
+    fn clean_temps(&self, dir: &Self::Dir) -> io::Result<u64>;
+
+    /// Sets the access and modification times of an open directory.
+    fn set_dir_times(&self, dir: &Self::Dir, atime: Stamp, mtime: Stamp) -> io::Result<()>;
 
     /// Removes the non-directory `name`.
     fn remove_file(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<()>;

@@ -2,7 +2,7 @@
 //! out, holding only the handles of the current path (memory O(depth) plus
 //! the listing of one directory per level).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use crate::options::Options;
 use crate::place::{Placed, Strategy};
 use crate::record::{self, Owned, Record};
 use crate::report::{ConflictReason, Problem, Report, Warning};
-use crate::resolve::{Refusal, resolve_dir};
+use crate::resolve::{Refusal, open_phys, resolve_dir};
 
 /// How often one entry is re-examined when TARGET keeps changing under it
 /// (each time another merge won a race for the same name).
@@ -29,6 +29,8 @@ pub enum Action {
     MovedDir,
     /// A non-directory was moved.
     Moved,
+    /// A non-directory was copied into place (STAGE keeps the original).
+    Copied,
     /// A directory was created in TARGET by the fallback; its children follow.
     CreatedDir,
     /// A directory merged into an existing one; its children follow.
@@ -95,7 +97,11 @@ pub fn merge<F: Fs>(
         rel: PathBuf::new(),
         bufs: Buffers::new(),
         written: HashSet::new(),
+        links: HashMap::new(),
     };
+    if opts.copy {
+        m.clean_temps(target);
+    }
     let root = Frame {
         stage: Handle::Borrowed(stage),
         target: Handle::Borrowed(target),
@@ -108,6 +114,9 @@ pub fn merge<F: Fs>(
         left: 0,
         restore_stage: None,
         restore_target: None,
+        copy: opts.copy,
+        across: false,
+        times: None,
     };
     m.run(root);
     m.report.owned.sort_unstable_by(|a, b| {
@@ -122,6 +131,14 @@ pub fn merge<F: Fs>(
 fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries.sort_unstable_by(|a, b| a.name.as_encoded_bytes().cmp(b.name.as_encoded_bytes()));
     entries
+}
+
+/// What a directory's frame inherits from how the directory was reached.
+#[derive(Clone, Copy, Debug, Default)]
+struct Child {
+    copy: bool,
+    across: bool,
+    times: Option<(Stamp, Stamp)>,
 }
 
 /// One level of the walk: a staged directory and the TARGET directory its
@@ -145,6 +162,14 @@ struct Frame<'a, D> {
     left: u64,
     restore_stage: Option<u32>,
     restore_target: Option<u32>,
+    /// Copy instead of moving below here: `--copy`, or a rename crossed
+    /// filesystems. STAGE is not changed in a copy frame.
+    copy: bool,
+    /// The copying started because a rename crossed filesystems.
+    across: bool,
+    /// Times to give `target` when done (a directory this merge created by
+    /// copying: its children's arrival changed them).
+    times: Option<(Stamp, Stamp)>,
 }
 
 struct Merger<'a, 'b, F: Fs> {
@@ -163,6 +188,10 @@ struct Merger<'a, 'b, F: Fs> {
     /// again (through an alias such as `lib64 -> lib`) does not mistake the
     /// merge's own writes for a concurrent merge's.
     written: HashSet<(u64, u64)>,
+    /// Copy mode: the first copy of each staged inode with several links
+    /// (where it is, below TARGET's root, and its name), so the others are
+    /// linked to it and the group stays one inode.
+    links: HashMap<(u64, u64), (Vec<OsString>, OsString)>,
 }
 
 impl<'a, F: Fs> Merger<'a, '_, F> {
@@ -205,7 +234,8 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         // if the name is taken. A directory is looked at first, so that
         // losing the race for it is known for sure: what another merge moved
         // in whole keeps its old change times below it.
-        let mut look = kind == Kind::Dir;
+        // A copy is looked at first too: a wasted copy costs more than a look.
+        let mut look = kind == Kind::Dir || fr.copy;
         for _ in 0..MAX_TRIES {
             let looked = look;
             look = true;
@@ -221,22 +251,33 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                         Ok(o) => o,
                         Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
                     };
-                    let mut placed = self.place(fr, &name, kind);
+                    let mut placed = self.place_entry(fr, &name, kind);
                     if matches!(&placed, Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied)
                         && !unlocked
                     {
                         unlocked = true;
                         if self.unlock(fr) {
-                            placed = self.place(fr, &name, kind);
+                            placed = self.place_entry(fr, &name, kind);
                         } else if let Some(p) = self.place_read_only_dir(fr, &name, kind) {
-                            placed = p;
+                            placed = p.map(|p| (p, Child::default()));
                         }
                     }
                     if placed.is_ok() {
                         self.written.insert(fr.target_meta.id());
                     }
                     match placed {
-                        Ok(Placed::Moved) => {
+                        Ok((Placed::Copied, child)) => {
+                            self.report.counts.copied += 1;
+                            if child.across {
+                                self.report.counts.copied_across += 1;
+                            }
+                            self.report.owned.extend(owned);
+                            // The staged original stays in STAGE.
+                            fr.left += 1;
+                            self.act(Action::Copied);
+                            return None;
+                        }
+                        Ok((Placed::Moved, _)) => {
                             self.report.counts.moved += 1;
                             self.report.owned.extend(owned);
                             if kind == Kind::Dir {
@@ -247,10 +288,10 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                             }
                             return None;
                         }
-                        Ok(Placed::DirCreated) => {
+                        Ok((Placed::DirCreated, child)) => {
                             self.report.counts.created_dirs += 1;
                             self.act(Action::CreatedDir);
-                            return self.descend(fr, name, false);
+                            return self.descend(fr, name, false, child);
                         }
                         Err((_, err)) if err.kind() == io::ErrorKind::AlreadyExists => {
                             // Absent when looked at, taken now: another
@@ -271,7 +312,10 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 Err(err) => return self.io(fr, Op::Stat, Side::Target, err),
             };
             match classify(kind, tmeta.kind) {
-                Verdict::Descend => return self.descend(fr, name, raced),
+                Verdict::Descend => {
+                    let child = fr.child();
+                    return self.descend(fr, name, raced, child);
+                }
                 Verdict::FollowLink => return self.follow(fr, name, raced),
                 Verdict::Conflict(reason) => return self.conflict(fr, reason),
                 Verdict::Compare => {}
@@ -291,6 +335,15 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             );
             match same {
                 Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
+                Ok(true) if fr.copy => {
+                    if let Err(err) = self.own(fr.target.get(), &name, &tmeta) {
+                        return self.io(fr, Op::Read, Side::Target, err);
+                    }
+                    fr.left += 1;
+                    self.report.counts.identical += 1;
+                    self.act(Action::Identical);
+                    return None;
+                }
                 Ok(true) => {
                     let mut r = self.fs.remove_file(fr.stage.get(), &name);
                     if matches!(&r, Err(e) if e.kind() == io::ErrorKind::PermissionDenied)
@@ -337,11 +390,22 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 Ok(o) => o,
                 Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
             };
-            match self
-                .fs
-                .rename_replace(fr.stage.get(), &name, fr.target.get(), &name)
-            {
+            let (op, replaced) = if fr.copy {
+                (
+                    Op::Copy,
+                    self.copy_file(fr, &name, &smeta, true).map_err(|(_, e)| e),
+                )
+            } else {
+                let r = self
+                    .fs
+                    .rename_replace(fr.stage.get(), &name, fr.target.get(), &name);
+                (Op::Rename, r)
+            };
+            match replaced {
                 Ok(()) => {
+                    if fr.copy {
+                        fr.left += 1;
+                    }
                     self.report.owned.extend(owned);
                     self.written.insert(fr.target_meta.id());
                     self.report.counts.replaced += 1;
@@ -366,10 +430,10 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 Err(err) if err.kind() == io::ErrorKind::PermissionDenied && !unlocked => {
                     unlocked = true;
                     if !self.unlock(fr) {
-                        return self.io(fr, Op::Rename, Side::Stage, err);
+                        return self.io(fr, op, Side::Stage, err);
                     }
                 }
-                Err(err) => return self.io(fr, Op::Rename, Side::Stage, err),
+                Err(err) => return self.io(fr, op, Side::Stage, err),
             }
         }
         self.conflict(fr, ConflictReason::Unstable)
@@ -382,6 +446,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         fr: &mut Frame<'a, F::Dir>,
         name: OsString,
         raced: bool,
+        child: Child,
     ) -> Option<Frame<'a, F::Dir>> {
         let tdir = match self.fs.open_dir(fr.target.get(), &name) {
             Ok(d) => d,
@@ -390,7 +455,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         let mut phys = fr.phys.clone();
         phys.push(name.clone());
         let fresh = raced || fr.fresh;
-        self.enter(fr, name, Handle::Owned(tdir), phys, fresh)
+        self.enter(fr, name, Handle::Owned(tdir), phys, fresh, child)
     }
 
     /// STAGE has a directory where TARGET has a symlink: merge through it if
@@ -407,8 +472,8 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         };
         match resolve_dir(self.fs, self.target_root, self.stage_root, &fr.phys, &link) {
             Ok((dir, phys)) => {
-                let fresh = raced || fr.fresh;
-                self.enter(fr, name, dir, phys, fresh)
+                let (fresh, child) = (raced || fr.fresh, fr.child());
+                self.enter(fr, name, dir, phys, fresh, child)
             }
             Err(Refusal::Escapes) => {
                 let link = PathBuf::from(link);
@@ -430,6 +495,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         target: Handle<'a, F::Dir>,
         phys: Vec<OsString>,
         fresh: bool,
+        child: Child,
     ) -> Option<Frame<'a, F::Dir>> {
         let tmeta = match self.fs.stat_dir(target.get()) {
             Ok(m) => m,
@@ -447,6 +513,9 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             Err(err) => return self.io(fr, Op::ReadDir, Side::Stage, err),
         };
         self.act(Action::MergedDir);
+        if child.copy {
+            self.clean_temps(target.get());
+        }
         let hot =
             tmeta.ctime.is_some_and(|c| c > self.start) && !self.written.contains(&tmeta.id());
         Some(Frame {
@@ -461,6 +530,9 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             left: 0,
             restore_stage: None,
             restore_target: None,
+            copy: child.copy,
+            across: child.across,
+            times: child.times,
         })
     }
 
@@ -477,8 +549,13 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 self.push_io(Op::Chmod, Side::Stage, err);
             }
         }
+        if let Some((atime, mtime)) = fr.times {
+            if let Err(err) = self.fs.set_dir_times(fr.target.get(), atime, mtime) {
+                self.push_io(Op::SetTimes, Side::Target, err);
+            }
+        }
         let Some(parent) = parent else { return };
-        if fr.left > 0 {
+        if fr.left > 0 || fr.copy {
             parent.left += 1;
             return;
         }
@@ -559,6 +636,101 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         let owned = self.describe(dir, name, meta)?;
         self.report.owned.extend(owned);
         Ok(())
+    }
+
+    /// Places an absent entry: moved, or copied in a copy frame or when the
+    /// rename crosses filesystems. A created directory comes with whether
+    /// it is copied, and the times to give it when its children are in.
+    fn place_entry(
+        &mut self,
+        fr: &Frame<'a, F::Dir>,
+        name: &OsStr,
+        kind: Kind,
+    ) -> Result<(Placed, Child), (Op, io::Error)> {
+        if !fr.copy {
+            match self.place(fr, name, kind) {
+                Err((_, e)) if e.kind() == io::ErrorKind::CrossesDevices => {}
+                r => return r.map(|p| (p, Child::default())),
+            }
+            return self.copy_place(fr, name, kind, true);
+        }
+        self.copy_place(fr, name, kind, fr.across)
+    }
+
+    fn copy_place(
+        &mut self,
+        fr: &Frame<'a, F::Dir>,
+        name: &OsStr,
+        kind: Kind,
+        across: bool,
+    ) -> Result<(Placed, Child), (Op, io::Error)> {
+        let smeta = self
+            .fs
+            .stat_at(fr.stage.get(), name)
+            .map_err(|e| (Op::Stat, e))?;
+        if kind == Kind::Dir {
+            self.fs
+                .create_dir(fr.target.get(), name, smeta.mode)
+                .map_err(|e| (Op::CreateDir, e))?;
+            let times = smeta.atime.zip(smeta.mtime);
+            let child = Child {
+                copy: true,
+                across,
+                times,
+            };
+            return Ok((Placed::DirCreated, child));
+        }
+        self.copy_file(fr, name, &smeta, false)?;
+        Ok((
+            Placed::Copied,
+            Child {
+                copy: true,
+                across,
+                times: None,
+            },
+        ))
+    }
+
+    /// Copies the staged non-directory `name` into place; a further name of
+    /// an inode already copied is linked to that copy instead.
+    fn copy_file(
+        &mut self,
+        fr: &Frame<'a, F::Dir>,
+        name: &OsStr,
+        smeta: &Meta,
+        replace: bool,
+    ) -> Result<(), (Op, io::Error)> {
+        let grouped = smeta.kind == Kind::File && smeta.nlink > 1;
+        if grouped && !replace {
+            if let Some((phys, first)) = self.links.get(&smeta.id()) {
+                if let Ok(dir) = open_phys(self.fs, self.target_root, phys) {
+                    match self.fs.link(dir.get(), first, fr.target.get(), name) {
+                        Ok(()) => return Ok(()),
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                            return Err((Op::Link, e));
+                        }
+                        // The first copy is gone or cannot be linked: copy.
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+        self.fs
+            .copy_in(fr.stage.get(), name, smeta, fr.target.get(), name, replace)
+            .map_err(|e| (Op::Copy, e))?;
+        if grouped {
+            self.links
+                .entry(smeta.id())
+                .or_insert_with(|| (fr.phys.clone(), name.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn clean_temps(&mut self, dir: &F::Dir) {
+        match self.fs.clean_temps(dir) {
+            Ok(n) => self.report.counts.stale_temps += n,
+            Err(err) => self.push_io(Op::ReadDir, Side::Target, err),
+        }
     }
 
     fn place(
@@ -654,5 +826,17 @@ fn owned_read_only(meta: &Meta, euid: u32) -> Option<u32> {
     match (meta.mode, meta.uid) {
         (Some(mode), Some(uid)) if uid == euid && mode & 0o200 == 0 => Some(mode),
         _ => None,
+    }
+}
+
+impl<D> Frame<'_, D> {
+    /// What a directory merged into an existing one below this frame
+    /// inherits: the same copying, no times to set.
+    fn child(&self) -> Child {
+        Child {
+            copy: self.copy,
+            across: self.across,
+            times: None,
+        }
     }
 }

@@ -21,6 +21,9 @@ pub struct Options {
     /// unlink and directories by mkdir + their children, as on filesystems
     /// that refuse the flag. Lets tests run the fallback on every filesystem.
     pub force_fallback: bool,
+    /// Copy instead of moving: STAGE is left intact, each entry is written
+    /// into its final directory and placed by the same rules.
+    pub copy: bool,
     /// What to record of the entries the package now owns in TARGET
     /// ([`crate::Report::owned`]).
     pub record: crate::record::Record,

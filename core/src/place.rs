@@ -13,9 +13,11 @@ pub(crate) enum Placed {
     /// The staged entry itself is now in TARGET (renamed, or linked and
     /// unlinked); a directory came with everything below it.
     Moved,
-    /// Fallback for a directory: an empty directory was created in TARGET;
-    /// the caller merges the staged children into it.
+    /// Fallback for a directory (or copy mode): an empty directory was
+    /// created in TARGET; the caller merges the staged children into it.
     DirCreated,
+    /// Copy mode: a copy of the staged non-directory is in TARGET.
+    Copied,
 }
 
 /// Which filesystems (by device) refused the no-replace flag, so the fallback

@@ -13,8 +13,16 @@ pub struct Counts {
     pub moved: u64,
     /// Of `moved`, directories moved whole by one rename.
     pub whole_dirs: u64,
-    /// Directories created in TARGET by the fallback (mkdir, then children).
+    /// Directories created in TARGET by the fallback or by copying (mkdir,
+    /// then children).
     pub created_dirs: u64,
+    /// Non-directories copied into place (copy mode, or STAGE and TARGET on
+    /// different filesystems); their staged originals stay in STAGE.
+    pub copied: u64,
+    /// Of `copied`, entries copied because a rename crossed filesystems.
+    pub copied_across: u64,
+    /// Temporaries of interrupted copies removed from TARGET.
+    pub stale_temps: u64,
     /// Entries already present and identical; their staged copy was removed.
     pub identical: u64,
     /// Different non-directories replaced atomically.
@@ -194,6 +202,21 @@ impl Report {
         let mut s = format!("{} moved ({} whole directories)", c.moved, c.whole_dirs);
         if c.created_dirs > 0 {
             s.push_str(&format!(", {} directories created", c.created_dirs));
+        }
+        if c.copied > 0 {
+            s.push_str(&format!(", {} copied", c.copied));
+            if c.copied_across > 0 {
+                s.push_str(&format!(
+                    " ({} because STAGE and TARGET are on different filesystems)",
+                    c.copied_across
+                ));
+            }
+        }
+        if c.stale_temps > 0 {
+            s.push_str(&format!(
+                ", {} temporaries of an interrupted copy removed",
+                c.stale_temps
+            ));
         }
         s.push_str(&format!(
             ", {} identical, {} replaced",

@@ -123,3 +123,17 @@ fn push_front(queue: &mut VecDeque<OsString>, link: &OsStr) -> Result<(), Refusa
     }
     Ok(())
 }
+
+/// Opens the directory at `phys` (components below TARGET's root `root`, no
+/// symlinks among them), one component at a time without following links.
+pub(crate) fn open_phys<'a, F: Fs>(
+    fs: &F,
+    root: &'a F::Dir,
+    phys: &[OsString],
+) -> io::Result<Handle<'a, F::Dir>> {
+    let mut here: Option<F::Dir> = None;
+    for c in phys {
+        here = Some(fs.open_dir(here.as_ref().unwrap_or(root), c)?);
+    }
+    Ok(here.map_or(Handle::Borrowed(root), Handle::Owned))
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::{Fs, Kind};
 use crate::installed::{Installed, Status, check, locate};
+use crate::resolve::open_phys;
 
 /// What happened to one recorded file that was not simply removed.
 #[derive(Debug)]
@@ -115,10 +116,5 @@ pub fn uninstall<F: Fs>(
 /// Removes the directory `name` in the directory at `phys` (components
 /// below TARGET's root, no symlinks), if it is empty.
 fn prune<F: Fs>(fs: &F, target: &F::Dir, phys: &[OsString], name: &OsString) -> io::Result<()> {
-    let mut handles: Vec<F::Dir> = Vec::with_capacity(phys.len());
-    for c in phys {
-        let d = fs.open_dir(handles.last().unwrap_or(target), c)?;
-        handles.push(d);
-    }
-    fs.remove_dir(handles.last().unwrap_or(target), name)
+    fs.remove_dir(open_phys(fs, target, phys)?.get(), name)
 }

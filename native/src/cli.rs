@@ -55,6 +55,13 @@ pub(crate) struct MergeArgs {
     #[arg(long, value_enum, default_value_t = ConflictPolicy::Replace)]
     pub(crate) on_conflict: ConflictPolicy,
 
+    /// Copy instead of moving: STAGE is left intact. Each file is written
+    /// to a temporary in its final directory, then placed by the same rules
+    /// (automatic, per entry, where STAGE and TARGET are on different
+    /// filesystems).
+    #[arg(long)]
+    pub(crate) copy: bool,
+
     /// Print only problems (no warnings, no summary).
     #[arg(short, long, conflicts_with = "verbose")]
     pub(crate) quiet: bool,

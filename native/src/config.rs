@@ -110,6 +110,7 @@ impl MergeConfig {
                 on_conflict,
                 force_fallback,
                 record,
+                copy: a.copy,
             },
             verbosity,
             manifest,

@@ -133,6 +133,7 @@ fn action_word(a: Action) -> &'static str {
     match a {
         Action::MovedDir => "moved-dir",
         Action::Moved => "moved",
+        Action::Copied => "copied",
         Action::CreatedDir => "mkdir",
         Action::MergedDir => "merge-dir",
         Action::Identical => "identical",

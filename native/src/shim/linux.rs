@@ -4,7 +4,9 @@
 use std::io;
 
 use cap_std::fs::Dir;
-use rustix::fs::{Mode, OFlags, RenameFlags};
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 use stagemerge_core::Stamp;
 
@@ -53,4 +55,50 @@ pub(super) fn clock(dir: &Dir) -> Option<Stamp> {
 /// durable, instead of an fsync per file on the hot path.
 pub(crate) fn sync_filesystem(dir: &Dir) -> io::Result<()> {
     Ok(rustix::fs::syncfs(dir)?)
+}
+
+/// An anonymous file in `dir` (`O_TMPFILE`), or `None` where the filesystem
+/// cannot make one.
+pub(super) fn anonymous_temp(dir: &Dir) -> io::Result<Option<OwnedFd>> {
+    match rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e)
+            if e == Errno::OPNOTSUPP
+                || e == Errno::ISDIR
+                || e == Errno::INVAL
+                || e == Errno::NOSYS =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives the anonymous file `fd` the name `dir/name`, failing with
+/// `AlreadyExists` if it is taken. `AT_EMPTY_PATH` needs CAP_DAC_READ_SEARCH;
+/// without it, the same link goes through `/proc/self/fd`.
+pub(super) fn link_anonymous(
+    fd: BorrowedFd<'_>,
+    dir: &Dir,
+    name: &std::ffi::OsStr,
+) -> io::Result<()> {
+    match rustix::fs::linkat(fd, "", dir, name, AtFlags::EMPTY_PATH) {
+        Ok(()) => Ok(()),
+        Err(Errno::NOENT) | Err(Errno::PERM) => {
+            let proc = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+            Ok(rustix::fs::linkat(
+                rustix::fs::CWD,
+                proc.as_str(),
+                dir,
+                name,
+                AtFlags::SYMLINK_FOLLOW,
+            )?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

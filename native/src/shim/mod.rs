@@ -17,6 +17,7 @@ mod os;
 #[path = "other_unix.rs"]
 mod os;
 
+mod copy;
 mod unix;
 
 pub(crate) use os::sync_filesystem;

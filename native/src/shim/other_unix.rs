@@ -30,3 +30,19 @@ pub(crate) fn sync_filesystem(_dir: &Dir) -> io::Result<()> {
         "--sync is only implemented on Linux (syncfs)",
     ))
 }
+
+/// No anonymous temporaries here: copies use named ones.
+pub(super) fn anonymous_temp(_dir: &Dir) -> io::Result<Option<std::os::fd::OwnedFd>> {
+    Ok(None)
+}
+
+pub(super) fn link_anonymous(
+    _fd: std::os::fd::BorrowedFd<'_>,
+    _dir: &Dir,
+    _name: &std::ffi::OsStr,
+) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no anonymous temporaries",
+    ))
+}

@@ -61,7 +61,16 @@ fn meta_of(st: &Stat) -> Meta {
         dev: st.st_dev as u64,
         ino: st.st_ino as u64,
         rdev: st.st_rdev as u64,
+        nlink: st.st_nlink as u64,
         ctime: Some(ctime(st)),
+        mtime: Some(Stamp {
+            secs: st.st_mtime as i64,
+            nanos: st.st_mtime_nsec as u32,
+        }),
+        atime: Some(Stamp {
+            secs: st.st_atime as i64,
+            nanos: st.st_atime_nsec as u32,
+        }),
     }
 }
 
@@ -156,6 +165,26 @@ impl Fs for NativeFs {
 
     fn symlink(&self, text: &OsStr, dir: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::symlinkat(text, dir, name)?)
+    }
+
+    fn copy_in(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        meta: &Meta,
+        to: &Dir,
+        to_name: &OsStr,
+        replace: bool,
+    ) -> io::Result<()> {
+        super::copy::copy_in(from, from_name, meta, to, to_name, replace)
+    }
+
+    fn clean_temps(&self, dir: &Dir) -> io::Result<u64> {
+        super::copy::clean_temps(dir)
+    }
+
+    fn set_dir_times(&self, dir: &Dir, atime: Stamp, mtime: Stamp) -> io::Result<()> {
+        super::copy::set_dir_times(dir, atime, mtime)
     }
 
     fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {

@@ -1,0 +1,238 @@
+//! Copying a staged entry into its final directory so that it appears whole:
+//! written to a temporary in that directory, given its mode and times, then
+//! linked (no-replace) or renamed (replace) to its name.
+//!
+//! The temporary is anonymous (`O_TMPFILE`, see `linux.rs`) where the
+//! filesystem allows, so a crash leaves nothing behind. Elsewhere it is
+//! named `.stagemerge-<pid>-<n>.tmp`; [`clean_temps`] removes those whose
+//! process is gone.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cap_std::fs::Dir;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Timespec, Timestamps};
+use rustix::io::Errno;
+use stagemerge_core::{Kind, Meta, Stamp};
+
+use super::os;
+
+const PREFIX: &str = ".stagemerge-";
+const SUFFIX: &str = ".tmp";
+
+/// Forces named temporaries (no `O_TMPFILE`) so tests cover them and the
+/// cleanup of what a killed copy leaves. Not a user option.
+const NO_TMPFILE_ENV: &str = "STAGEMERGE_NO_TMPFILE";
+
+fn temp_name() -> OsString {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{PREFIX}{}-{n}{SUFFIX}", std::process::id()).into()
+}
+
+fn timespec(s: Stamp) -> Timespec {
+    Timespec {
+        tv_sec: s.secs,
+        tv_nsec: i64::from(s.nanos) as _,
+    }
+}
+
+fn times(meta: &Meta) -> Option<Timestamps> {
+    Some(Timestamps {
+        last_access: timespec(meta.atime?),
+        last_modification: timespec(meta.mtime?),
+    })
+}
+
+/// A written temporary in the destination directory, not yet visible.
+enum Temp {
+    Anonymous(OwnedFd),
+    Named(OsString),
+}
+
+pub(super) fn copy_in(
+    from: &Dir,
+    from_name: &OsStr,
+    meta: &Meta,
+    to: &Dir,
+    to_name: &OsStr,
+    replace: bool,
+) -> io::Result<()> {
+    let temp = match meta.kind {
+        Kind::File => write_file(from, from_name, meta, to)?,
+        Kind::Symlink => {
+            let text = rustix::fs::readlinkat(from, from_name, Vec::new())?;
+            if !replace {
+                // A symlink is created whole: no temporary needed.
+                return Ok(rustix::fs::symlinkat(text.as_c_str(), to, to_name)?);
+            }
+            let name = temp_name();
+            rustix::fs::symlinkat(text.as_c_str(), to, &name)?;
+            Temp::Named(name)
+        }
+        Kind::Fifo | Kind::Socket | Kind::CharDevice | Kind::BlockDevice => {
+            let ty = match meta.kind {
+                Kind::Fifo => FileType::Fifo,
+                Kind::Socket => FileType::Socket,
+                Kind::CharDevice => FileType::CharacterDevice,
+                _ => FileType::BlockDevice,
+            };
+            let mode = Mode::from_raw_mode(meta.mode.unwrap_or(0o644) as _);
+            let name = if replace {
+                temp_name()
+            } else {
+                to_name.to_owned()
+            };
+            rustix::fs::mknodat(to, &name, ty, mode, meta.rdev as _)?;
+            if !replace {
+                return Ok(());
+            }
+            Temp::Named(name)
+        }
+        Kind::Dir | Kind::Unknown => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a non-directory",
+            ));
+        }
+    };
+    let placed = place(&temp, to, to_name, replace);
+    if let (Err(_), Temp::Named(name)) = (&placed, &temp) {
+        let _ = rustix::fs::unlinkat(to, name, AtFlags::empty());
+    }
+    placed
+}
+
+/// Writes the bytes, mode and times of `from/from_name` to a temporary in `to`.
+fn write_file(from: &Dir, from_name: &OsStr, meta: &Meta, to: &Dir) -> io::Result<Temp> {
+    let src = rustix::fs::openat(
+        from,
+        from_name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    let anonymous = if std::env::var_os(NO_TMPFILE_ENV).is_some() {
+        None
+    } else {
+        os::anonymous_temp(to)?
+    };
+    let (fd, temp) = match anonymous {
+        Some(fd) => (fd.try_clone()?, Temp::Anonymous(fd)),
+        None => {
+            let name = temp_name();
+            let fd = rustix::fs::openat(
+                to,
+                &name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?;
+            (fd, Temp::Named(name))
+        }
+    };
+    let filled = (|| -> io::Result<()> {
+        // std's copy between two files uses copy_file_range (a reflink
+        // where the filesystem can), then sendfile, then read/write.
+        let mut dst = File::from(fd);
+        io::copy(&mut File::from(src), &mut dst)?;
+        rustix::fs::fchmod(&dst, Mode::from_raw_mode(meta.mode.unwrap_or(0o644) as _))?;
+        if let Some(t) = times(meta) {
+            rustix::fs::futimens(&dst, &t)?;
+        }
+        Ok(())
+    })();
+    if let (Err(_), Temp::Named(name)) = (&filled, &temp) {
+        let _ = rustix::fs::unlinkat(to, name, AtFlags::empty());
+    }
+    filled.map(|()| temp)
+}
+
+/// Makes the temporary visible as `to/to_name`.
+fn place(temp: &Temp, to: &Dir, to_name: &OsStr, replace: bool) -> io::Result<()> {
+    match (temp, replace) {
+        (Temp::Anonymous(fd), false) => os::link_anonymous(fd.as_fd(), to, to_name),
+        (Temp::Anonymous(fd), true) => {
+            // An anonymous file cannot be renamed over a name: give it a
+            // hidden name first.
+            let name = temp_name();
+            os::link_anonymous(fd.as_fd(), to, &name)?;
+            let r = rustix::fs::renameat(to, &name, to, to_name);
+            if r.is_err() {
+                let _ = rustix::fs::unlinkat(to, &name, AtFlags::empty());
+            }
+            Ok(r?)
+        }
+        (Temp::Named(name), true) => Ok(rustix::fs::renameat(to, name, to, to_name)?),
+        (Temp::Named(name), false) => {
+            match rustix::fs::renameat_with(to, name, to, to_name, RenameFlags::NOREPLACE) {
+                Ok(()) => Ok(()),
+                Err(e) if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP => {
+                    rustix::fs::linkat(to, name, to, to_name, AtFlags::empty())?;
+                    Ok(rustix::fs::unlinkat(to, name, AtFlags::empty())?)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Removes `.stagemerge-<pid>-<n>.tmp` entries of `dir` whose process is
+/// gone (a running merge's temporaries are left alone).
+pub(super) fn clean_temps(dir: &Dir) -> io::Result<u64> {
+    let mut removed = 0;
+    for e in rustix::fs::Dir::read_from(dir)? {
+        let e = e?;
+        let name = OsStr::from_bytes(e.file_name().to_bytes());
+        let Some(pid) = temp_pid(name) else { continue };
+        let alive = match rustix::process::Pid::from_raw(pid) {
+            Some(p) => !matches!(rustix::process::test_kill_process(p), Err(Errno::SRCH)),
+            None => true,
+        };
+        if !alive {
+            match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                Ok(()) => removed += 1,
+                Err(Errno::NOENT) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// The process id in a temporary's name, if `name` is one.
+fn temp_pid(name: &OsStr) -> Option<i32> {
+    let s = name.to_str()?.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let (pid, n) = s.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+pub(super) fn set_dir_times(dir: &Dir, atime: Stamp, mtime: Stamp) -> io::Result<()> {
+    let t = Timestamps {
+        last_access: timespec(atime),
+        last_modification: timespec(mtime),
+    };
+    Ok(rustix::fs::futimens(dir, &t)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_of_the_exact_shape_are_temporaries() {
+        assert_eq!(temp_pid(OsStr::new(".stagemerge-123-0.tmp")), Some(123));
+        assert_eq!(temp_pid(&temp_name()), Some(std::process::id() as i32));
+        for not in [
+            ".stagemerge-x-0.tmp",
+            ".stagemerge-12.tmp",
+            "stagemerge-1-2.tmp",
+            ".stagemerge-1-2.tmpx",
+        ] {
+            assert_eq!(temp_pid(OsStr::new(not)), None, "{not}");
+        }
+    }
+}

@@ -163,3 +163,57 @@ fn closed_stdout_is_not_an_error() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(fs::read_dir(f.target.join("d")).unwrap().count(), 2000);
 }
+
+/// Runs the merge of `f` on a terminal (through `script`) and returns what
+/// the terminal showed.
+fn on_a_terminal(f: &Fixture, extra: &str) -> String {
+    let cmd = format!(
+        "STAGEMERGE_PROGRESS_AFTER_MS=0 '{}' merge --copy {extra} '{}' '{}'",
+        util::bin(),
+        f.stage.display(),
+        f.target.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_line_only_on_a_terminal_and_not_when_quiet() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: script (util-linux) is not installed");
+        return;
+    }
+    let f = Fixture::new_fast(Prim::Rename);
+    for i in 0..500 {
+        f.file(format!("stage/share/f{i}"), b"x");
+    }
+    let shown = on_a_terminal(&f, "");
+    assert!(shown.contains("entries merged"), "{shown}");
+    fs::remove_dir_all(&f.target).unwrap();
+    fs::create_dir(&f.target).unwrap();
+    let quiet = on_a_terminal(&f, "--quiet");
+    assert!(!quiet.contains("entries merged"), "{quiet}");
+    fs::remove_dir_all(&f.target).unwrap();
+    fs::create_dir(&f.target).unwrap();
+    let mut c = f.command();
+    c.env("STAGEMERGE_PROGRESS_AFTER_MS", "0")
+        .arg("merge")
+        .arg("--copy")
+        .arg(&f.stage)
+        .arg(&f.target);
+    Run::of(c)
+        .assert_code(0)
+        .assert_stderr_lacks("entries merged");
+}

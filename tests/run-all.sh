@@ -3,7 +3,8 @@
 # missing, then runs every test of the workspace.
 #
 # As root it installs e2fsprogs (loop-mounted ext4), bindfs (a FUSE mount
-# that refuses RENAME_NOREPLACE) and util-linux (setpriv, mount) from the
+# that refuses RENAME_NOREPLACE), util-linux (setpriv, mount), sudo (SAGE_SUDO
+# escalation) and bsdutils (script: a terminal for the progress bar) from the
 # distribution when absent; without root those tests skip with a reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
     command -v bindfs >/dev/null || need+=(bindfs)
     command -v setpriv >/dev/null || need+=(util-linux)
+    command -v sudo >/dev/null || need+=(sudo)
+    command -v script >/dev/null || need+=(bsdutils)
     if [ ${#need[@]} -gt 0 ]; then
         echo "run-all: installing ${need[*]}"
         apt-get update -qq

@@ -26,6 +26,9 @@ pub(crate) enum Command {
     /// Compare installed files with a manifest: list missing, modified and
     /// type-changed files; exit status 1 if there are any.
     Verify(VerifyArgs),
+    /// Internal: answers the probe of SAGE_SUDO escalation.
+    #[command(name = "escalation-check", hide = true)]
+    EscalationCheck,
 }
 
 /// How `--manifest` is written.
@@ -61,6 +64,10 @@ pub(crate) struct MergeArgs {
     /// filesystems).
     #[arg(long)]
     pub(crate) copy: bool,
+
+    /// Internal: this run is the SAGE_SUDO re-run; never escalate again.
+    #[arg(long, hide = true)]
+    pub(crate) escalated: bool,
 
     /// Print only problems (no warnings, no summary).
     #[arg(short, long, conflicts_with = "verbose")]

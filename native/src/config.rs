@@ -40,6 +40,8 @@ pub(crate) struct MergeConfig {
     /// The lock file, and whether the lock is shared.
     pub(crate) lock: Option<(PathBuf, bool)>,
     pub(crate) sync: bool,
+    /// The SAGE_SUDO prefix to re-run through, when escalation applies.
+    pub(crate) escalate: Option<Vec<String>>,
 }
 
 /// What `--sage-record` writes besides the file list.
@@ -117,6 +119,7 @@ impl MergeConfig {
             sage_record,
             lock: a.lock.map(|l| (l, a.shared)),
             sync: a.sync,
+            escalate: crate::escalate::prefix(&target_real, a.escalated)?,
         })
     }
 }

@@ -3,9 +3,11 @@
 
 mod cli;
 mod config;
+mod escalate;
 mod exit;
 mod limits;
 mod lock;
+mod progress;
 mod records;
 mod run_merge;
 mod run_uninstall;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         }
         Command::Uninstall(args) => run_uninstall::run(&args),
         Command::Verify(args) => run_verify::run(&args),
+        Command::EscalationCheck => Ok(escalate::check()),
     };
     match outcome {
         Ok(exit) => exit.into(),

@@ -1,6 +1,6 @@
 //! `stagemerge merge`: opens the two roots, runs the core, prints the outcome.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -11,10 +11,14 @@ use stagemerge_core::{Action, Owned, merge};
 use crate::cli::ManifestFormat;
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
+use crate::progress::Progress;
 use crate::shim::{NativeFs, sync_filesystem};
-use crate::{lock, records};
+use crate::{escalate, lock, records};
 
 pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
+    if let Some(prefix) = &cfg.escalate {
+        return escalate::rerun(prefix, &cfg.target);
+    }
     let _lock = match &cfg.lock {
         Some((path, shared)) => Some(lock::acquire(path, *shared)?),
         None => None,
@@ -26,14 +30,19 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     let fs = NativeFs::new();
     let verbose = cfg.verbosity == Verbosity::Verbose;
     let mut out = std::io::stdout().lock();
+    let quiet = cfg.verbosity == Verbosity::Quiet;
+    let mut progress = Progress::new(!quiet && std::io::stderr().is_terminal());
     let mut on_action = |path: &Path, action: Action| {
+        progress.entry(path);
         if verbose {
             // A closed stdout (`| head`) is not an error of the merge.
             let _ = writeln!(out, "{:<10} {}", action_word(action), path.display());
         }
     };
     let report = merge(&fs, &stage, &target, &cfg.options, &mut on_action)
-        .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)))?;
+        .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)));
+    progress.finish();
+    let report = report?;
 
     let mut notes = write_records(cfg, &report.owned)?;
     let mut synced = None;

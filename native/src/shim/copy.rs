@@ -8,7 +8,6 @@
 //! process is gone.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -120,8 +119,8 @@ fn write_file(from: &Dir, from_name: &OsStr, meta: &Meta, to: &Dir) -> io::Resul
     } else {
         os::anonymous_temp(to)?
     };
-    let (fd, temp) = match anonymous {
-        Some(fd) => (fd.try_clone()?, Temp::Anonymous(fd)),
+    let (dst, name) = match anonymous {
+        Some(fd) => (fd, None),
         None => {
             let name = temp_name();
             let fd = rustix::fs::openat(
@@ -130,24 +129,49 @@ fn write_file(from: &Dir, from_name: &OsStr, meta: &Meta, to: &Dir) -> io::Resul
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o600),
             )?;
-            (fd, Temp::Named(name))
+            (fd, Some(name))
         }
     };
     let filled = (|| -> io::Result<()> {
-        // std's copy between two files uses copy_file_range (a reflink
-        // where the filesystem can), then sendfile, then read/write.
-        let mut dst = File::from(fd);
-        io::copy(&mut File::from(src), &mut dst)?;
+        os::copy_data(&src, &dst, meta.size)?;
         rustix::fs::fchmod(&dst, Mode::from_raw_mode(meta.mode.unwrap_or(0o644) as _))?;
         if let Some(t) = times(meta) {
             rustix::fs::futimens(&dst, &t)?;
         }
         Ok(())
     })();
-    if let (Err(_), Temp::Named(name)) = (&filled, &temp) {
-        let _ = rustix::fs::unlinkat(to, name, AtFlags::empty());
+    match (filled, name) {
+        (Ok(()), None) => Ok(Temp::Anonymous(dst)),
+        (Ok(()), Some(name)) => Ok(Temp::Named(name)),
+        (Err(e), name) => {
+            if let Some(name) = name {
+                let _ = rustix::fs::unlinkat(to, &name, AtFlags::empty());
+            }
+            Err(e)
+        }
     }
-    filled.map(|()| temp)
+}
+
+/// Copies what is left of `src` to `dst` by read and write: the portable
+/// way, and where the kernel cannot copy between the two files itself.
+pub(super) fn copy_by_reading(src: &OwnedFd, dst: &OwnedFd) -> io::Result<()> {
+    let mut buf = vec![0u8; 128 * 1024];
+    loop {
+        let n = match rustix::io::read(src, &mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut done = 0;
+        while done < n {
+            match rustix::io::write(dst, &buf[done..n]) {
+                Ok(k) => done += k,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
 }
 
 /// Makes the temporary visible as `to/to_name`.

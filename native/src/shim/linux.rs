@@ -102,3 +102,31 @@ pub(super) fn link_anonymous(
         Err(e) => Err(e.into()),
     }
 }
+
+/// Copies `size` bytes (the size `lstat` gave) from `src` to `dst` with
+/// `copy_file_range`, which shares the blocks where the filesystem can
+/// (reflink) and otherwise copies in the kernel. Where the kernel refuses
+/// (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: across some filesystems, older
+/// kernels), the rest is copied by reading.
+pub(super) fn copy_data(src: &OwnedFd, dst: &OwnedFd, size: u64) -> io::Result<()> {
+    let mut left = size;
+    while left > 0 {
+        let chunk = usize::try_from(left).unwrap_or(usize::MAX).min(1 << 30);
+        match rustix::fs::copy_file_range(src, None, dst, None, chunk) {
+            // The file is shorter than it was: it is copied as it is now.
+            Ok(0) => return Ok(()),
+            Ok(n) => left -= n as u64,
+            Err(Errno::INTR) => {}
+            Err(e)
+                if e == Errno::XDEV
+                    || e == Errno::INVAL
+                    || e == Errno::NOSYS
+                    || e == Errno::OPNOTSUPP =>
+            {
+                return super::copy::copy_by_reading(src, dst);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

@@ -34,6 +34,11 @@ if command -v rustup >/dev/null; then
 fi
 cargo check --locked -p stagemerge-core --target wasm32-wasip1
 
+# The corpus of real staged installs (PyPI wheels, Debian packages) that
+# the reliability suite runs on; downloads are cached under target/.
+bash tests/corpus/build.sh
+export STAGEMERGE_CORPUS_REQUIRED=1
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -333,6 +333,7 @@ pub fn set_mode(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
+pub mod corpus;
 pub mod parallel;
 pub mod scenarios;
 

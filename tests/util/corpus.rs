@@ -1,0 +1,99 @@
+//! The corpus of real staged installs (tests/corpus/build.sh): where it is,
+//! a private copy on fast storage, and cheap per-round copies of it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use super::{Run, Snapshot};
+
+/// The corpus built by tests/corpus/build.sh, or None (with the reason
+/// printed) when it is absent. With `STAGEMERGE_CORPUS_REQUIRED` set (the
+/// README's test command sets it), an absent corpus is a failure instead.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("STAGEMERGE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/corpus"));
+    if dir.join("wheels").is_dir() && dir.join("debs").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("STAGEMERGE_CORPUS_REQUIRED").is_none(),
+        "no corpus at {}: run tests/corpus/build.sh",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: no corpus at {} (run tests/corpus/build.sh)",
+        dir.display()
+    );
+    None
+}
+
+/// The stage directories of one kind ("wheels" or "debs"), sorted by name,
+/// without those named in `except`.
+pub fn stages(corpus: &Path, kind: &str, except: &[&str]) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus.join(kind))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !except.iter().any(|x| p.file_name().unwrap() == *x))
+        .collect();
+    v.sort();
+    v
+}
+
+#[track_caller]
+pub fn sh(c: &mut Command) {
+    let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Copies each stage into `into/<name>` as a farm of hard links: instant,
+/// and a merge that moves the links leaves the originals in place.
+pub fn farm(stages: &[PathBuf], into: &Path) -> Vec<PathBuf> {
+    std::fs::create_dir_all(into).unwrap();
+    stages
+        .iter()
+        .map(|s| {
+            let to = into.join(s.file_name().unwrap());
+            sh(Command::new("cp").arg("-al").arg(s).arg(&to));
+            to
+        })
+        .collect()
+}
+
+/// Runs the commands with at most `jobs` at once (as `make -j`), and
+/// returns their outcomes in order.
+pub fn run_jobs(mut cmds: Vec<Command>, jobs: usize) -> Vec<Run> {
+    let mut out: Vec<Option<Run>> = (0..cmds.len()).map(|_| None).collect();
+    let mut running: Vec<(usize, Child)> = Vec::new();
+    let mut next = 0;
+    while next < cmds.len() || !running.is_empty() {
+        while running.len() < jobs && next < cmds.len() {
+            let c = cmds[next].stdout(Stdio::null()).stderr(Stdio::piped());
+            running.push((next, c.spawn().unwrap()));
+            next += 1;
+        }
+        let (i, child) = running.remove(0);
+        out[i] = Some(Run::from_output(child.wait_with_output().unwrap()));
+    }
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+/// Every version of every path across `stages` (non-directories).
+pub fn versions(stages: &[PathBuf]) -> std::collections::HashMap<Vec<u8>, Vec<super::Node>> {
+    let mut map: std::collections::HashMap<Vec<u8>, Vec<super::Node>> = Default::default();
+    for s in stages {
+        for (p, n) in Snapshot::of(s).nodes {
+            if !matches!(n, super::Node::Dir { .. }) {
+                let v = map.entry(p).or_default();
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+        }
+    }
+    map
+}

@@ -363,8 +363,13 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 }
                 Ok(false) => {}
             }
-            let concurrent =
-                raced || fr.fresh || fr.hot || tmeta.ctime.is_some_and(|c| c > self.start);
+            // A change after the start is someone else's, unless this merge
+            // wrote into the directory itself (an alias such as
+            // `lib64 -> lib` brings it back here); a peer's write missed
+            // that way still gets a "replaced" warning.
+            let changed_since_start = tmeta.ctime.is_some_and(|c| c > self.start)
+                && !self.written.contains(&fr.target_meta.id());
+            let concurrent = raced || fr.fresh || fr.hot || changed_since_start;
             match on_difference(self.opts.on_conflict, concurrent) {
                 Decision::Fail => return self.conflict(fr, ConflictReason::Different),
                 Decision::Keep => {

@@ -1,7 +1,10 @@
-//! `floor [--fsync-each|--syncfs] STAGE TARGET`: the least work a merge of
-//! STAGE into TARGET can do when TARGET already has every directory: one
-//! `renameat2(RENAME_NOREPLACE)` per non-directory, found by reading each
-//! staged directory once. No classification, no checks, no report.
+//! `floor [--fsync-each|--syncfs] [--replace|--fresh] STAGE TARGET`: the
+//! least work a merge of STAGE into TARGET can do. By default TARGET already
+//! has every directory: one `renameat2(RENAME_NOREPLACE)` per non-directory,
+//! found by reading each staged directory once. `--replace`: a plain rename
+//! over each file (a reinstall that replaces every file). `--fresh`: TARGET
+//! is empty: one rename per top-level entry. No classification, no checks,
+//! no report.
 //!
 //! `--fsync-each` adds what a tool that makes each file durable on its own
 //! pays: an fsync of every placed file, then of every touched directory.
@@ -14,6 +17,13 @@ use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 
 use rustix::fs::{FileType, Mode, OFlags, RenameFlags};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Overlay,
+    Replace,
+    Fresh,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Durability {
@@ -30,7 +40,12 @@ fn open_dir(at: Option<&OwnedFd>, name: &CString) -> rustix::io::Result<OwnedFd>
     }
 }
 
-fn merge(stage: &OwnedFd, target: &OwnedFd, how: Durability) -> rustix::io::Result<u64> {
+fn merge(
+    stage: &OwnedFd,
+    target: &OwnedFd,
+    how: Durability,
+    shape: Shape,
+) -> rustix::io::Result<u64> {
     let mut placed = 0;
     let mut names = Vec::new();
     for e in rustix::fs::Dir::read_from(stage)? {
@@ -46,12 +61,17 @@ fn merge(stage: &OwnedFd, target: &OwnedFd, how: Durability) -> rustix::io::Resu
                 open_dir(Some(stage), &name)?,
                 open_dir(Some(target), &name)?,
             );
-            placed += merge(&s, &t, how)?;
+            placed += merge(&s, &t, how, shape)?;
             if how == Durability::FsyncEach {
                 rustix::fs::fsync(&t)?;
             }
         } else {
-            rustix::fs::renameat_with(stage, &name, target, &name, RenameFlags::NOREPLACE)?;
+            let flags = if shape == Shape::Replace {
+                RenameFlags::empty()
+            } else {
+                RenameFlags::NOREPLACE
+            };
+            rustix::fs::renameat_with(stage, &name, target, &name, flags)?;
             if how == Durability::FsyncEach {
                 let f = rustix::fs::openat(
                     target,
@@ -69,25 +89,28 @@ fn merge(stage: &OwnedFd, target: &OwnedFd, how: Durability) -> rustix::io::Resu
 
 fn main() -> ExitCode {
     let mut how = Durability::None;
+    let mut shape = Shape::Overlay;
     let mut roots = Vec::new();
     for a in std::env::args_os().skip(1) {
         match a.to_str() {
             Some("--fsync-each") => how = Durability::FsyncEach,
             Some("--syncfs") => how = Durability::Syncfs,
+            Some("--replace") => shape = Shape::Replace,
+            Some("--fresh") => shape = Shape::Fresh,
             _ => roots.push(a),
         }
     }
     let [stage, target]: [OsString; 2] = match roots.try_into() {
         Ok(r) => r,
         Err(_) => {
-            eprintln!("usage: floor [--fsync-each|--syncfs] STAGE TARGET");
+            eprintln!("usage: floor [--fsync-each|--syncfs] [--replace|--fresh] STAGE TARGET");
             return ExitCode::from(2);
         }
     };
     let c = |p: OsString| CString::new(p.into_vec()).expect("no NUL in a path");
     let run = || -> rustix::io::Result<u64> {
         let (s, t) = (open_dir(None, &c(stage))?, open_dir(None, &c(target))?);
-        let n = merge(&s, &t, how)?;
+        let n = merge(&s, &t, how, shape)?;
         match how {
             Durability::Syncfs => rustix::fs::syncfs(&t)?,
             Durability::FsyncEach => rustix::fs::fsync(&t)?,

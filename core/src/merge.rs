@@ -116,6 +116,7 @@ pub fn merge<F: Fs>(
         restore_target: None,
         copy: opts.copy,
         across: false,
+        taken: false,
         times: None,
     };
     m.run(root);
@@ -167,6 +168,8 @@ struct Frame<'a, D> {
     copy: bool,
     /// The copying started because a rename crossed filesystems.
     across: bool,
+    /// The previous name looked up here was taken: look before placing.
+    taken: bool,
     /// Times to give `target` when done (a directory this merge created by
     /// copying: its children's arrival changed them).
     times: Option<(Stamp, Stamp)>,
@@ -235,15 +238,33 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         // losing the race for it is known for sure: what another merge moved
         // in whole keeps its old change times below it.
         // A copy is looked at first too: a wasted copy costs more than a look.
-        let mut look = kind == Kind::Dir || fr.copy;
+        // Where this directory already held the previous file (a
+        // reinstall), look first too, rather than fail a rename per file.
+        let mut look = kind == Kind::Dir || fr.copy || fr.taken;
         for _ in 0..MAX_TRIES {
             let looked = look;
             look = true;
+            // A directory is looked at by opening it: an existing one is
+            // then entered with that handle; anything else is examined.
+            if looked && kind == Kind::Dir {
+                match self.fs.open_dir(fr.target.get(), &name) {
+                    Ok(dir) => {
+                        let mut phys = fr.phys.clone();
+                        phys.push(name.clone());
+                        let (fresh, child) = (raced || fr.fresh, fr.child());
+                        return self.enter(fr, name, Handle::Owned(dir), phys, fresh, child);
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    // Not a directory (or not openable): lstat tells what.
+                    Err(_) => {}
+                }
+            }
             let stat = if looked {
                 self.fs.stat_at(fr.target.get(), &name)
             } else {
                 Err(io::ErrorKind::NotFound.into())
             };
+            fr.taken = stat.is_ok();
             let tmeta = match stat {
                 Ok(m) => m,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -297,6 +318,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                             // Absent when looked at, taken now: another
                             // merge placed it meanwhile.
                             raced |= looked;
+                            fr.taken = true;
                             continue;
                         }
                         Err((op, err)) => {
@@ -537,6 +559,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             restore_target: None,
             copy: child.copy,
             across: child.across,
+            taken: false,
             times: child.times,
         })
     }

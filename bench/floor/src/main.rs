@@ -48,7 +48,10 @@ fn merge(
 ) -> rustix::io::Result<u64> {
     let mut placed = 0;
     let mut names = Vec::new();
-    for e in rustix::fs::Dir::read_from(stage)? {
+    // getdents64 on the handle itself, as stagemerge lists on Linux.
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); 32 * 1024];
+    let mut raw = rustix::fs::RawDir::new(stage, &mut buf);
+    while let Some(e) = raw.next() {
         let e = e?;
         let n = e.file_name().to_bytes();
         if n != b"." && n != b".." {

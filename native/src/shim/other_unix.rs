@@ -55,3 +55,12 @@ pub(super) fn copy_data(
 ) -> io::Result<()> {
     super::copy::copy_by_reading(src, dst)
 }
+
+/// Lists `dir` (through a second descriptor, as rustix's `Dir` does).
+pub(super) fn list(dir: &Dir, each: &mut dyn FnMut(&[u8], rustix::fs::FileType)) -> io::Result<()> {
+    for e in rustix::fs::Dir::read_from(dir)? {
+        let e = e?;
+        each(e.file_name().to_bytes(), e.file_type());
+    }
+    Ok(())
+}

@@ -93,19 +93,15 @@ impl Fs for NativeFs {
     }
 
     fn read_dir(&self, dir: &Dir) -> io::Result<Vec<Entry>> {
-        let list = rustix::fs::Dir::read_from(dir)?;
         let mut out = Vec::new();
-        for e in list {
-            let e = e?;
-            let name = e.file_name().to_bytes();
-            if name == b"." || name == b".." {
-                continue;
+        os::list(dir, &mut |name, ty| {
+            if name != b"." && name != b".." {
+                out.push(Entry {
+                    name: OsString::from_vec(name.to_vec()),
+                    kind: kind_of(ty),
+                });
             }
-            out.push(Entry {
-                name: OsString::from_vec(name.to_vec()),
-                kind: kind_of(e.file_type()),
-            });
-        }
+        })?;
         Ok(out)
     }
 

@@ -134,9 +134,11 @@ def run_fs(fs, runs, quick, corpus):
     work("fresh", f"{reset} && {farm} && mkdir '{T}'",
          [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename per top entry)", f"{floor} --fresh '{S}' '{T}'")] + copiers)
     work("overlay", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'",
-         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (renameat2 per file)", f"{floor} '{S}' '{T}'")] + copiers)
+         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (renameat2 per file)", f"{floor} '{S}' '{T}'"),
+          ("floor + what SPEC requires", f"{floor} --spec '{S}' '{T}'")] + copiers)
     work("reinstall", f"{reset} && {farm} && cp -a '{p('older')}' '{T}'",
-         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename over per file)", f"{floor} --replace '{S}' '{T}'")] + copiers[:1])
+         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename over per file)", f"{floor} --replace '{S}' '{T}'"),
+          ("floor + what SPEC requires", f"{floor} --replace --spec '{S}' '{T}'")] + copiers[:1])
     work("identical", f"{reset} && {farm} && cp -a '{p('pristine')}' '{T}'",
          [("stagemerge", f"{sm} merge -q '{S}' '{T}'")] + copiers[:1])
     par = f"{reset} && mkdir '{S}' '{T}' && for w in {' '.join(wheels)}; do cp -al '{p('stages')}'/$w '{S}'/$w; done"

@@ -123,7 +123,9 @@ pub trait Fs {
     /// A symlink or non-directory there is an error (`NotADirectory` or other).
     fn open_dir(&self, parent: &Self::Dir, name: &OsStr) -> io::Result<Self::Dir>;
 
-    /// Lists `dir`, without `.` and `..`, in no particular order.
+    /// Lists `dir`, without `.` and `..`, in no particular order. Called at
+    /// most once per handle, so an implementation may read the handle's own
+    /// position.
     fn read_dir(&self, dir: &Self::Dir) -> io::Result<Vec<Entry>>;
 
     /// `lstat` of `name` inside `dir`.

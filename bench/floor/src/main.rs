@@ -6,6 +6,11 @@
 //! is empty: one rename per top-level entry. No classification, no checks,
 //! no report.
 //!
+//! `--spec` adds the calls SPEC.md's rules require and nothing else: an
+//! `lstat` of TARGET's entry and of the staged one before a rename over (to
+//! classify it and to compare), an `fstat` of each TARGET directory entered,
+//! and the removal of each emptied staged directory.
+//!
 //! `--fsync-each` adds what a tool that makes each file durable on its own
 //! pays: an fsync of every placed file, then of every touched directory.
 //! `--syncfs` adds one `syncfs` of TARGET's filesystem at the end.
@@ -45,6 +50,7 @@ fn merge(
     target: &OwnedFd,
     how: Durability,
     shape: Shape,
+    spec: bool,
 ) -> rustix::io::Result<u64> {
     let mut placed = 0;
     let mut names = Vec::new();
@@ -64,7 +70,14 @@ fn merge(
                 open_dir(Some(stage), &name)?,
                 open_dir(Some(target), &name)?,
             );
-            placed += merge(&s, &t, how, shape)?;
+            if spec {
+                rustix::fs::fstat(&t)?;
+            }
+            placed += merge(&s, &t, how, shape, spec)?;
+            if spec {
+                drop(s);
+                rustix::fs::unlinkat(stage, &name, rustix::fs::AtFlags::REMOVEDIR)?;
+            }
             if how == Durability::FsyncEach {
                 rustix::fs::fsync(&t)?;
             }
@@ -93,6 +106,7 @@ fn merge(
 fn main() -> ExitCode {
     let mut how = Durability::None;
     let mut shape = Shape::Overlay;
+    let mut spec = false;
     let mut roots = Vec::new();
     for a in std::env::args_os().skip(1) {
         match a.to_str() {
@@ -100,20 +114,23 @@ fn main() -> ExitCode {
             Some("--syncfs") => how = Durability::Syncfs,
             Some("--replace") => shape = Shape::Replace,
             Some("--fresh") => shape = Shape::Fresh,
+            Some("--spec") => spec = true,
             _ => roots.push(a),
         }
     }
     let [stage, target]: [OsString; 2] = match roots.try_into() {
         Ok(r) => r,
         Err(_) => {
-            eprintln!("usage: floor [--fsync-each|--syncfs] [--replace|--fresh] STAGE TARGET");
+            eprintln!(
+                "usage: floor [--fsync-each|--syncfs] [--replace|--fresh] [--spec] STAGE TARGET"
+            );
             return ExitCode::from(2);
         }
     };
     let c = |p: OsString| CString::new(p.into_vec()).expect("no NUL in a path");
     let run = || -> rustix::io::Result<u64> {
         let (s, t) = (open_dir(None, &c(stage))?, open_dir(None, &c(target))?);
-        let n = merge(&s, &t, how, shape)?;
+        let n = merge(&s, &t, how, shape, spec)?;
         match how {
             Durability::Syncfs => rustix::fs::syncfs(&t)?,
             Durability::FsyncEach => rustix::fs::fsync(&t)?,

@@ -131,11 +131,12 @@ pub(super) fn copy_data(src: &OwnedFd, dst: &OwnedFd, size: u64) -> io::Result<(
     Ok(())
 }
 
-/// Lists `dir` with getdents64 on the handle itself, from its start: no
-/// second descriptor (`Dir::read_from` reopens the directory for each list).
+/// Lists `dir` with getdents64 on the handle itself: no second descriptor
+/// (`Dir::read_from` reopens the directory for each list). The handle is
+/// read from where it is, which for a handle never listed is its start
+/// ([`stagemerge_core::Fs::read_dir`]'s contract).
 pub(super) fn list(dir: &Dir, each: &mut dyn FnMut(&[u8], rustix::fs::FileType)) -> io::Result<()> {
     use std::mem::MaybeUninit;
-    rustix::fs::seek(dir, rustix::fs::SeekFrom::Start(0))?;
     let mut buf = vec![MaybeUninit::<u8>::uninit(); 32 * 1024];
     let mut raw = rustix::fs::RawDir::new(dir, &mut buf);
     while let Some(e) = raw.next() {

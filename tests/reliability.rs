@@ -281,25 +281,36 @@ fn directory_swapped_for_an_outside_symlink_during_merges() {
     require_root!();
     let f = Fixture::new_fast(Prim::Rename);
     let canary = f.dir("canary");
-    let doc = f.dir("target/share/doc");
-    let real = f.root().join("target/share/doc.real");
+    f.dir("target/share/doc");
+    // The attacker's symlink, swapped with the real directory atomically
+    // (RENAME_EXCHANGE), so `doc` is always one or the other.
+    let link = f.root().join("target/share/doc.link");
+    std::os::unix::fs::symlink(&canary, &link).unwrap();
+    let share = rustix::fs::open(
+        f.root().join("target/share"),
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let swaps = Arc::new(AtomicU64::new(0));
     let swapper = {
-        let (stop, swaps, doc, real, canary) = (
-            stop.clone(),
-            swaps.clone(),
-            doc.clone(),
-            real.clone(),
-            canary.clone(),
-        );
+        let (stop, swaps) = (stop.clone(), swaps.clone());
         std::thread::spawn(move || {
+            let exchange = || {
+                rustix::fs::renameat_with(
+                    &share,
+                    "doc.link",
+                    &share,
+                    "doc",
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .expect("swap")
+            };
             while !stop.load(Ordering::Relaxed) {
-                fs::rename(&doc, &real).unwrap();
-                std::os::unix::fs::symlink(&canary, &doc).unwrap();
+                exchange();
                 std::thread::sleep(Duration::from_micros(200));
-                fs::remove_file(&doc).unwrap();
-                fs::rename(&real, &doc).unwrap();
+                exchange();
                 std::thread::sleep(Duration::from_micros(200));
                 swaps.fetch_add(1, Ordering::Relaxed);
             }

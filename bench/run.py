@@ -5,8 +5,9 @@ run, alternating methods.
 
 Usage: python3 bench/run.py [--fs tmpfs|disk|both] [--runs N] [--quick]
 
-Writes bench/out/results.json (every timing), bench/out/report.md (the tables
-BENCHMARKS.md quotes) and bench/out/us_per_entry.svg (the chart).
+Writes bench/out/results-FS.json (every timing), bench/out/report-FS.md (the
+tables BENCHMARKS.md quotes) and bench/out/us_per_entry-FS.svg (the chart),
+FS being tmpfs, disk or both.
 
 Workloads (each on a fresh copy made in hyperfine's untimed prepare step):
   fresh       the merged wheel stages into an empty prefix
@@ -223,12 +224,12 @@ def main():
     for fs in fss:
         runs = a.runs if fs == "tmpfs" else max(3, a.runs // 3)
         results[fs] = run_fs(fs, runs, a.quick, corpus)
-    with open(os.path.join(OUT, "results.json"), "w") as fh:
+    with open(os.path.join(OUT, f"results-{a.fs}.json"), "w") as fh:
         json.dump(results, fh, indent=1)
     text = report(results)
-    with open(os.path.join(OUT, "report.md"), "w") as fh:
+    with open(os.path.join(OUT, f"report-{a.fs}.md"), "w") as fh:
         fh.write(text + "\n")
-    chart(results, os.path.join(OUT, "us_per_entry.svg"))
+    chart(results, os.path.join(OUT, f"us_per_entry-{a.fs}.svg"))
     print(text)
 
 

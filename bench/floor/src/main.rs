@@ -87,6 +87,12 @@ fn merge(
             } else {
                 RenameFlags::NOREPLACE
             };
+            if spec && shape == Shape::Replace {
+                // Classify TARGET's entry and compare with the staged one.
+                let nofollow = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
+                rustix::fs::statat(target, &name, nofollow)?;
+                rustix::fs::statat(stage, &name, nofollow)?;
+            }
             rustix::fs::renameat_with(stage, &name, target, &name, flags)?;
             if how == Durability::FsyncEach {
                 let f = rustix::fs::openat(

@@ -5,11 +5,10 @@ mod util;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use util::{Fixture, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode};
+use util::{Fixture, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode, temporaries};
 
 /// The two ways a copy makes its temporary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,15 +28,6 @@ fn copy(f: &Fixture, temps: Temps, args: &[&str]) -> Run {
         .arg(&f.stage)
         .arg(&f.target);
     Run::of(c)
-}
-
-/// Names anywhere below `root` that look like stagemerge temporaries.
-fn temporaries(root: &Path) -> Vec<String> {
-    Snapshot::of(root)
-        .paths()
-        .into_iter()
-        .filter(|p| p.contains(".stagemerge-"))
-        .collect()
 }
 
 /// A package with files of several modes and times, a symlink, a fifo and

@@ -12,22 +12,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use util::corpus::{corpus, farm, sh};
-use util::{Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp};
+use util::{Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, temporaries};
 
 fn trials(default: usize) -> usize {
     std::env::var("STAGEMERGE_KILL_TRIALS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Stagemerge temporaries anywhere below `root`.
-fn temporaries(root: &Path) -> Vec<String> {
-    Snapshot::of(root)
-        .paths()
-        .into_iter()
-        .filter(|p| p.contains(".stagemerge-"))
-        .collect()
 }
 
 /// A reinstall over an older install of the same packages: of each file

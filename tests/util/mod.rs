@@ -306,6 +306,16 @@ pub fn merge_checked(f: &Fixture, args: &[&str]) -> Run {
     run
 }
 
+/// Names anywhere below `root` that look like stagemerge's temporaries
+/// (`.stagemerge-<pid>-<n>.tmp`): none may be left after a merge.
+pub fn temporaries(root: &Path) -> Vec<String> {
+    Snapshot::of(root)
+        .paths()
+        .into_iter()
+        .filter(|p| p.contains(".stagemerge-"))
+        .collect()
+}
+
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }

@@ -99,7 +99,7 @@ def peak_kib(cmd, prepare):
     return int(out.stderr.strip().splitlines()[-1])
 
 
-def run_fs(fs, runs, quick, corpus):
+def run_fs(fs, runs, quick, corpus, synthetic_only=False):
     base = tempfile.mkdtemp(prefix="stagemerge-bench-", dir=FS[fs])
     p = lambda *a: os.path.join(base, *a)
     # The merged wheel stages, and per-stage copies for the parallel run.
@@ -125,6 +125,7 @@ def run_fs(fs, runs, quick, corpus):
         ("tar | tar", f"tar -C '{S}' -cf - . | tar -C '{T}' -xf -"),
     ]
     results = {}
+    memory = {}
 
     def work(name, prepare, commands, n=entries, r=runs):
         res = hyperfine(f"{fs} {name}", prepare + " && sync", commands, r, p(f"{name}.json"))
@@ -132,23 +133,24 @@ def run_fs(fs, runs, quick, corpus):
             {"command": x["command"], "median": x["median"], "mean": x["mean"],
              "stddev": x["stddev"] or 0.0, "min": x["min"], "max": x["max"]} for x in res]}
 
-    work("fresh", f"{reset} && {farm} && mkdir '{T}'",
-         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename per top entry)", f"{floor} --fresh '{S}' '{T}'")] + copiers)
-    work("overlay", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'",
-         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (renameat2 per file)", f"{floor} '{S}' '{T}'"),
-          ("floor + what SPEC requires", f"{floor} --spec '{S}' '{T}'")] + copiers)
-    work("reinstall", f"{reset} && {farm} && cp -a '{p('older')}' '{T}'",
-         [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename over per file)", f"{floor} --replace '{S}' '{T}'"),
-          ("floor + what SPEC requires", f"{floor} --replace --spec '{S}' '{T}'")] + copiers[:1])
-    work("identical", f"{reset} && {farm} && cp -a '{p('pristine')}' '{T}'",
-         [("stagemerge", f"{sm} merge -q '{S}' '{T}'")] + copiers[:1])
-    par = f"{reset} && mkdir '{S}' '{T}' && for w in {' '.join(wheels)}; do cp -al '{p('stages')}'/$w '{S}'/$w; done"
-    xargs = f"ls '{S}' | xargs -P16 -I{{}}"
-    work("parallel16", par,
-         [("stagemerge", f"{xargs} {sm} merge -q '{S}'/{{}} '{T}'"), ("cp -Rp", f"{xargs} cp -Rp '{S}'/{{}}/. '{T}'")])
-    work("copy", f"{reset} && {farm} && mkdir '{T}'",
-         [("stagemerge --copy", f"{sm} merge -q --copy '{S}' '{T}'"), ("cp -a", f"cp -a '{S}/.' '{T}'")])
-    memory = {"corpus overlay": peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")}
+    if not synthetic_only:
+        work("fresh", f"{reset} && {farm} && mkdir '{T}'",
+             [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename per top entry)", f"{floor} --fresh '{S}' '{T}'")] + copiers)
+        work("overlay", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'",
+             [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (renameat2 per file)", f"{floor} '{S}' '{T}'"),
+              ("floor + what SPEC requires", f"{floor} --spec '{S}' '{T}'")] + copiers)
+        work("reinstall", f"{reset} && {farm} && cp -a '{p('older')}' '{T}'",
+             [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename over per file)", f"{floor} --replace '{S}' '{T}'"),
+              ("floor + what SPEC requires", f"{floor} --replace --spec '{S}' '{T}'")] + copiers[:1])
+        work("identical", f"{reset} && {farm} && cp -a '{p('pristine')}' '{T}'",
+             [("stagemerge", f"{sm} merge -q '{S}' '{T}'")] + copiers[:1])
+        par = f"{reset} && mkdir '{S}' '{T}' && for w in {' '.join(wheels)}; do cp -al '{p('stages')}'/$w '{S}'/$w; done"
+        xargs = f"ls '{S}' | xargs -P16 -I{{}}"
+        work("parallel16", par,
+             [("stagemerge", f"{xargs} {sm} merge -q '{S}'/{{}} '{T}'"), ("cp -Rp", f"{xargs} cp -Rp '{S}'/{{}}/. '{T}'")])
+        work("copy", f"{reset} && {farm} && mkdir '{T}'",
+             [("stagemerge --copy", f"{sm} merge -q --copy '{S}' '{T}'"), ("cp -a", f"cp -a '{S}/.' '{T}'")])
+        memory["corpus overlay"] = peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")
     if not quick:
         for name, dirs, per in [("synth100k", 1000, 100), ("flat20k", 1, 20000)]:
             synthetic(p(name), dirs, per)
@@ -211,6 +213,7 @@ def main():
     ap.add_argument("--fs", default="both", choices=["tmpfs", "disk", "both"])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="no synthetic trees")
+    ap.add_argument("--synthetic-only", action="store_true", help="only the synthetic trees")
     a = ap.parse_args()
     for tool in ["hyperfine", "rsync"]:
         if shutil.which(tool) is None:
@@ -223,13 +226,14 @@ def main():
     results = {}
     for fs in fss:
         runs = a.runs if fs == "tmpfs" else max(3, a.runs // 3)
-        results[fs] = run_fs(fs, runs, a.quick, corpus)
-    with open(os.path.join(OUT, f"results-{a.fs}.json"), "w") as fh:
+        results[fs] = run_fs(fs, runs, a.quick, corpus, a.synthetic_only)
+    tag = a.fs + ("-synthetic" if a.synthetic_only else "")
+    with open(os.path.join(OUT, f"results-{tag}.json"), "w") as fh:
         json.dump(results, fh, indent=1)
     text = report(results)
-    with open(os.path.join(OUT, f"report-{a.fs}.md"), "w") as fh:
+    with open(os.path.join(OUT, f"report-{tag}.md"), "w") as fh:
         fh.write(text + "\n")
-    chart(results, os.path.join(OUT, f"us_per_entry-{a.fs}.svg"))
+    chart(results, os.path.join(OUT, f"us_per_entry-{tag}.svg"))
     print(text)
 
 

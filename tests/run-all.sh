@@ -28,11 +28,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     fi
 fi
 
-# The core must stay portable to WASI (the sandbox runs it there).
+# The core must stay portable to WASI (the sandbox runs it there), and the
+# native shim's macOS side must compile although it cannot run here.
 if command -v rustup >/dev/null; then
-    rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+    for t in wasm32-wasip1 x86_64-apple-darwin; do
+        rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+    done
 fi
 cargo check --locked -p stagemerge-core --target wasm32-wasip1
+cargo check --locked -p stagemerge --target x86_64-apple-darwin
 
 # The corpus of real staged installs (PyPI wheels, Debian packages) that
 # the reliability suite runs on; downloads are cached under target/.

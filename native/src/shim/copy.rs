@@ -86,7 +86,7 @@ pub(super) fn copy_in(
             } else {
                 to_name.to_owned()
             };
-            rustix::fs::mknodat(to, &name, ty, mode, meta.rdev as _)?;
+            os::make_node(to, &name, ty, mode, meta.rdev)?;
             if !replace {
                 return Ok(());
             }

@@ -145,3 +145,14 @@ pub(super) fn list(dir: &Dir, each: &mut dyn FnMut(&[u8], rustix::fs::FileType))
     }
     Ok(())
 }
+
+/// Creates a fifo, socket or device node (copy mode).
+pub(super) fn make_node(
+    dir: &Dir,
+    name: &std::ffi::OsStr,
+    ty: rustix::fs::FileType,
+    mode: Mode,
+    rdev: u64,
+) -> io::Result<()> {
+    Ok(rustix::fs::mknodat(dir, name, ty, mode, rdev as _)?)
+}

@@ -18,6 +18,8 @@ mod os;
 mod os;
 
 mod copy;
+#[cfg(not(target_os = "linux"))]
+mod portable;
 mod unix;
 
 pub(crate) use os::sync_filesystem;

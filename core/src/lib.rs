@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod abi;
 pub mod classify;
 mod compare;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod installed;
 mod merge;
 pub mod options;
 mod place;
+pub mod plan;
 pub mod record;
 pub mod report;
 mod resolve;
@@ -32,6 +34,7 @@ pub use error::{Error, Op, Side};
 pub use fs::{Entry, Fs, Kind, Meta, Stamp};
 pub use installed::{Installed, Status};
 pub use merge::{Action, merge};
+pub use plan::{Plan, Planned, Step, plan};
 pub use options::{OnConflict, Options};
 pub use record::{Content, Detail, Owned, Record};
 pub use report::{ConflictReason, Counts, Problem, Report, Warning};

@@ -49,6 +49,25 @@ pub enum Action {
     Error,
 }
 
+impl Action {
+    /// The action's word in `--verbose` listings.
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::MovedDir => "moved-dir",
+            Action::Moved => "moved",
+            Action::Copied => "copied",
+            Action::CreatedDir => "mkdir",
+            Action::MergedDir => "merge-dir",
+            Action::Identical => "identical",
+            Action::Replaced => "replaced",
+            Action::Kept => "kept",
+            Action::ConcurrentWrite => "concurrent",
+            Action::Conflict => "conflict",
+            Action::Error => "error",
+        }
+    }
+}
+
 /// Merges the tree below `stage` into `target`, by the rules of SPEC.md.
 ///
 /// Every staged entry ends either in TARGET or still in STAGE; staged

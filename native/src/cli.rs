@@ -19,6 +19,11 @@ pub(crate) enum Command {
     /// (no-replace), merged into an existing directory, found identical, or
     /// replaced atomically; what cannot be merged stays in STAGE.
     Merge(MergeArgs),
+    /// Show what `merge` would do, changing nothing: one line per staged
+    /// entry (place-dir, place, merge-dir, follow, identical, replace, keep,
+    /// conflict, error) and a summary; exit status 1 if the merge would
+    /// report conflicts or errors.
+    Plan(PlanArgs),
     /// Remove a package's files listed in a manifest or Sage installation
     /// record, deepest first, then the directories they leave empty. Files
     /// that another record in --manifest-dir lists are kept.
@@ -121,10 +126,39 @@ pub(crate) struct MergeArgs {
     #[arg(long)]
     pub(crate) sync: bool,
 
+    /// Run the merge inside the Wasmtime sandbox, which can reach only STAGE
+    /// and TARGET; it places entries with the portable primitives (link +
+    /// unlink, mkdir + children) and writes no records.
+    #[arg(long, conflicts_with_all = ["copy", "manifest", "sage_record", "sync"])]
+    pub(crate) sandbox: bool,
+
     /// The staged tree (its contents are merged, not the directory itself).
     pub(crate) stage: PathBuf,
 
     /// The live prefix to merge into.
+    pub(crate) target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// Different non-directory already in TARGET (as for `merge`).
+    #[arg(long, value_enum, default_value_t = ConflictPolicy::Replace)]
+    pub(crate) on_conflict: ConflictPolicy,
+
+    /// Print the plan as JSON (format "stagemerge-plan", version 1).
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Compute the plan inside the Wasmtime sandbox, with STAGE and TARGET
+    /// preopened read-only: it provably cannot write anything. The output is
+    /// the same as without it.
+    #[arg(long)]
+    pub(crate) sandbox: bool,
+
+    /// The staged tree.
+    pub(crate) stage: PathBuf,
+
+    /// The live prefix it would be merged into.
     pub(crate) target: PathBuf,
 }
 

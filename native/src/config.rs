@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use stagemerge_core::{OnConflict, Options, Record};
 
-use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs};
+use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, PlanArgs};
 
 /// Environment switch that forces the portable fallback (link + unlink,
 /// mkdir + children) so tests exercise it on filesystems that have the
@@ -42,6 +42,8 @@ pub(crate) struct MergeConfig {
     pub(crate) sync: bool,
     /// The SAGE_SUDO prefix to re-run through, when escalation applies.
     pub(crate) escalate: Option<Vec<String>>,
+    /// Run the merge in the Wasmtime sandbox.
+    pub(crate) sandbox: bool,
 }
 
 /// What `--sage-record` writes besides the file list.
@@ -56,28 +58,8 @@ pub(crate) struct SageRecord {
 
 impl MergeConfig {
     pub(crate) fn from_args(a: MergeArgs) -> Result<Self> {
-        let stage_real = real_dir(&a.stage, "STAGE")?;
-        let target_real = real_dir(&a.target, "TARGET")?;
-        if stage_real == target_real {
-            bail!(
-                "STAGE {} and TARGET {} are the same directory: nothing to merge",
-                a.stage.display(),
-                a.target.display()
-            );
-        }
-        if target_real.starts_with(&stage_real) {
-            bail!(
-                "TARGET {} is inside STAGE {}: the merge would move STAGE into itself; \
-                 stage into a directory outside TARGET (STAGE inside TARGET is fine)",
-                a.target.display(),
-                a.stage.display()
-            );
-        }
-        let on_conflict = match a.on_conflict {
-            ConflictPolicy::Replace => OnConflict::Replace,
-            ConflictPolicy::Keep => OnConflict::Keep,
-            ConflictPolicy::Fail => OnConflict::Fail,
-        };
+        let (_, target_real) = check_roots(&a.stage, &a.target)?;
+        let on_conflict = policy(a.on_conflict);
         let force_fallback =
             std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| !v.is_empty() && v != "0");
         let verbosity = if a.quiet {
@@ -119,9 +101,74 @@ impl MergeConfig {
             sage_record,
             lock: a.lock.map(|l| (l, a.shared)),
             sync: a.sync,
-            escalate: crate::escalate::prefix(&target_real, a.escalated)?,
+            // The sandbox runs as the invoking user, with only the two roots.
+            escalate: if a.sandbox {
+                None
+            } else {
+                crate::escalate::prefix(&target_real, a.escalated)?
+            },
+            sandbox: a.sandbox,
         })
     }
+}
+
+/// A plan that is ready to run.
+#[derive(Debug)]
+pub(crate) struct PlanConfig {
+    /// STAGE as the user named it.
+    pub(crate) stage: PathBuf,
+    /// TARGET as the user named it.
+    pub(crate) target: PathBuf,
+    pub(crate) options: Options,
+    pub(crate) json: bool,
+    pub(crate) sandbox: bool,
+}
+
+impl PlanConfig {
+    pub(crate) fn from_args(a: PlanArgs) -> Result<Self> {
+        check_roots(&a.stage, &a.target)?;
+        Ok(PlanConfig {
+            stage: a.stage,
+            target: a.target,
+            options: Options {
+                on_conflict: policy(a.on_conflict),
+                ..Options::default()
+            },
+            json: a.json,
+            sandbox: a.sandbox,
+        })
+    }
+}
+
+fn policy(p: ConflictPolicy) -> OnConflict {
+    match p {
+        ConflictPolicy::Replace => OnConflict::Replace,
+        ConflictPolicy::Keep => OnConflict::Keep,
+        ConflictPolicy::Fail => OnConflict::Fail,
+    }
+}
+
+/// Both roots are directories, not the same one, and TARGET is not inside
+/// STAGE. Returns their canonical paths.
+fn check_roots(stage: &Path, target: &Path) -> Result<(PathBuf, PathBuf)> {
+    let stage_real = real_dir(stage, "STAGE")?;
+    let target_real = real_dir(target, "TARGET")?;
+    if stage_real == target_real {
+        bail!(
+            "STAGE {} and TARGET {} are the same directory: nothing to merge",
+            stage.display(),
+            target.display()
+        );
+    }
+    if target_real.starts_with(&stage_real) {
+        bail!(
+            "TARGET {} is inside STAGE {}: the merge would move STAGE into itself; \
+             stage into a directory outside TARGET (STAGE inside TARGET is fine)",
+            target.display(),
+            stage.display()
+        );
+    }
+    Ok((stage_real, target_real))
 }
 
 /// The canonical path of `path`, which must be a directory.

@@ -10,8 +10,10 @@ mod lock;
 mod progress;
 mod records;
 mod run_merge;
+mod run_plan;
 mod run_uninstall;
 mod run_verify;
+mod sandbox;
 mod shim;
 
 use std::io::Write;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => {
             config::MergeConfig::from_args(args).and_then(|cfg| run_merge::run(&cfg))
         }
+        Command::Plan(args) => config::PlanConfig::from_args(args).and_then(|cfg| run_plan::run(&cfg)),
         Command::Uninstall(args) => run_uninstall::run(&args),
         Command::Verify(args) => run_verify::run(&args),
         Command::EscalationCheck => Ok(escalate::check()),

@@ -13,7 +13,8 @@ use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
 use crate::progress::Progress;
 use crate::shim::{NativeFs, sync_filesystem};
-use crate::{escalate, lock, records};
+use crate::{escalate, lock, records, sandbox};
+use stagemerge_wasm_host::Access;
 
 pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     if let Some(prefix) = &cfg.escalate {
@@ -26,6 +27,17 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     let started = Instant::now();
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
+    if cfg.sandbox {
+        let mut args = vec!["merge".to_owned(), "--on-conflict".into()];
+        args.push(sandbox::policy_word(cfg.options.on_conflict).into());
+        match cfg.verbosity {
+            Verbosity::Quiet => args.push("--quiet".into()),
+            Verbosity::Verbose => args.push("--verbose".into()),
+            Verbosity::Normal => {}
+        }
+        let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
+        return sandbox::run(roots, Access::ReadWrite, args);
+    }
 
     let fs = NativeFs::new();
     let verbose = cfg.verbosity == Verbosity::Verbose;
@@ -36,7 +48,7 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         progress.entry(path);
         if verbose {
             // A closed stdout (`| head`) is not an error of the merge.
-            let _ = writeln!(out, "{:<10} {}", action_word(action), path.display());
+            let _ = writeln!(out, "{:<10} {}", action.word(), path.display());
         }
     };
     let report = merge(&fs, &stage, &target, &cfg.options, &mut on_action)
@@ -136,20 +148,4 @@ pub(crate) fn open_root(p: &Path, role: &str) -> Result<Dir> {
     )
     .with_context(|| format!("open {role} {}", p.display()))?;
     Ok(Dir::from_std_file(std::fs::File::from(fd)))
-}
-
-fn action_word(a: Action) -> &'static str {
-    match a {
-        Action::MovedDir => "moved-dir",
-        Action::Moved => "moved",
-        Action::Copied => "copied",
-        Action::CreatedDir => "mkdir",
-        Action::MergedDir => "merge-dir",
-        Action::Identical => "identical",
-        Action::Replaced => "replaced",
-        Action::Kept => "kept",
-        Action::ConcurrentWrite => "concurrent",
-        Action::Conflict => "conflict",
-        Action::Error => "error",
-    }
 }

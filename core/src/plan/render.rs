@@ -1,0 +1,239 @@
+//! The two printed forms of a plan. Both are produced here, in the core, so
+//! the native binary and the sandboxed guest print the same bytes.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use super::{Plan, Step};
+use crate::error::Side;
+use crate::fs::Kind;
+use crate::report::ConflictReason;
+
+/// A name's bytes as one printable line: UTF-8 stays as it is except
+/// backslashes and control characters; other bytes become `\xNN`.
+pub(super) fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut b = [0; 4];
+                    for byte in c.encode_utf8(&mut b).bytes() {
+                        let _ = write!(out, "\\x{byte:02x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out
+}
+
+fn kind_tag(kind: Kind) -> &'static str {
+    match kind {
+        Kind::File => "file",
+        Kind::Dir => "dir",
+        Kind::Symlink => "symlink",
+        Kind::Fifo => "fifo",
+        Kind::Socket => "socket",
+        Kind::CharDevice => "char-device",
+        Kind::BlockDevice => "block-device",
+        Kind::Unknown => "unknown",
+    }
+}
+
+fn side_word(side: Side) -> &'static str {
+    match side {
+        Side::Stage => "STAGE",
+        Side::Target => "TARGET",
+    }
+}
+
+impl ConflictReason {
+    /// The reason in a few words, without the roots (plans print paths
+    /// relative to both trees).
+    pub fn brief(&self) -> String {
+        match self {
+            ConflictReason::Type { stage, target } => format!(
+                "STAGE has a {}, TARGET a {}",
+                stage.describe(),
+                target.describe()
+            ),
+            ConflictReason::SymlinkEscapes { link } => format!(
+                "TARGET has a symlink to {} which leads out of TARGET",
+                escape(link.as_os_str().as_encoded_bytes())
+            ),
+            ConflictReason::SymlinkNotDir { link, why } => format!(
+                "TARGET has a symlink to {} which {why}",
+                escape(link.as_os_str().as_encoded_bytes())
+            ),
+            ConflictReason::IntoStage => "the destination is STAGE itself or inside it".into(),
+            ConflictReason::Different => "the files differ (--on-conflict fail)".into(),
+            ConflictReason::Unstable => "TARGET kept changing".into(),
+        }
+    }
+}
+
+impl Step {
+    /// The action's word in both printed forms.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Step::PlaceDir => "place-dir",
+            Step::Place { .. } => "place",
+            Step::MergeDir => "merge-dir",
+            Step::Follow { .. } => "follow",
+            Step::Identical => "identical",
+            Step::Replace => "replace",
+            Step::Keep => "keep",
+            Step::Conflict(_) => "conflict",
+            Step::Error { .. } => "error",
+        }
+    }
+
+    /// What follows the path in the text form, if anything.
+    fn detail(&self) -> Option<String> {
+        match self {
+            Step::Follow { link } => Some(format!(
+                "-> {}",
+                escape(link.as_os_str().as_encoded_bytes())
+            )),
+            Step::Conflict(r) => Some(r.brief()),
+            Step::Error { op, side, kind } => {
+                Some(format!("{} {}: {kind}", op.verb(), side_word(*side)))
+            }
+            Step::Place { kind } if *kind != Kind::File => Some(kind_tag(*kind).into()),
+            _ => None,
+        }
+    }
+}
+
+/// Counts of a plan's steps, as its summary line and JSON `summary` give them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Non-directories to place.
+    pub place: u64,
+    /// Directories to place whole.
+    pub place_dir: u64,
+    /// Directories merged into existing ones (directly or through a symlink).
+    pub merge_dir: u64,
+    /// Identical entries.
+    pub identical: u64,
+    /// Different entries to replace.
+    pub replace: u64,
+    /// Different entries to keep.
+    pub keep: u64,
+    /// Conflicts.
+    pub conflicts: u64,
+    /// Errors.
+    pub errors: u64,
+}
+
+impl Plan {
+    /// How many steps of each kind.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for p in &self.steps {
+            let n = match p.step {
+                Step::PlaceDir => &mut t.place_dir,
+                Step::Place { .. } => &mut t.place,
+                Step::MergeDir | Step::Follow { .. } => &mut t.merge_dir,
+                Step::Identical => &mut t.identical,
+                Step::Replace => &mut t.replace,
+                Step::Keep => &mut t.keep,
+                Step::Conflict(_) => &mut t.conflicts,
+                Step::Error { .. } => &mut t.errors,
+            };
+            *n += 1;
+        }
+        t
+    }
+
+    /// The one-line summary.
+    pub fn summary(&self) -> String {
+        let t = self.totals();
+        format!(
+            "plan: {} to place, {} whole directories to place, {} directories to merge into, \
+             {} identical, {} to replace, {} to keep, {} conflicts, {} errors",
+            t.place, t.place_dir, t.merge_dir, t.identical, t.replace, t.keep, t.conflicts, t.errors
+        )
+    }
+
+    /// The text form: one line per step (`word path[ detail]`, the word
+    /// padded to 10 columns), then the summary line. Paths are escaped so
+    /// every step is one line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.steps {
+            let path = escape(p.path.as_os_str().as_encoded_bytes());
+            let _ = match p.step.detail() {
+                Some(d) => writeln!(out, "{:<10} {path}  ({d})", p.step.word()),
+                None => writeln!(out, "{:<10} {path}", p.step.word()),
+            };
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// The JSON form (schema `stagemerge-plan` version 1): `{"format",
+    /// "version", "steps": [{"path" | "path_hex", "action", ...}], "summary"}`.
+    /// A path that is not UTF-8 is given as `path_hex` (its bytes in hex).
+    pub fn to_json(&self) -> String {
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .map(|p| {
+                let mut o = Map::new();
+                let bytes = p.path.as_os_str().as_encoded_bytes();
+                match std::str::from_utf8(bytes) {
+                    Ok(s) => o.insert("path".into(), s.into()),
+                    Err(_) => o.insert("path_hex".into(), hex::encode(bytes).into()),
+                };
+                o.insert("action".into(), p.step.word().into());
+                match &p.step {
+                    Step::Place { kind } => {
+                        o.insert("kind".into(), kind_tag(*kind).into());
+                    }
+                    Step::Follow { link } => {
+                        let l = link.as_os_str().as_encoded_bytes();
+                        o.insert("link".into(), escape(l).into());
+                    }
+                    Step::Conflict(r) => {
+                        o.insert("reason".into(), r.brief().into());
+                    }
+                    Step::Error { op, side, kind } => {
+                        o.insert("op".into(), op.verb().into());
+                        o.insert("side".into(), side_word(*side).into());
+                        o.insert("error".into(), kind.to_string().into());
+                    }
+                    _ => {}
+                }
+                Value::Object(o)
+            })
+            .collect();
+        let t = self.totals();
+        let doc = json!({
+            "format": "stagemerge-plan",
+            "version": 1,
+            "steps": steps,
+            "summary": {
+                "place": t.place,
+                "place_dir": t.place_dir,
+                "merge_dir": t.merge_dir,
+                "identical": t.identical,
+                "replace": t.replace,
+                "keep": t.keep,
+                "conflicts": t.conflicts,
+                "errors": t.errors,
+            },
+        });
+        let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,166 @@
+//! The core's platform trait under WASI preview 1: reads of metadata,
+//! listings and link texts through the host's read-only imports, every
+//! other call through WASI on the preopened directories (rustix on
+//! wasi-libc). WASI has no rename flags and no permission bits, so
+//! placement always takes the portable fallback (link + unlink, mkdir +
+//! children) and modes are never changed.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
+use stagemerge_core::{Entry, Fs, Meta, Stamp};
+
+use crate::host;
+
+/// A directory opened inside a preopen, with where it is below it (so the
+/// host's imports can name it).
+#[derive(Debug)]
+pub(crate) struct Dir {
+    fd: OwnedFd,
+    root: u32,
+    path: Vec<u8>,
+}
+
+impl Dir {
+    /// Opens the preopen at `guest_path` as host root `root`.
+    pub(crate) fn open_root(guest_path: &str, root: u32) -> io::Result<Dir> {
+        let fd = rustix::fs::open(guest_path, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
+        Ok(Dir {
+            fd,
+            root,
+            path: Vec::new(),
+        })
+    }
+
+    /// The descriptor, for the write probe.
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+}
+
+/// [`Fs`] for the guest.
+#[derive(Debug)]
+pub(crate) struct WasiFs;
+
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{what} is not available in the sandbox (WASI preview 1)"),
+    )
+}
+
+impl Fs for WasiFs {
+    type Dir = Dir;
+    type File = File;
+
+    fn open_dir(&self, parent: &Dir, name: &OsStr) -> io::Result<Dir> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW;
+        let fd = rustix::fs::openat(&parent.fd, name, flags, Mode::empty())?;
+        let mut path = parent.path.clone();
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name.as_encoded_bytes());
+        Ok(Dir {
+            fd,
+            root: parent.root,
+            path,
+        })
+    }
+
+    fn read_dir(&self, dir: &Dir) -> io::Result<Vec<Entry>> {
+        host::list(dir.root, &dir.path)
+    }
+
+    fn stat_at(&self, dir: &Dir, name: &OsStr) -> io::Result<Meta> {
+        host::lstat(dir.root, &dir.path, name.as_encoded_bytes())
+    }
+
+    fn stat_dir(&self, dir: &Dir) -> io::Result<Meta> {
+        host::lstat(dir.root, &dir.path, b"")
+    }
+
+    fn rename_noreplace(&self, _: &Dir, _: &OsStr, _: &Dir, _: &OsStr) -> io::Result<()> {
+        Err(unsupported("a no-replace rename"))
+    }
+
+    fn rename_replace(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::renameat(&from.fd, from_name, &to.fd, to_name)?)
+    }
+
+    fn link(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::linkat(&from.fd, from_name, &to.fd, to_name, AtFlags::empty())?)
+    }
+
+    fn create_dir(&self, dir: &Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()> {
+        let mode = Mode::from_bits_truncate(mode.unwrap_or(0o755) as _);
+        Ok(rustix::fs::mkdirat(&dir.fd, name, mode)?)
+    }
+
+    fn symlink(&self, text: &OsStr, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::symlinkat(text, &dir.fd, name)?)
+    }
+
+    fn copy_in(&self, _: &Dir, _: &OsStr, _: &Meta, _: &Dir, _: &OsStr, _: bool) -> io::Result<()> {
+        Err(unsupported("copying"))
+    }
+
+    fn clean_temps(&self, _: &Dir) -> io::Result<u64> {
+        // Nothing in the sandbox ever makes a temporary.
+        Ok(0)
+    }
+
+    fn set_dir_times(&self, dir: &Dir, atime: Stamp, mtime: Stamp) -> io::Result<()> {
+        let ts = |s: Stamp| Timespec {
+            tv_sec: s.secs,
+            tv_nsec: s.nanos as _,
+        };
+        let times = Timestamps {
+            last_access: ts(atime),
+            last_modification: ts(mtime),
+        };
+        Ok(rustix::fs::futimens(&dir.fd, &times)?)
+    }
+
+    fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(&dir.fd, name, AtFlags::empty())?)
+    }
+
+    fn remove_dir(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(&dir.fd, name, AtFlags::REMOVEDIR)?)
+    }
+
+    fn read_link(&self, dir: &Dir, name: &OsStr) -> io::Result<OsString> {
+        host::readlink(dir.root, &dir.path, name.as_encoded_bytes())
+    }
+
+    fn open_file(&self, dir: &Dir, name: &OsStr) -> io::Result<File> {
+        let fd = rustix::fs::openat(&dir.fd, name, OFlags::RDONLY | OFlags::NOFOLLOW, Mode::empty())?;
+        Ok(File::from(fd))
+    }
+
+    fn set_dir_mode(&self, _: &Dir, _: u32) -> io::Result<()> {
+        Err(unsupported("changing permissions"))
+    }
+
+    fn euid(&self) -> Option<u32> {
+        None
+    }
+
+    fn clock(&self, _: &Dir) -> Stamp {
+        // WASI has no filesystem clock; the wall clock is the closest. A
+        // peer's write stamped just before it is then announced as
+        // "replaced" rather than as a concurrent write.
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Stamp {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `stagemerge plan`: what a merge would do, natively or in the sandbox.
+
+use std::io::Write;
+
+use anyhow::{Result, anyhow};
+use stagemerge_wasm_host::Access;
+
+use crate::config::PlanConfig;
+use crate::exit::Exit;
+use crate::run_merge::open_root;
+use crate::sandbox;
+use crate::shim::NativeFs;
+
+pub(crate) fn run(cfg: &PlanConfig) -> Result<Exit> {
+    let stage = open_root(&cfg.stage, "STAGE")?;
+    let target = open_root(&cfg.target, "TARGET")?;
+    if cfg.sandbox {
+        let mut args = vec!["plan".to_owned(), "--on-conflict".into()];
+        args.push(sandbox::policy_word(cfg.options.on_conflict).into());
+        if cfg.json {
+            args.push("--json".into());
+        }
+        let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
+        return sandbox::run(roots, Access::ReadOnly, args);
+    }
+    let plan = stagemerge_core::plan(&NativeFs::new(), &stage, &target, &cfg.options)
+        .map_err(|e| anyhow!(e.render(&cfg.stage, &cfg.target)))?;
+    let text = if cfg.json { plan.to_json() } else { plan.to_text() };
+    // A closed stdout (`| head`) is not an error of the plan.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(if plan.has_problems() {
+        Exit::Problems
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,220 @@
+//! The host side of the guest's three read-only imports (wire format in
+//! `stagemerge_core::abi`), answered by the native platform's own [`Fs`].
+//!
+//! A directory is named by a preopen index and a `/`-separated path below
+//! it; each component is opened with [`Fs::open_dir`] (never following a
+//! symlink) from the preopen's handle, exactly as the guest opened it, so
+//! nothing outside the two preopens can be named. Names are single
+//! components. Opened directories are cached by path: the guest walks
+//! depth-first, so most calls find their directory open already. A merge
+//! never revisits a path after moving or removing what it named, so a cached
+//! handle is never asked about a directory that has gone.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io;
+
+use stagemerge_core::abi::{self, MODULE};
+use stagemerge_core::{Fs, Kind};
+use wasmtime::{Caller, Linker, Memory};
+
+/// How many opened directories the cache keeps before it starts over.
+const CACHE_LIMIT: usize = 256;
+
+/// What the imports read from: the two roots and the cache of directories
+/// opened below them.
+pub(crate) struct HostFs<F: Fs> {
+    fs: F,
+    dirs: Dirs<F::Dir>,
+}
+
+struct Dirs<D> {
+    roots: [D; 2],
+    cache: HashMap<(u32, Vec<u8>), D>,
+}
+
+impl<D> Dirs<D> {
+    fn get(&self, root: usize, path: &[u8]) -> Option<&D> {
+        if path.is_empty() {
+            return Some(&self.roots[root]);
+        }
+        self.cache.get(&(root as u32, path.to_vec()))
+    }
+
+    /// The directory `path` below root `root`, opened one component at a
+    /// time from the longest prefix already open.
+    fn open<F: Fs<Dir = D>>(&mut self, fs: &F, root: u32, path: &[u8]) -> io::Result<&D> {
+        let r = usize::try_from(root)
+            .ok()
+            .filter(|r| *r < self.roots.len())
+            .ok_or_else(|| invalid("no such preopen"))?;
+        let ends: Vec<usize> = path
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(i, _)| i)
+            .chain((!path.is_empty()).then_some(path.len()))
+            .collect();
+        // The longest prefix already open (the root always is).
+        let mut open = ends.len();
+        while open > 0 && self.get(r, &path[..ends[open - 1]]).is_none() {
+            open -= 1;
+        }
+        for i in open..ends.len() {
+            let parent_end = if i == 0 { 0 } else { ends[i - 1] };
+            let start = if i == 0 { 0 } else { parent_end + 1 };
+            let name = component(&path[start..ends[i]])?;
+            let parent = self.get(r, &path[..parent_end]).expect("opened above");
+            let dir = fs.open_dir(parent, name)?;
+            if self.cache.len() >= CACHE_LIMIT {
+                self.cache.clear();
+            }
+            self.cache.insert((root, path[..ends[i]].to_vec()), dir);
+        }
+        let end = ends.last().copied().unwrap_or(0);
+        Ok(self.get(r, &path[..end]).expect("opened above"))
+    }
+}
+
+impl<F: Fs> HostFs<F> {
+    pub(crate) fn new(fs: F, stage: F::Dir, target: F::Dir) -> Self {
+        HostFs {
+            fs,
+            dirs: Dirs {
+                roots: [stage, target],
+                cache: HashMap::new(),
+            },
+        }
+    }
+
+    fn list(&mut self, root: u32, path: &[u8]) -> io::Result<Vec<u8>> {
+        let dir = self.dirs.open(&self.fs, root, path)?;
+        let entries = self.fs.read_dir(dir)?;
+        Ok(abi::encode_entries(
+            entries.iter().map(|e| (e.kind, e.name.as_encoded_bytes())),
+        ))
+    }
+
+    fn lstat(&mut self, root: u32, path: &[u8], name: &[u8]) -> io::Result<Vec<u8>> {
+        let meta = if name.is_empty() {
+            let dir = self.dirs.open(&self.fs, root, path)?;
+            self.fs.stat_dir(dir)?
+        } else {
+            let name = component(name)?;
+            let dir = self.dirs.open(&self.fs, root, path)?;
+            self.fs.stat_at(dir, name)?
+        };
+        Ok(abi::encode_meta(&meta).to_vec())
+    }
+
+    fn readlink(&mut self, root: u32, path: &[u8], name: &[u8]) -> io::Result<Vec<u8>> {
+        let name = component(name)?;
+        let dir = self.dirs.open(&self.fs, root, path)?;
+        let meta = self.fs.stat_at(dir, name)?;
+        if meta.kind != Kind::Symlink {
+            return Err(invalid("not a symlink"));
+        }
+        Ok(self.fs.read_link(dir, name)?.into_encoded_bytes())
+    }
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned())
+}
+
+/// `bytes` as one path component: not empty, `.` or `..`, no separator.
+fn component(bytes: &[u8]) -> io::Result<&OsStr> {
+    if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') || bytes.contains(&0) {
+        return Err(invalid("not a single name"));
+    }
+    os_str(bytes)
+}
+
+/// On Unix a name is any bytes.
+#[cfg(unix)]
+fn os_str(bytes: &[u8]) -> io::Result<&OsStr> {
+    Ok(std::os::unix::ffi::OsStrExt::from_bytes(bytes))
+}
+
+/// Elsewhere only names that are UTF-8 can be named from the guest.
+#[cfg(not(unix))]
+fn os_str(bytes: &[u8]) -> io::Result<&OsStr> {
+    std::str::from_utf8(bytes)
+        .map(OsStr::new)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidFilename, "name is not UTF-8"))
+}
+
+/// The guest's linear memory, for reading arguments and writing answers.
+fn memory<T>(caller: &mut Caller<'_, T>) -> Option<Memory> {
+    caller.get_export("memory")?.into_memory()
+}
+
+/// Reads `len` bytes at `ptr` from the guest; `None` if out of bounds.
+fn read<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, len: u32) -> Option<Vec<u8>> {
+    let start = usize::try_from(ptr).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    mem.data(caller).get(start..end).map(<[u8]>::to_vec)
+}
+
+/// Writes `bytes` at `ptr` if they fit in `cap`; returns the length (which,
+/// when larger than `cap`, tells the guest how big a buffer to bring).
+fn answer<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, cap: u32, r: io::Result<Vec<u8>>) -> i64 {
+    let bytes = match r {
+        Ok(b) => b,
+        Err(e) => return i64::from(abi::error_code(e.kind())),
+    };
+    if bytes.len() > cap as usize {
+        return bytes.len() as i64;
+    }
+    match mem.write(caller, ptr as usize, &bytes) {
+        Ok(()) => bytes.len() as i64,
+        Err(_) => i64::from(abi::error_code(io::ErrorKind::InvalidInput)),
+    }
+}
+
+const OUT_OF_BOUNDS: i64 = -5;
+
+/// Defines `list`, `lstat` and `readlink` in `linker`; `get` finds the
+/// [`HostFs`] in the store's data.
+pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut HostFs<F>,
+) -> anyhow::Result<()> {
+    debug_assert_eq!(OUT_OF_BOUNDS, i64::from(abi::error_code(io::ErrorKind::InvalidInput)));
+    linker.func_wrap(
+        MODULE,
+        "list",
+        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, out: u32, cap: u32| -> i64 {
+            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS };
+            let Some(dir) = read(&mut c, mem, dp, dl) else { return OUT_OF_BOUNDS };
+            let r = get(c.data_mut()).list(root, &dir);
+            answer(&mut c, mem, out, cap, r)
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "lstat",
+        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, np: u32, nl: u32, out: u32| -> i32 {
+            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS as i32 };
+            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl)) else {
+                return OUT_OF_BOUNDS as i32;
+            };
+            let r = get(c.data_mut()).lstat(root, &dir, &name);
+            let n = answer(&mut c, mem, out, abi::META_LEN as u32, r);
+            if n < 0 { n as i32 } else { 0 }
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "readlink",
+        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, np: u32, nl: u32, out: u32, cap: u32| -> i64 {
+            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS };
+            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl)) else {
+                return OUT_OF_BOUNDS;
+            };
+            let r = get(c.data_mut()).readlink(root, &dir, &name);
+            answer(&mut c, mem, out, cap, r)
+        },
+    )?;
+    Ok(())
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use std::os::unix::ffi::OsStrExt;
-use util::corpus::{corpus, farm, run_jobs, sh, stages, versions};
+use util::corpus::{corpus, farm, run_jobs, sh, stages, usrmerged_root, versions};
 
 use util::{Node, Prim, Snapshot, command, fast_tmp};
 
@@ -200,14 +200,6 @@ fn parallel_merges_of_real_stages_never_fail_where_cp_does() {
         &versions(&all),
         "full corpus",
     );
-}
-
-/// A usr-merged root (`bin -> usr/bin`, `lib -> usr/lib`, ...).
-fn usrmerged_root(root: &Path) {
-    for d in ["bin", "lib", "lib64", "sbin"] {
-        std::fs::create_dir_all(root.join("usr").join(d)).unwrap();
-        std::os::unix::fs::symlink(format!("usr/{d}"), root.join(d)).unwrap();
-    }
 }
 
 fn is_symlink(p: &Path) -> bool {

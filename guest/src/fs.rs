@@ -97,8 +97,12 @@ impl Fs for WasiFs {
     }
 
     fn create_dir(&self, dir: &Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()> {
-        let mode = Mode::from_bits_truncate(mode.unwrap_or(0o755) as _);
-        Ok(rustix::fs::mkdirat(&dir.fd, name, mode)?)
+        rustix::fs::mkdirat(&dir.fd, name, Mode::from_bits_truncate(0o755))?;
+        // WASI's mkdir takes no mode: the host sets the staged one.
+        match mode {
+            Some(m) => host::set_mode(dir.root, &dir.path, name.as_encoded_bytes(), m),
+            None => Ok(()),
+        }
     }
 
     fn symlink(&self, text: &OsStr, dir: &Dir, name: &OsStr) -> io::Result<()> {

@@ -1,4 +1,4 @@
-//! The host's three read-only imports (see `stagemerge_core::abi`), wrapped
+//! The host's imports (see `stagemerge_core::abi`), wrapped
 //! in safe functions. This is the guest's only `unsafe`.
 
 use std::ffi::OsString;
@@ -20,6 +20,15 @@ unsafe extern "C" {
         name: *const u8,
         name_len: usize,
         out: *mut u8,
+    ) -> i32;
+    #[link_name = "set_mode"]
+    fn host_set_mode(
+        root: u32,
+        dir: *const u8,
+        dir_len: usize,
+        name: *const u8,
+        name_len: usize,
+        mode: u32,
     ) -> i32;
     #[link_name = "readlink"]
     fn host_readlink(
@@ -99,4 +108,15 @@ pub(crate) fn readlink(root: u32, dir: &[u8], name: &[u8]) -> io::Result<OsStrin
         }
     })?;
     Ok(OsString::from_vec(bytes))
+}
+
+/// Sets the permission bits of the directory `dir/name` below preopen `root`
+/// (refused by the host in a read-only run).
+pub(crate) fn set_mode(root: u32, dir: &[u8], name: &[u8], mode: u32) -> io::Result<()> {
+    // SAFETY: the slices are live for the call and only read by the host.
+    let r = unsafe { host_set_mode(root, dir.as_ptr(), dir.len(), name.as_ptr(), name.len(), mode) };
+    if r < 0 {
+        return Err(abi::error_from_code(i64::from(r)));
+    }
+    Ok(())
 }

@@ -10,8 +10,9 @@
 //! - `merge [--on-conflict P] [--verbose|--quiet] STAGE-NAME TARGET-NAME`:
 //!   merges with the portable primitives; the names are only used in
 //!   messages.
-//! - `probe-writes NAME`: tries every kind of write WASI offers on both
-//!   preopens and on the entry NAME in each, and reports each outcome;
+//! - `probe-writes FILE DIR`: tries every kind of write WASI offers (and
+//!   the host's `set_mode`) on both preopens and on the entries FILE and DIR
+//!   in each, and reports each outcome;
 //!   exit 0 only if every one was refused.
 #![warn(unsafe_op_in_unsafe_fn)]
 
@@ -116,11 +117,11 @@ fn run(args: &[String]) -> Result<u8, String> {
             Ok(u8::from(!report.is_clean()))
         }
         "probe-writes" => {
-            let [name] = names.as_slice() else {
-                return Err("probe-writes needs an entry name".into());
+            let [file, dir] = names.as_slice() else {
+                return Err("probe-writes needs a file name and a directory name".into());
             };
             let (stage, target) = roots()?;
-            Ok(u8::from(!probe::all_refused(&[&stage, &target], name)))
+            Ok(u8::from(!probe::all_refused(&[&stage, &target], file, dir)))
         }
         other => Err(format!("unknown command {other}")),
     }

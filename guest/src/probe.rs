@@ -1,7 +1,8 @@
 //! The write probe behind the "read-only is proven" test: every mutation
 //! WASI preview 1 can express, tried on a preopen and on an entry in it.
-//! Preview 1 has no call that changes permission bits at all; changing
-//! times is the only metadata write it has, and is tried instead.
+//! Preview 1 has no call that changes permission bits; changing times is
+//! the only metadata write it has, and the host's `set_mode` import is
+//! tried as the chmod.
 
 use std::io::{self, Write};
 
@@ -9,9 +10,10 @@ use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 
 use crate::fs::Dir;
 
-/// Tries each write in each of `dirs`; prints one line per attempt and
+/// Tries each write in each of `dirs` (on the file `name` and the
+/// directory `dir_name` in each where one is needed); prints one line per attempt and
 /// returns whether all were refused.
-pub(crate) fn all_refused(dirs: &[&Dir], name: &str) -> bool {
+pub(crate) fn all_refused(dirs: &[&Dir], name: &str, dir_name: &str) -> bool {
     let zero = Timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -43,6 +45,12 @@ pub(crate) fn all_refused(dirs: &[&Dir], name: &str) -> bool {
             ("set times of directory", rustix::fs::futimens(fd, &times)),
         ];
         let side = if i == 0 { "STAGE" } else { "TARGET" };
+        // The one import that writes: a read-only run must refuse it too.
+        let chmod = crate::host::set_mode(i as u32, b"", dir_name.as_bytes(), 0o777);
+        let attempts = attempts
+            .into_iter()
+            .map(|(w, r)| (w, r.map_err(io::Error::from)))
+            .chain([("chmod through the host", chmod)]);
         for (what, r) in attempts {
             match r {
                 Ok(()) => {
@@ -50,7 +58,7 @@ pub(crate) fn all_refused(dirs: &[&Dir], name: &str) -> bool {
                     let _ = writeln!(out, "{side}: {what}: ALLOWED");
                 }
                 Err(e) => {
-                    let _ = writeln!(out, "{side}: {what}: refused ({})", io::Error::from(e).kind());
+                    let _ = writeln!(out, "{side}: {what}: refused ({})", e.kind());
                 }
             }
         }

@@ -31,6 +31,11 @@ pub(crate) enum Command {
     /// Compare installed files with a manifest: list missing, modified and
     /// type-changed files; exit status 1 if there are any.
     Verify(VerifyArgs),
+    /// Internal (tests): tries every write the sandbox guest can express on
+    /// STAGE, TARGET and the entries FILE and DIR in each; exit 0 only if
+    /// all were refused.
+    #[command(name = "sandbox-probe", hide = true)]
+    SandboxProbe(ProbeArgs),
     /// Internal: answers the probe of SAGE_SUDO escalation.
     #[command(name = "escalation-check", hide = true)]
     EscalationCheck,
@@ -160,6 +165,17 @@ pub(crate) struct PlanArgs {
 
     /// The live prefix it would be merged into.
     pub(crate) target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProbeArgs {
+    /// Preopen the two directories read-write (the control run).
+    #[arg(long)]
+    pub(crate) writable: bool,
+    pub(crate) stage: PathBuf,
+    pub(crate) target: PathBuf,
+    pub(crate) file: String,
+    pub(crate) dir: String,
 }
 
 #[derive(Debug, Args)]

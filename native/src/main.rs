@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => config::PlanConfig::from_args(args).and_then(|cfg| run_plan::run(&cfg)),
         Command::Uninstall(args) => run_uninstall::run(&args),
         Command::Verify(args) => run_verify::run(&args),
+        Command::SandboxProbe(a) => sandbox::probe(&a),
         Command::EscalationCheck => Ok(escalate::check()),
     };
     match outcome {

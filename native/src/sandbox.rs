@@ -55,3 +55,19 @@ pub(crate) fn run(roots: Roots<'_>, access: Access, mut args: Vec<String>) -> Re
         _ => Exit::NothingDone,
     })
 }
+
+/// `stagemerge sandbox-probe`: the guest's write probe on the two roots.
+pub(crate) fn probe(a: &crate::cli::ProbeArgs) -> Result<Exit> {
+    let stage = crate::run_merge::open_root(&a.stage, "STAGE")?;
+    let target = crate::run_merge::open_root(&a.target, "TARGET")?;
+    let access = if a.writable {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    };
+    let args = vec!["probe-writes".to_owned(), a.file.clone(), a.dir.clone()];
+    let sandbox = Sandbox::load()?;
+    let roots = Roots::new(&a.stage, stage, &a.target, target);
+    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, &args)?;
+    Ok(if code == 0 { Exit::Ok } else { Exit::Problems })
+}

@@ -97,3 +97,11 @@ pub fn versions(stages: &[PathBuf]) -> std::collections::HashMap<Vec<u8>, Vec<su
     }
     map
 }
+
+/// A usr-merged root (`bin -> usr/bin`, `lib -> usr/lib`, ...).
+pub fn usrmerged_root(root: &Path) {
+    for d in ["bin", "lib", "lib64", "sbin"] {
+        std::fs::create_dir_all(root.join("usr").join(d)).unwrap();
+        std::os::unix::fs::symlink(format!("usr/{d}"), root.join(d)).unwrap();
+    }
+}

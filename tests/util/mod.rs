@@ -21,6 +21,10 @@ pub enum Prim {
     /// Not forced, on a filesystem that refuses the no-replace flag: the
     /// binary must switch to the fallback by itself.
     Refused,
+    /// `merge --sandbox`: the core in Wasmtime with the portable
+    /// primitives. Each merge is preceded by `plan` and `plan --sandbox`
+    /// (text and JSON), which must print the same bytes and change nothing.
+    Sandbox,
 }
 
 impl Prim {
@@ -96,10 +100,24 @@ impl Fixture {
         p
     }
 
-    /// Runs `stagemerge merge [args] STAGE TARGET`.
+    /// Runs `stagemerge merge [args] STAGE TARGET` (in the sandbox, after
+    /// checking the plans, for [`Prim::Sandbox`]).
     pub fn merge(&self, args: &[&str]) -> Run {
         let mut c = self.command();
-        c.arg("merge").args(args).arg(&self.stage).arg(&self.target);
+        c.arg("merge");
+        if self.prim == Prim::Sandbox {
+            let policy = args.windows(2).find(|w| w[0] == "--on-conflict").map(|w| w[1]);
+            assert_plans_agree(&self.stage, &self.target, policy);
+            c.arg("--sandbox");
+        }
+        c.args(args).arg(&self.stage).arg(&self.target);
+        Run::of(c)
+    }
+
+    /// Runs `stagemerge plan [args] STAGE TARGET` natively.
+    pub fn plan(&self, args: &[&str]) -> Run {
+        let mut c = command(Prim::Rename);
+        c.arg("plan").args(args).arg(&self.stage).arg(&self.target);
         Run::of(c)
     }
 
@@ -131,6 +149,59 @@ pub fn command(prim: Prim) -> Command {
         c.env("STAGEMERGE_FORCE_FALLBACK", "1");
     }
     c
+}
+
+/// Every path below `root` (and `root` itself, as "") with its
+/// modification time: what a run that changes nothing must leave as it was.
+pub fn mtimes(root: &Path) -> BTreeMap<Vec<u8>, (i64, i64)> {
+    let mut out = BTreeMap::new();
+    let m = fs::symlink_metadata(root).unwrap();
+    out.insert(Vec::new(), (m.mtime(), m.mtime_nsec()));
+    for rel in Snapshot::of(root).nodes.keys() {
+        let m = fs::symlink_metadata(root.join(OsStr::from_bytes(rel))).unwrap();
+        out.insert(rel.clone(), (m.mtime(), m.mtime_nsec()));
+    }
+    out
+}
+
+/// `plan` and `plan --sandbox`, in text and in JSON, print the same bytes
+/// and exit alike, and none of the four changes either tree (paths,
+/// contents, modes, modification times). Returns the native text plan.
+#[track_caller]
+pub fn assert_plans_agree(stage: &Path, target: &Path, policy: Option<&str>) -> Run {
+    let trees = || {
+        (
+            Snapshot::of(stage),
+            Snapshot::of(target),
+            mtimes(stage),
+            mtimes(target),
+        )
+    };
+    let before = trees();
+    let plan = |extra: &[&str]| {
+        let mut c = command(Prim::Rename);
+        c.arg("plan").args(extra);
+        if let Some(p) = policy {
+            c.args(["--on-conflict", p]);
+        }
+        c.arg(stage).arg(target);
+        Run::of(c)
+    };
+    let native = plan(&[]);
+    for extra in [&["--sandbox"][..], &["--json"], &["--json", "--sandbox"]] {
+        let other = plan(extra);
+        let reference = if extra.contains(&"--json") {
+            plan(&["--json"])
+        } else {
+            plan(&[])
+        };
+        assert_eq!(other.stderr, reference.stderr, "stderr of plan {extra:?}");
+        assert_eq!(other.stdout, reference.stdout, "plan {extra:?} differs from the native plan");
+        assert_eq!(other.code, reference.code, "exit status of plan {extra:?}");
+    }
+    assert!(native.stdout.contains("plan: "), "a plan ends with its summary: {native:?}");
+    assert!(trees() == before, "a plan changed STAGE or TARGET");
+    native
 }
 
 /// What a finished run printed and returned.
@@ -347,7 +418,8 @@ pub mod corpus;
 pub mod parallel;
 pub mod scenarios;
 
-/// Generates one `#[test]` per placement primitive for each named scenario
+/// Generates one `#[test]` per placement primitive (and one in the sandbox,
+/// with the plans checked first) for each named scenario
 /// of [`scenarios`], each on a fresh fixture in the default temp dir.
 #[macro_export]
 macro_rules! both_primitives {
@@ -361,6 +433,12 @@ macro_rules! both_primitives {
         mod with_fallback {
             $( #[test] fn $name() {
                 let f = $crate::util::Fixture::new($crate::util::Prim::Fallback);
+                $crate::util::scenarios::$name(&f)
+            } )*
+        }
+        mod in_sandbox {
+            $( #[test] fn $name() {
+                let f = $crate::util::Fixture::new($crate::util::Prim::Sandbox);
                 $crate::util::scenarios::$name(&f)
             } )*
         }

@@ -1,4 +1,6 @@
-//! The host side of the guest's three read-only imports (wire format in
+//! The host side of the guest's imports: three that read (`list`, `lstat`,
+//! `readlink`) and one that writes only when the run may (`set_mode`, the
+//! permission bits of a directory a merge created) (wire format in
 //! `stagemerge_core::abi`), answered by the native platform's own [`Fs`].
 //!
 //! A directory is named by a preopen index and a `/`-separated path below
@@ -26,6 +28,9 @@ const CACHE_LIMIT: usize = 256;
 pub(crate) struct HostFs<F: Fs> {
     fs: F,
     dirs: Dirs<F::Dir>,
+    writable: bool,
+    /// The last listing, until the guest has taken it whole.
+    pending: Option<((u32, Vec<u8>), Vec<u8>)>,
 }
 
 struct Dirs<D> {
@@ -77,9 +82,11 @@ impl<D> Dirs<D> {
 }
 
 impl<F: Fs> HostFs<F> {
-    pub(crate) fn new(fs: F, stage: F::Dir, target: F::Dir) -> Self {
+    pub(crate) fn new(fs: F, stage: F::Dir, target: F::Dir, writable: bool) -> Self {
         HostFs {
             fs,
+            writable,
+            pending: None,
             dirs: Dirs {
                 roots: [stage, target],
                 cache: HashMap::new(),
@@ -87,12 +94,38 @@ impl<F: Fs> HostFs<F> {
         }
     }
 
-    fn list(&mut self, root: u32, path: &[u8]) -> io::Result<Vec<u8>> {
-        let dir = self.dirs.open(&self.fs, root, path)?;
-        let entries = self.fs.read_dir(dir)?;
-        Ok(abi::encode_entries(
-            entries.iter().map(|e| (e.kind, e.name.as_encoded_bytes())),
-        ))
+    /// The encoded listing of `path`. [`Fs::read_dir`] may be called once
+    /// per handle, so a listing gets a handle of its own (the root's, which
+    /// the guest lists once), and a listing too big for the guest's buffer
+    /// is kept for the call that brings a bigger one.
+    fn list(&mut self, root: u32, path: &[u8], cap: usize) -> io::Result<Vec<u8>> {
+        let key = (root, path.to_vec());
+        if let Some((k, bytes)) = self.pending.take() {
+            if k == key {
+                return Ok(bytes);
+            }
+        }
+        let entries = match path.iter().rposition(|b| *b == b'/') {
+            _ if path.is_empty() => {
+                let dir = self.dirs.open(&self.fs, root, path)?;
+                self.fs.read_dir(dir)?
+            }
+            split => {
+                let (parent, name) = match split {
+                    Some(i) => (&path[..i], &path[i + 1..]),
+                    None => (&path[..0], path),
+                };
+                let name = component(name)?;
+                let parent = self.dirs.open(&self.fs, root, parent)?;
+                let dir = self.fs.open_dir(parent, name)?;
+                self.fs.read_dir(&dir)?
+            }
+        };
+        let bytes = abi::encode_entries(entries.iter().map(|e| (e.kind, e.name.as_encoded_bytes())));
+        if bytes.len() > cap {
+            self.pending = Some((key, bytes.clone()));
+        }
+        Ok(bytes)
     }
 
     fn lstat(&mut self, root: u32, path: &[u8], name: &[u8]) -> io::Result<Vec<u8>> {
@@ -105,6 +138,19 @@ impl<F: Fs> HostFs<F> {
             self.fs.stat_at(dir, name)?
         };
         Ok(abi::encode_meta(&meta).to_vec())
+    }
+
+    /// Sets the permission bits of the directory `path/name` (a merge's
+    /// mkdir, which WASI cannot give a mode). Refused unless the run may
+    /// write.
+    fn set_mode(&mut self, root: u32, path: &[u8], name: &[u8], mode: u32) -> io::Result<()> {
+        if !self.writable {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the sandbox is read-only"));
+        }
+        let name = component(name)?;
+        let parent = self.dirs.open(&self.fs, root, path)?;
+        let dir = self.fs.open_dir(parent, name)?;
+        self.fs.set_dir_mode(&dir, mode)
     }
 
     fn readlink(&mut self, root: u32, path: &[u8], name: &[u8]) -> io::Result<Vec<u8>> {
@@ -174,7 +220,7 @@ fn answer<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, cap: u32, r: io:
 
 const OUT_OF_BOUNDS: i64 = -5;
 
-/// Defines `list`, `lstat` and `readlink` in `linker`; `get` finds the
+/// Defines `list`, `lstat`, `set_mode` and `readlink` in `linker`; `get` finds the
 /// [`HostFs`] in the store's data.
 pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker: &mut Linker<T>,
@@ -187,7 +233,7 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
         move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, out: u32, cap: u32| -> i64 {
             let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS };
             let Some(dir) = read(&mut c, mem, dp, dl) else { return OUT_OF_BOUNDS };
-            let r = get(c.data_mut()).list(root, &dir);
+            let r = get(c.data_mut()).list(root, &dir, cap as usize);
             answer(&mut c, mem, out, cap, r)
         },
     )?;
@@ -202,6 +248,20 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
             let r = get(c.data_mut()).lstat(root, &dir, &name);
             let n = answer(&mut c, mem, out, abi::META_LEN as u32, r);
             if n < 0 { n as i32 } else { 0 }
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "set_mode",
+        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, np: u32, nl: u32, mode: u32| -> i32 {
+            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS as i32 };
+            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl)) else {
+                return OUT_OF_BOUNDS as i32;
+            };
+            match get(c.data_mut()).set_mode(root, &dir, &name, mode) {
+                Ok(()) => 0,
+                Err(e) => abi::error_code(e.kind()),
+            }
         },
     )?;
     linker.func_wrap(

@@ -6,7 +6,8 @@
 //! sees STAGE at `/stage` and TARGET at `/target` as WASI preview 1
 //! preopens, read-only for a plan. What preview 1 cannot say (permission
 //! bits, owners, absolute symlink texts, a long listing in one call) it asks
-//! through three read-only host imports (`imports.rs`), answered by the
+//! through host imports (`imports.rs`) that only read, plus one that sets a
+//! created directory's mode and is refused in a read-only run,, answered by the
 //! caller's native [`Fs`] on the caller's own handles to the two roots.
 //! Start-up is dominated by loading the module, which is precompiled once and
 //! cached (`module_cache.rs`).
@@ -123,7 +124,7 @@ impl Sandbox {
         preopen(&mut b, &target, TARGET_PATH, "TARGET")?;
         let state = State {
             wasi: b.build_p1(),
-            host: HostFs::new(fs, stage.dir, target.dir),
+            host: HostFs::new(fs, stage.dir, target.dir, access == Access::ReadWrite),
         };
         let mut linker: Linker<State<F>> = Linker::new(&self.engine);
         wt(

@@ -1,0 +1,230 @@
+//! The Wasmtime sandbox: `plan --sandbox` prints exactly what `plan` prints
+//! on real package trees, a read-only run cannot write, and `merge
+//! --sandbox` ends where a native merge ends. (Every placement scenario also
+//! runs in the sandbox, with its plans compared first: placement.rs.)
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use util::corpus::{corpus, farm, sh, stages, usrmerged_root};
+use util::{Fixture, Prim, Run, Snapshot, assert_plans_agree, command, fast_tmp, mtimes};
+
+fn probe(f: &Fixture, writable: bool) -> Run {
+    let mut c = command(Prim::Rename);
+    c.arg("sandbox-probe");
+    if writable {
+        c.arg("--writable");
+    }
+    c.arg(&f.stage).arg(&f.target).args(["victim", "victim.d"]);
+    Run::of(c)
+}
+
+/// Every write the guest can express (create, mkdir, symlink, link,
+/// rename, unlink, open for writing, set times, and the host's chmod) is
+/// refused in both preopens of a read-only run, and neither tree changes.
+/// The same probe with the directories writable succeeds, so the probe
+/// does detect writes.
+#[test]
+fn read_only_sandbox_refuses_every_write() {
+    let f = Fixture::new(Prim::Sandbox);
+    for side in ["stage", "target"] {
+        f.file(format!("{side}/victim"), b"keep me");
+        f.dir(format!("{side}/victim.d"));
+    }
+    let before = (Snapshot::of(&f.stage), Snapshot::of(&f.target), mtimes(&f.stage), mtimes(&f.target));
+    let run = probe(&f, false);
+    run.assert_code(0);
+    let refused = run.stdout.lines().filter(|l| l.contains(": refused (")).count();
+    assert_eq!(refused, 20, "10 writes x 2 directories, all refused:\n{}", run.stdout);
+    assert!(!run.stdout.contains("ALLOWED"), "{}", run.stdout);
+    let after = (Snapshot::of(&f.stage), Snapshot::of(&f.target), mtimes(&f.stage), mtimes(&f.target));
+    assert!(after == before, "a read-only run changed a tree");
+
+    let control = probe(&f, true);
+    control.assert_code(1);
+    let allowed = control.stdout.lines().filter(|l| l.ends_with(": ALLOWED")).count();
+    assert!(allowed >= 14, "a writable run must be able to write:\n{}", control.stdout);
+    assert!(f.stage.join("probe-new").exists() && f.target.join("probe-dir").is_dir());
+}
+
+/// Maps a plan's word to the word `merge --verbose` prints for it.
+fn merge_word(plan_word: &str) -> &str {
+    match plan_word {
+        "place-dir" => "moved-dir",
+        "place" => "moved",
+        "follow" | "merge-dir" => "merge-dir",
+        "replace" => "replaced",
+        "keep" => "kept",
+        w => w,
+    }
+}
+
+/// `(word, path)` of each step line of a plan, mapped to merge's words.
+fn predicted(plan: &str) -> Vec<(String, String)> {
+    plan.lines()
+        .filter(|l| !l.starts_with("plan: "))
+        .map(|l| {
+            let (word, rest) = l.split_once(' ').unwrap();
+            let path = rest.trim_start();
+            let path = path.split_once("  (").map_or(path, |(p, _)| p);
+            (merge_word(word).to_owned(), path.to_owned())
+        })
+        .collect()
+}
+
+fn merged(verbose: &str) -> Vec<(String, String)> {
+    verbose
+        .lines()
+        .map(|l| {
+            let (word, path) = l.split_once(' ').unwrap();
+            (word.to_owned(), path.trim_start().to_owned())
+        })
+        .collect()
+}
+
+/// Stages one after another into `target`: before each merge, the native
+/// and sandboxed plans (text and JSON) agree and change nothing, and the
+/// plan names exactly the actions the native merge then takes.
+/// A private copy of the corpus's `kind` stages on fast storage (farms of
+/// hard links need the same filesystem), sorted by name.
+fn fast_stages(corpus: &Path, kind: &str, tmp: &Path) -> Vec<PathBuf> {
+    let copy = tmp.join("corpus");
+    std::fs::create_dir_all(&copy).unwrap();
+    sh(std::process::Command::new("cp").arg("-a").arg(corpus.join(kind)).arg(&copy));
+    stages(&copy, kind, &[])
+}
+
+fn plan_and_merge_each(stages: &[PathBuf], target: &Path) -> usize {
+    let mut steps = 0;
+    for s in stages {
+        let plan = assert_plans_agree(s, target, None);
+        let mut c = command(Prim::Rename);
+        c.args(["merge", "--verbose"]).arg(s).arg(target);
+        let run = Run::of(c);
+        run.assert_code(0);
+        let (want, got) = (predicted(&plan.stdout), merged(&run.stdout));
+        assert_eq!(want, got, "the plan of {} did not predict its merge", s.display());
+        steps += want.len();
+    }
+    steps
+}
+
+#[test]
+fn plans_agree_on_wheel_stages_and_predict_the_merge() {
+    let Some(corpus) = corpus() else { return };
+    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
+    let wheels = fast_stages(&corpus, "wheels", tmp.path());
+    let staged = farm(&wheels, &tmp.path().join("stages"));
+    let target = tmp.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    let steps = plan_and_merge_each(&staged, &target);
+    eprintln!("{} wheel stages, {steps} planned steps, native = sandbox", staged.len());
+    // Planned again into the full prefix: everything is identical now.
+    let again = farm(&wheels[..5], &tmp.path().join("again"));
+    for s in &again {
+        let plan = assert_plans_agree(s, &target, None);
+        assert!(plan.stdout.contains(" 0 to place, 0 whole directories to place"), "{}", plan.stdout);
+        assert!(plan.stdout.lines().any(|l| l.starts_with("identical ")));
+    }
+}
+
+/// Debian stages contain absolute symlinks, which WASI refuses to read: the
+/// host import supplies them, so both plans still agree, including when
+/// every package is planned again into the merged root (identical links).
+#[test]
+fn plans_agree_on_debian_stages_with_absolute_symlinks() {
+    let Some(corpus) = corpus() else { return };
+    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
+    let debs = fast_stages(&corpus, "debs", tmp.path());
+    let absolute = debs
+        .iter()
+        .flat_map(|d| Snapshot::of(d).nodes.into_values())
+        .filter(|n| matches!(n, util::Node::Link { text } if text.starts_with(b"/")))
+        .count();
+    assert!(absolute > 0, "the Debian corpus has absolute symlinks");
+    let staged = farm(&debs, &tmp.path().join("stages"));
+    let root = tmp.path().join("root");
+    usrmerged_root(&root);
+    let steps = plan_and_merge_each(&staged, &root);
+    let mut identical = 0;
+    for d in &debs {
+        let plan = assert_plans_agree(d, &root, None);
+        identical += plan.stdout.lines().filter(|l| l.starts_with("identical ")).count();
+        assert!(!plan.stdout.contains("\nplace"), "{}", plan.stdout);
+    }
+    eprintln!("{} Debian stages ({absolute} absolute links), {steps} steps, then {identical} identical", debs.len());
+}
+
+/// The JSON plan is one document with the documented shape, one step per
+/// text line.
+#[test]
+fn json_plan_has_the_documented_shape() {
+    let f = Fixture::new(Prim::Sandbox);
+    f.file("stage/bin/new", b"1");
+    f.file("stage/etc/conf", b"new");
+    f.file("target/etc/conf", b"old");
+    f.symlink("/elsewhere", "target/share");
+    f.file("stage/share/x", b"x");
+    let text = f.plan(&[]);
+    text.assert_code(1);
+    let json = f.plan(&["--json"]);
+    json.assert_code(1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["format"], "stagemerge-plan");
+    assert_eq!(v["version"], 1);
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), text.stdout.lines().count() - 1);
+    let find = |p: &str| steps.iter().find(|s| s["path"] == p).unwrap().clone();
+    assert_eq!(find("bin")["action"], "place-dir");
+    assert_eq!(find("etc/conf")["action"], "replace");
+    assert_eq!(find("share")["action"], "conflict");
+    assert!(find("share")["reason"].as_str().unwrap().contains("/elsewhere"));
+    assert_eq!(v["summary"]["conflicts"], 1);
+    assert_plans_agree(&f.stage, &f.target, None);
+}
+
+/// A directory of 20,000 entries is planned in the sandbox (listed through
+/// the host in one call, not relisted per batch) with the same result.
+#[test]
+fn huge_directory_plans_the_same_in_the_sandbox() {
+    let f = Fixture::new_fast(Prim::Sandbox);
+    let big = f.dir("stage/share/big");
+    for i in 0..20_000 {
+        std::fs::write(big.join(format!("entry-{i:05}")), b"").unwrap();
+    }
+    f.dir("target/share/big");
+    let plan = assert_plans_agree(&f.stage, &f.target, None);
+    assert!(plan.stdout.contains("plan: 20000 to place,"), "{}", plan.stdout.lines().last().unwrap());
+}
+
+/// `merge --sandbox` of every wheel stage, one after another, leaves TARGET
+/// and the stages exactly as native merges do.
+#[test]
+fn sandbox_merge_equals_native_merge_on_wheel_stages() {
+    let Some(corpus) = corpus() else { return };
+    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
+    let wheels = fast_stages(&corpus, "wheels", tmp.path());
+    let mut ends = Vec::new();
+    for sandbox in [false, true] {
+        let dir = tmp.path().join(if sandbox { "sandbox" } else { "native" });
+        let staged = farm(&wheels, &dir.join("stages"));
+        let target = dir.join("target");
+        std::fs::create_dir(&target).unwrap();
+        for s in &staged {
+            let mut c = command(Prim::Rename);
+            c.arg("merge");
+            if sandbox {
+                c.arg("--sandbox");
+            }
+            Run::of({
+                c.arg(s).arg(&target);
+                c
+            })
+            .assert_code(0);
+        }
+        ends.push((Snapshot::of(&target), Snapshot::of(&dir.join("stages"))));
+    }
+    assert!(ends[0].0.nodes.len() > 5000, "a real prefix");
+    assert!(ends[0] == ends[1], "the sandboxed merges ended elsewhere than the native ones");
+}

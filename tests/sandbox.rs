@@ -32,19 +32,45 @@ fn read_only_sandbox_refuses_every_write() {
         f.file(format!("{side}/victim"), b"keep me");
         f.dir(format!("{side}/victim.d"));
     }
-    let before = (Snapshot::of(&f.stage), Snapshot::of(&f.target), mtimes(&f.stage), mtimes(&f.target));
+    let before = (
+        Snapshot::of(&f.stage),
+        Snapshot::of(&f.target),
+        mtimes(&f.stage),
+        mtimes(&f.target),
+    );
     let run = probe(&f, false);
     run.assert_code(0);
-    let refused = run.stdout.lines().filter(|l| l.contains(": refused (")).count();
-    assert_eq!(refused, 20, "10 writes x 2 directories, all refused:\n{}", run.stdout);
+    let refused = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(": refused ("))
+        .count();
+    assert_eq!(
+        refused, 20,
+        "10 writes x 2 directories, all refused:\n{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("ALLOWED"), "{}", run.stdout);
-    let after = (Snapshot::of(&f.stage), Snapshot::of(&f.target), mtimes(&f.stage), mtimes(&f.target));
+    let after = (
+        Snapshot::of(&f.stage),
+        Snapshot::of(&f.target),
+        mtimes(&f.stage),
+        mtimes(&f.target),
+    );
     assert!(after == before, "a read-only run changed a tree");
 
     let control = probe(&f, true);
     control.assert_code(1);
-    let allowed = control.stdout.lines().filter(|l| l.ends_with(": ALLOWED")).count();
-    assert!(allowed >= 14, "a writable run must be able to write:\n{}", control.stdout);
+    let allowed = control
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(": ALLOWED"))
+        .count();
+    assert!(
+        allowed >= 14,
+        "a writable run must be able to write:\n{}",
+        control.stdout
+    );
     assert!(f.stage.join("probe-new").exists() && f.target.join("probe-dir").is_dir());
 }
 
@@ -91,7 +117,10 @@ fn merged(verbose: &str) -> Vec<(String, String)> {
 fn fast_stages(corpus: &Path, kind: &str, tmp: &Path) -> Vec<PathBuf> {
     let copy = tmp.join("corpus");
     std::fs::create_dir_all(&copy).unwrap();
-    sh(std::process::Command::new("cp").arg("-a").arg(corpus.join(kind)).arg(&copy));
+    sh(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(corpus.join(kind))
+        .arg(&copy));
     stages(&copy, kind, &[])
 }
 
@@ -104,7 +133,12 @@ fn plan_and_merge_each(stages: &[PathBuf], target: &Path) -> usize {
         let run = Run::of(c);
         run.assert_code(0);
         let (want, got) = (predicted(&plan.stdout), merged(&run.stdout));
-        assert_eq!(want, got, "the plan of {} did not predict its merge", s.display());
+        assert_eq!(
+            want,
+            got,
+            "the plan of {} did not predict its merge",
+            s.display()
+        );
         steps += want.len();
     }
     steps
@@ -119,12 +153,20 @@ fn plans_agree_on_wheel_stages_and_predict_the_merge() {
     let target = tmp.path().join("target");
     std::fs::create_dir(&target).unwrap();
     let steps = plan_and_merge_each(&staged, &target);
-    eprintln!("{} wheel stages, {steps} planned steps, native = sandbox", staged.len());
+    eprintln!(
+        "{} wheel stages, {steps} planned steps, native = sandbox",
+        staged.len()
+    );
     // Planned again into the full prefix: everything is identical now.
     let again = farm(&wheels[..5], &tmp.path().join("again"));
     for s in &again {
         let plan = assert_plans_agree(s, &target, None);
-        assert!(plan.stdout.contains(" 0 to place, 0 whole directories to place"), "{}", plan.stdout);
+        assert!(
+            plan.stdout
+                .contains(" 0 to place, 0 whole directories to place"),
+            "{}",
+            plan.stdout
+        );
         assert!(plan.stdout.lines().any(|l| l.starts_with("identical ")));
     }
 }
@@ -150,10 +192,17 @@ fn plans_agree_on_debian_stages_with_absolute_symlinks() {
     let mut identical = 0;
     for d in &debs {
         let plan = assert_plans_agree(d, &root, None);
-        identical += plan.stdout.lines().filter(|l| l.starts_with("identical ")).count();
+        identical += plan
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("identical "))
+            .count();
         assert!(!plan.stdout.contains("\nplace"), "{}", plan.stdout);
     }
-    eprintln!("{} Debian stages ({absolute} absolute links), {steps} steps, then {identical} identical", debs.len());
+    eprintln!(
+        "{} Debian stages ({absolute} absolute links), {steps} steps, then {identical} identical",
+        debs.len()
+    );
 }
 
 /// The JSON plan is one document with the documented shape, one step per
@@ -179,7 +228,12 @@ fn json_plan_has_the_documented_shape() {
     assert_eq!(find("bin")["action"], "place-dir");
     assert_eq!(find("etc/conf")["action"], "replace");
     assert_eq!(find("share")["action"], "conflict");
-    assert!(find("share")["reason"].as_str().unwrap().contains("/elsewhere"));
+    assert!(
+        find("share")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/elsewhere")
+    );
     assert_eq!(v["summary"]["conflicts"], 1);
     assert_plans_agree(&f.stage, &f.target, None);
 }
@@ -195,7 +249,11 @@ fn huge_directory_plans_the_same_in_the_sandbox() {
     }
     f.dir("target/share/big");
     let plan = assert_plans_agree(&f.stage, &f.target, None);
-    assert!(plan.stdout.contains("plan: 20000 to place,"), "{}", plan.stdout.lines().last().unwrap());
+    assert!(
+        plan.stdout.contains("plan: 20000 to place,"),
+        "{}",
+        plan.stdout.lines().last().unwrap()
+    );
 }
 
 /// `merge --sandbox` of every wheel stage, one after another, leaves TARGET
@@ -226,5 +284,8 @@ fn sandbox_merge_equals_native_merge_on_wheel_stages() {
         ends.push((Snapshot::of(&target), Snapshot::of(&dir.join("stages"))));
     }
     assert!(ends[0].0.nodes.len() > 5000, "a real prefix");
-    assert!(ends[0] == ends[1], "the sandboxed merges ended elsewhere than the native ones");
+    assert!(
+        ends[0] == ends[1],
+        "the sandboxed merges ended elsewhere than the native ones"
+    );
 }

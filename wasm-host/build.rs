@@ -41,7 +41,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", guest.join(p).display());
     }
     for p in ["src", "Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", root.join("core").join(p).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join("core").join(p).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=STAGEMERGE_GUEST_TARGET_DIR");
     let target_dir = env::var_os("STAGEMERGE_GUEST_TARGET_DIR")
@@ -56,11 +59,17 @@ fn main() {
             cmd.env(k, v);
         }
     }
-    cmd.args(["build", "--release", "--locked", "--target", "wasm32-wasip1"])
-        .arg("--manifest-path")
-        .arg(guest.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        "wasm32-wasip1",
+    ])
+    .arg("--manifest-path")
+    .arg(guest.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&target_dir);
     let status = cmd.status().expect("run cargo for the guest");
     if !status.success() {
         panic!(

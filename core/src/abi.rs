@@ -48,7 +48,10 @@ const KINDS: [io::ErrorKind; 13] = [
 
 /// The negative return code that carries `kind`.
 pub fn error_code(kind: io::ErrorKind) -> i32 {
-    let i = KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len() - 1);
+    let i = KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KINDS.len() - 1);
     -(i as i32 + 1)
 }
 
@@ -153,7 +156,12 @@ pub fn decode_entries(
     mut b: &[u8],
     make_name: impl Fn(&[u8]) -> std::ffi::OsString,
 ) -> io::Result<Vec<Entry>> {
-    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed listing from the host");
+    let bad = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "malformed listing from the host",
+        )
+    };
     let mut out = Vec::new();
     while let Some((&k, rest)) = b.split_first() {
         let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
@@ -212,24 +220,45 @@ mod tests {
             ino: 42,
             rdev: 7,
             nlink: 3,
-            ctime: Some(Stamp { secs: -5, nanos: 999_999_999 }),
-            mtime: Some(Stamp { secs: 1_700_000_000, nanos: 1 }),
+            ctime: Some(Stamp {
+                secs: -5,
+                nanos: 999_999_999,
+            }),
+            mtime: Some(Stamp {
+                secs: 1_700_000_000,
+                nanos: 1,
+            }),
             atime: None,
         };
         assert_eq!(decode_meta(&encode_meta(&full)), full);
-        let bare = Meta { mode: None, uid: None, ctime: None, mtime: None, ..full.clone() };
+        let bare = Meta {
+            mode: None,
+            uid: None,
+            ctime: None,
+            mtime: None,
+            ..full.clone()
+        };
         assert_eq!(decode_meta(&encode_meta(&bare)), bare);
     }
 
     #[test]
     fn listing_round_trips_and_truncation_is_an_error() {
-        let names: [(Kind, &[u8]); 3] = [(Kind::Dir, b"a"), (Kind::File, b"\xff\n"), (Kind::Unknown, b"")];
+        let names: [(Kind, &[u8]); 3] = [
+            (Kind::Dir, b"a"),
+            (Kind::File, b"\xff\n"),
+            (Kind::Unknown, b""),
+        ];
         let enc = encode_entries(names);
         let dec = decode_entries(&enc, |b| String::from_utf8_lossy(b).into_owned().into()).unwrap();
         assert_eq!(dec.len(), 3);
         assert_eq!(dec[0].kind, Kind::Dir);
         assert_eq!(dec[1].kind, Kind::File);
-        assert!(decode_entries(&enc[..enc.len() - 5], |b| String::from_utf8_lossy(b).into_owned().into()).is_ok_and(|d| d.len() == 2));
+        assert!(
+            decode_entries(&enc[..enc.len() - 5], |b| String::from_utf8_lossy(b)
+                .into_owned()
+                .into())
+            .is_ok_and(|d| d.len() == 2)
+        );
         assert!(decode_entries(&enc[..7], |_| Default::default()).is_err());
     }
 
@@ -238,7 +267,10 @@ mod tests {
         for k in KINDS {
             assert_eq!(error_from_code(i64::from(error_code(k))).kind(), k);
         }
-        assert_eq!(error_from_code(i64::from(error_code(io::ErrorKind::TimedOut))).kind(), io::ErrorKind::Other);
+        assert_eq!(
+            error_from_code(i64::from(error_code(io::ErrorKind::TimedOut))).kind(),
+            io::ErrorKind::Other
+        );
         assert_eq!(error_from_code(-1000).kind(), io::ErrorKind::Other);
     }
 }

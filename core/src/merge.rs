@@ -586,20 +586,20 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
     /// Leaves a finished directory: restores modes changed for writing, and
     /// removes the staged directory when all of it was merged.
     fn finish(&mut self, fr: Frame<'a, F::Dir>, parent: Option<&mut Frame<'a, F::Dir>>) {
-        if let Some(mode) = fr.restore_target {
-            if let Err(err) = self.fs.set_dir_mode(fr.target.get(), mode) {
-                self.push_io(Op::Chmod, Side::Target, err);
-            }
+        if let Some(mode) = fr.restore_target
+            && let Err(err) = self.fs.set_dir_mode(fr.target.get(), mode)
+        {
+            self.push_io(Op::Chmod, Side::Target, err);
         }
-        if let Some(mode) = fr.restore_stage {
-            if let Err(err) = self.fs.set_dir_mode(fr.stage.get(), mode) {
-                self.push_io(Op::Chmod, Side::Stage, err);
-            }
+        if let Some(mode) = fr.restore_stage
+            && let Err(err) = self.fs.set_dir_mode(fr.stage.get(), mode)
+        {
+            self.push_io(Op::Chmod, Side::Stage, err);
         }
-        if let Some((atime, mtime)) = fr.times {
-            if let Err(err) = self.fs.set_dir_times(fr.target.get(), atime, mtime) {
-                self.push_io(Op::SetTimes, Side::Target, err);
-            }
+        if let Some((atime, mtime)) = fr.times
+            && let Err(err) = self.fs.set_dir_times(fr.target.get(), atime, mtime)
+        {
+            self.push_io(Op::SetTimes, Side::Target, err);
         }
         let Some(parent) = parent else { return };
         if fr.left > 0 || fr.copy {
@@ -627,23 +627,20 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             return false;
         };
         let mut changed = false;
-        if fr.restore_target.is_none() {
-            if let Some(mode) = owned_read_only(&fr.target_meta, euid) {
-                if self.fs.set_dir_mode(fr.target.get(), mode | 0o200).is_ok() {
-                    fr.restore_target = Some(mode);
-                    changed = true;
-                }
-            }
+        if fr.restore_target.is_none()
+            && let Some(mode) = owned_read_only(&fr.target_meta, euid)
+            && self.fs.set_dir_mode(fr.target.get(), mode | 0o200).is_ok()
+        {
+            fr.restore_target = Some(mode);
+            changed = true;
         }
-        if fr.restore_stage.is_none() {
-            if let Ok(meta) = self.fs.stat_dir(fr.stage.get()) {
-                if let Some(mode) = owned_read_only(&meta, euid) {
-                    if self.fs.set_dir_mode(fr.stage.get(), mode | 0o200).is_ok() {
-                        fr.restore_stage = Some(mode);
-                        changed = true;
-                    }
-                }
-            }
+        if fr.restore_stage.is_none()
+            && let Ok(meta) = self.fs.stat_dir(fr.stage.get())
+            && let Some(mode) = owned_read_only(&meta, euid)
+            && self.fs.set_dir_mode(fr.stage.get(), mode | 0o200).is_ok()
+        {
+            fr.restore_stage = Some(mode);
+            changed = true;
         }
         changed
     }
@@ -748,18 +745,18 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         replace: bool,
     ) -> Result<(), (Op, io::Error)> {
         let grouped = smeta.kind == Kind::File && smeta.nlink > 1;
-        if grouped && !replace {
-            if let Some((phys, first)) = self.links.get(&smeta.id()) {
-                if let Ok(dir) = open_phys(self.fs, self.target_root, phys) {
-                    match self.fs.link(dir.get(), first, fr.target.get(), name) {
-                        Ok(()) => return Ok(()),
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                            return Err((Op::Link, e));
-                        }
-                        // The first copy is gone or cannot be linked: copy.
-                        Err(_) => {}
-                    }
+        if grouped
+            && !replace
+            && let Some((phys, first)) = self.links.get(&smeta.id())
+            && let Ok(dir) = open_phys(self.fs, self.target_root, phys)
+        {
+            match self.fs.link(dir.get(), first, fr.target.get(), name) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return Err((Op::Link, e));
                 }
+                // The first copy is gone or cannot be linked: copy.
+                Err(_) => {}
             }
         }
         self.fs

@@ -28,7 +28,11 @@ pub(crate) struct Dir {
 impl Dir {
     /// Opens the preopen at `guest_path` as host root `root`.
     pub(crate) fn open_root(guest_path: &str, root: u32) -> io::Result<Dir> {
-        let fd = rustix::fs::open(guest_path, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
+        let fd = rustix::fs::open(
+            guest_path,
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )?;
         Ok(Dir {
             fd,
             root,
@@ -88,12 +92,24 @@ impl Fs for WasiFs {
         Err(unsupported("a no-replace rename"))
     }
 
-    fn rename_replace(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
+    fn rename_replace(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        to: &Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()> {
         Ok(rustix::fs::renameat(&from.fd, from_name, &to.fd, to_name)?)
     }
 
     fn link(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
-        Ok(rustix::fs::linkat(&from.fd, from_name, &to.fd, to_name, AtFlags::empty())?)
+        Ok(rustix::fs::linkat(
+            &from.fd,
+            from_name,
+            &to.fd,
+            to_name,
+            AtFlags::empty(),
+        )?)
     }
 
     fn create_dir(&self, dir: &Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()> {
@@ -143,7 +159,12 @@ impl Fs for WasiFs {
     }
 
     fn open_file(&self, dir: &Dir, name: &OsStr) -> io::Result<File> {
-        let fd = rustix::fs::openat(&dir.fd, name, OFlags::RDONLY | OFlags::NOFOLLOW, Mode::empty())?;
+        let fd = rustix::fs::openat(
+            &dir.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )?;
         Ok(File::from(fd))
     }
 

@@ -114,7 +114,16 @@ pub(crate) fn readlink(root: u32, dir: &[u8], name: &[u8]) -> io::Result<OsStrin
 /// (refused by the host in a read-only run).
 pub(crate) fn set_mode(root: u32, dir: &[u8], name: &[u8], mode: u32) -> io::Result<()> {
     // SAFETY: the slices are live for the call and only read by the host.
-    let r = unsafe { host_set_mode(root, dir.as_ptr(), dir.len(), name.as_ptr(), name.len(), mode) };
+    let r = unsafe {
+        host_set_mode(
+            root,
+            dir.as_ptr(),
+            dir.len(),
+            name.as_ptr(),
+            name.len(),
+            mode,
+        )
+    };
     if r < 0 {
         return Err(abi::error_from_code(i64::from(r)));
     }

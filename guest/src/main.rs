@@ -71,7 +71,10 @@ fn run(args: &[String]) -> Result<u8, String> {
         let open = |path, root, side| {
             Dir::open_root(path, root).map_err(|e| format!("open {side:?} preopen {path}: {e}"))
         };
-        Ok((open(STAGE_PATH, STAGE, Side::Stage)?, open(TARGET_PATH, TARGET, Side::Target)?))
+        Ok((
+            open(STAGE_PATH, STAGE, Side::Stage)?,
+            open(TARGET_PATH, TARGET, Side::Target)?,
+        ))
     };
     match cmd.as_str() {
         "plan" => {

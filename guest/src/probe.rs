@@ -29,19 +29,37 @@ pub(crate) fn all_refused(dirs: &[&Dir], name: &str, dir_name: &str) -> bool {
         let attempts: [(&str, rustix::io::Result<()>); 9] = [
             (
                 "create file",
-                rustix::fs::openat(fd, "probe-new", OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, Mode::from_bits_truncate(0o644))
-                    .map(drop),
+                rustix::fs::openat(
+                    fd,
+                    "probe-new",
+                    OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+                    Mode::from_bits_truncate(0o644),
+                )
+                .map(drop),
             ),
-            ("mkdir", rustix::fs::mkdirat(fd, "probe-dir", Mode::from_bits_truncate(0o755))),
+            (
+                "mkdir",
+                rustix::fs::mkdirat(fd, "probe-dir", Mode::from_bits_truncate(0o755)),
+            ),
             ("symlink", rustix::fs::symlinkat("x", fd, "probe-link")),
-            ("link", rustix::fs::linkat(fd, name, fd, "probe-hardlink", AtFlags::empty())),
-            ("rename", rustix::fs::renameat(fd, name, fd, "probe-renamed")),
+            (
+                "link",
+                rustix::fs::linkat(fd, name, fd, "probe-hardlink", AtFlags::empty()),
+            ),
+            (
+                "rename",
+                rustix::fs::renameat(fd, name, fd, "probe-renamed"),
+            ),
             ("unlink", rustix::fs::unlinkat(fd, name, AtFlags::empty())),
             (
                 "open for writing",
-                rustix::fs::openat(fd, name, OFlags::WRONLY | OFlags::TRUNC, Mode::empty()).map(drop),
+                rustix::fs::openat(fd, name, OFlags::WRONLY | OFlags::TRUNC, Mode::empty())
+                    .map(drop),
             ),
-            ("set times of entry", rustix::fs::utimensat(fd, name, &times, AtFlags::SYMLINK_NOFOLLOW)),
+            (
+                "set times of entry",
+                rustix::fs::utimensat(fd, name, &times, AtFlags::SYMLINK_NOFOLLOW),
+            ),
             ("set times of directory", rustix::fs::futimens(fd, &times)),
         ];
         let side = if i == 0 { "STAGE" } else { "TARGET" };

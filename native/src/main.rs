@@ -13,6 +13,7 @@ mod run_merge;
 mod run_plan;
 mod run_uninstall;
 mod run_verify;
+#[cfg_attr(not(feature = "sandbox"), path = "sandbox_absent.rs")]
 mod sandbox;
 mod shim;
 
@@ -31,7 +32,9 @@ fn main() -> ExitCode {
         Command::Merge(args) => {
             config::MergeConfig::from_args(args).and_then(|cfg| run_merge::run(&cfg))
         }
-        Command::Plan(args) => config::PlanConfig::from_args(args).and_then(|cfg| run_plan::run(&cfg)),
+        Command::Plan(args) => {
+            config::PlanConfig::from_args(args).and_then(|cfg| run_plan::run(&cfg))
+        }
         Command::Uninstall(args) => run_uninstall::run(&args),
         Command::Verify(args) => run_verify::run(&args),
         Command::SandboxProbe(a) => sandbox::probe(&a),

@@ -12,9 +12,9 @@ use crate::cli::ManifestFormat;
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
 use crate::progress::Progress;
+use crate::sandbox::Access;
 use crate::shim::{NativeFs, sync_filesystem};
 use crate::{escalate, lock, records, sandbox};
-use stagemerge_wasm_host::Access;
 
 pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     if let Some(prefix) = &cfg.escalate {

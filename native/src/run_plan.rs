@@ -3,12 +3,11 @@
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
-use stagemerge_wasm_host::Access;
 
 use crate::config::PlanConfig;
 use crate::exit::Exit;
 use crate::run_merge::open_root;
-use crate::sandbox;
+use crate::sandbox::{self, Access};
 use crate::shim::NativeFs;
 
 pub(crate) fn run(cfg: &PlanConfig) -> Result<Exit> {
@@ -25,7 +24,11 @@ pub(crate) fn run(cfg: &PlanConfig) -> Result<Exit> {
     }
     let plan = stagemerge_core::plan(&NativeFs::new(), &stage, &target, &cfg.options)
         .map_err(|e| anyhow!(e.render(&cfg.stage, &cfg.target)))?;
-    let text = if cfg.json { plan.to_json() } else { plan.to_text() };
+    let text = if cfg.json {
+        plan.to_json()
+    } else {
+        plan.to_text()
+    };
     // A closed stdout (`| head`) is not an error of the plan.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(if plan.has_problems() {

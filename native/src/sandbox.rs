@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use cap_std::fs::Dir;
 use stagemerge_core::OnConflict;
-use stagemerge_wasm_host::{Access, Root, Sandbox};
+pub(crate) use stagemerge_wasm_host::Access;
+use stagemerge_wasm_host::{Root, Sandbox};
 
 use crate::exit::Exit;
 use crate::shim::NativeFs;

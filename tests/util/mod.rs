@@ -106,7 +106,10 @@ impl Fixture {
         let mut c = self.command();
         c.arg("merge");
         if self.prim == Prim::Sandbox {
-            let policy = args.windows(2).find(|w| w[0] == "--on-conflict").map(|w| w[1]);
+            let policy = args
+                .windows(2)
+                .find(|w| w[0] == "--on-conflict")
+                .map(|w| w[1]);
             assert_plans_agree(&self.stage, &self.target, policy);
             c.arg("--sandbox");
         }
@@ -196,10 +199,16 @@ pub fn assert_plans_agree(stage: &Path, target: &Path, policy: Option<&str>) -> 
             plan(&[])
         };
         assert_eq!(other.stderr, reference.stderr, "stderr of plan {extra:?}");
-        assert_eq!(other.stdout, reference.stdout, "plan {extra:?} differs from the native plan");
+        assert_eq!(
+            other.stdout, reference.stdout,
+            "plan {extra:?} differs from the native plan"
+        );
         assert_eq!(other.code, reference.code, "exit status of plan {extra:?}");
     }
-    assert!(native.stdout.contains("plan: "), "a plan ends with its summary: {native:?}");
+    assert!(
+        native.stdout.contains("plan: "),
+        "a plan ends with its summary: {native:?}"
+    );
     assert!(trees() == before, "a plan changed STAGE or TARGET");
     native
 }

@@ -23,6 +23,9 @@ use wasmtime::{Caller, Linker, Memory};
 /// How many opened directories the cache keeps before it starts over.
 const CACHE_LIMIT: usize = 256;
 
+/// A directory as the guest names it: preopen index and path below it.
+type DirKey = (u32, Vec<u8>);
+
 /// What the imports read from: the two roots and the cache of directories
 /// opened below them.
 pub(crate) struct HostFs<F: Fs> {
@@ -30,12 +33,12 @@ pub(crate) struct HostFs<F: Fs> {
     dirs: Dirs<F::Dir>,
     writable: bool,
     /// The last listing, until the guest has taken it whole.
-    pending: Option<((u32, Vec<u8>), Vec<u8>)>,
+    pending: Option<(DirKey, Vec<u8>)>,
 }
 
 struct Dirs<D> {
     roots: [D; 2],
-    cache: HashMap<(u32, Vec<u8>), D>,
+    cache: HashMap<DirKey, D>,
 }
 
 impl<D> Dirs<D> {
@@ -100,10 +103,10 @@ impl<F: Fs> HostFs<F> {
     /// is kept for the call that brings a bigger one.
     fn list(&mut self, root: u32, path: &[u8], cap: usize) -> io::Result<Vec<u8>> {
         let key = (root, path.to_vec());
-        if let Some((k, bytes)) = self.pending.take() {
-            if k == key {
-                return Ok(bytes);
-            }
+        if let Some((k, bytes)) = self.pending.take()
+            && k == key
+        {
+            return Ok(bytes);
         }
         let entries = match path.iter().rposition(|b| *b == b'/') {
             _ if path.is_empty() => {
@@ -121,7 +124,8 @@ impl<F: Fs> HostFs<F> {
                 self.fs.read_dir(&dir)?
             }
         };
-        let bytes = abi::encode_entries(entries.iter().map(|e| (e.kind, e.name.as_encoded_bytes())));
+        let bytes =
+            abi::encode_entries(entries.iter().map(|e| (e.kind, e.name.as_encoded_bytes())));
         if bytes.len() > cap {
             self.pending = Some((key, bytes.clone()));
         }
@@ -145,7 +149,10 @@ impl<F: Fs> HostFs<F> {
     /// write.
     fn set_mode(&mut self, root: u32, path: &[u8], name: &[u8], mode: u32) -> io::Result<()> {
         if !self.writable {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the sandbox is read-only"));
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the sandbox is read-only",
+            ));
         }
         let name = component(name)?;
         let parent = self.dirs.open(&self.fs, root, path)?;
@@ -170,7 +177,12 @@ fn invalid(msg: &str) -> io::Error {
 
 /// `bytes` as one path component: not empty, `.` or `..`, no separator.
 fn component(bytes: &[u8]) -> io::Result<&OsStr> {
-    if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') || bytes.contains(&0) {
+    if bytes.is_empty()
+        || bytes == b"."
+        || bytes == b".."
+        || bytes.contains(&b'/')
+        || bytes.contains(&0)
+    {
         return Err(invalid("not a single name"));
     }
     os_str(bytes)
@@ -204,7 +216,13 @@ fn read<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, len: u32) -> Optio
 
 /// Writes `bytes` at `ptr` if they fit in `cap`; returns the length (which,
 /// when larger than `cap`, tells the guest how big a buffer to bring).
-fn answer<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, cap: u32, r: io::Result<Vec<u8>>) -> i64 {
+fn answer<T>(
+    caller: &mut Caller<'_, T>,
+    mem: Memory,
+    ptr: u32,
+    cap: u32,
+    r: io::Result<Vec<u8>>,
+) -> i64 {
     let bytes = match r {
         Ok(b) => b,
         Err(e) => return i64::from(abi::error_code(e.kind())),
@@ -226,13 +244,20 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut HostFs<F>,
 ) -> anyhow::Result<()> {
-    debug_assert_eq!(OUT_OF_BOUNDS, i64::from(abi::error_code(io::ErrorKind::InvalidInput)));
+    debug_assert_eq!(
+        OUT_OF_BOUNDS,
+        i64::from(abi::error_code(io::ErrorKind::InvalidInput))
+    );
     linker.func_wrap(
         MODULE,
         "list",
         move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, out: u32, cap: u32| -> i64 {
-            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS };
-            let Some(dir) = read(&mut c, mem, dp, dl) else { return OUT_OF_BOUNDS };
+            let Some(mem) = memory(&mut c) else {
+                return OUT_OF_BOUNDS;
+            };
+            let Some(dir) = read(&mut c, mem, dp, dl) else {
+                return OUT_OF_BOUNDS;
+            };
             let r = get(c.data_mut()).list(root, &dir, cap as usize);
             answer(&mut c, mem, out, cap, r)
         },
@@ -240,9 +265,19 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker.func_wrap(
         MODULE,
         "lstat",
-        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, np: u32, nl: u32, out: u32| -> i32 {
-            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS as i32 };
-            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl)) else {
+        move |mut c: Caller<'_, T>,
+              root: u32,
+              dp: u32,
+              dl: u32,
+              np: u32,
+              nl: u32,
+              out: u32|
+              -> i32 {
+            let Some(mem) = memory(&mut c) else {
+                return OUT_OF_BOUNDS as i32;
+            };
+            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl))
+            else {
                 return OUT_OF_BOUNDS as i32;
             };
             let r = get(c.data_mut()).lstat(root, &dir, &name);
@@ -253,9 +288,19 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker.func_wrap(
         MODULE,
         "set_mode",
-        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, np: u32, nl: u32, mode: u32| -> i32 {
-            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS as i32 };
-            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl)) else {
+        move |mut c: Caller<'_, T>,
+              root: u32,
+              dp: u32,
+              dl: u32,
+              np: u32,
+              nl: u32,
+              mode: u32|
+              -> i32 {
+            let Some(mem) = memory(&mut c) else {
+                return OUT_OF_BOUNDS as i32;
+            };
+            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl))
+            else {
                 return OUT_OF_BOUNDS as i32;
             };
             match get(c.data_mut()).set_mode(root, &dir, &name, mode) {
@@ -267,9 +312,20 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker.func_wrap(
         MODULE,
         "readlink",
-        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, np: u32, nl: u32, out: u32, cap: u32| -> i64 {
-            let Some(mem) = memory(&mut c) else { return OUT_OF_BOUNDS };
-            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl)) else {
+        move |mut c: Caller<'_, T>,
+              root: u32,
+              dp: u32,
+              dl: u32,
+              np: u32,
+              nl: u32,
+              out: u32,
+              cap: u32|
+              -> i64 {
+            let Some(mem) = memory(&mut c) else {
+                return OUT_OF_BOUNDS;
+            };
+            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl))
+            else {
                 return OUT_OF_BOUNDS;
             };
             let r = get(c.data_mut()).readlink(root, &dir, &name);
@@ -277,4 +333,19 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::component;
+
+    #[test]
+    fn only_single_names_cross_from_the_guest() {
+        for bad in [&b""[..], b".", b"..", b"a/b", b"/etc", b"a\0b"] {
+            assert!(component(bad).is_err(), "{bad:?} must be refused");
+        }
+        for good in [&b"a"[..], b"...", b".hidden", b"\xff"] {
+            assert!(component(good).is_ok(), "{good:?} is a name");
+        }
+    }
 }

@@ -29,7 +29,11 @@ pub enum Origin {
 /// The cache directory: `$STAGEMERGE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/stagemerge`, else `$HOME/.cache/stagemerge`.
 pub fn cache_dir() -> Option<PathBuf> {
-    let var = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     var("STAGEMERGE_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("stagemerge")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("stagemerge")))
@@ -46,12 +50,11 @@ fn artifact_name(engine: &Engine, guest_sha256: &str) -> String {
 /// there, else compiled from `wasm` and cached.
 pub(crate) fn load(engine: &Engine, wasm: &[u8], guest_sha256: &str) -> Result<(Module, Origin)> {
     let path = cache_dir().map(|d| d.join(artifact_name(engine, guest_sha256)));
-    if let Some(p) = &path {
-        if p.is_file() {
-            if let Ok(m) = deserialize(engine, p) {
-                return Ok((m, Origin::Cached));
-            }
-        }
+    if let Some(p) = &path
+        && p.is_file()
+        && let Ok(m) = deserialize(engine, p)
+    {
+        return Ok((m, Origin::Cached));
     }
     let artifact = wt(engine.precompile_module(wasm), "compile the sandbox guest")?;
     if let Some(p) = &path {
@@ -69,7 +72,10 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Module> {
     // since. Only `store` writes these names, whole (temporary + rename),
     // in the user's own cache directory; the name carries the engine's
     // compatibility hash, and Wasmtime itself rejects a foreign header.
-    wt(unsafe { Module::deserialize_file(engine, path) }, "load the precompiled guest")
+    wt(
+        unsafe { Module::deserialize_file(engine, path) },
+        "load the precompiled guest",
+    )
 }
 
 /// Loads an artifact just made by `precompile_module` in this process.
@@ -77,7 +83,10 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Module> {
 fn deserialize_fresh(engine: &Engine, artifact: &[u8]) -> Result<Module> {
     // SAFETY: the bytes are the unmodified output of this engine's
     // `precompile_module`, which is what `deserialize` requires.
-    wt(unsafe { Module::deserialize(engine, artifact) }, "load the compiled guest")
+    wt(
+        unsafe { Module::deserialize(engine, artifact) },
+        "load the compiled guest",
+    )
 }
 
 /// Writes `bytes` to `path` whole: a temporary in the same directory, synced,
@@ -85,7 +94,11 @@ fn deserialize_fresh(engine: &Engine, artifact: &[u8]) -> Result<Module> {
 fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("artifact paths have a directory");
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("guest")));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("guest")
+    ));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;

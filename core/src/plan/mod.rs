@@ -183,8 +183,7 @@ impl<'a, F: Fs> Planner<'a, F> {
                     Ok(l) => l,
                     Err(err) => return self.error(Op::ReadLink, Side::Target, &err),
                 };
-                let resolved =
-                    resolve_dir(self.fs, self.target_root, self.stage_root, phys, &link);
+                let resolved = resolve_dir(self.fs, self.target_root, self.stage_root, phys, &link);
                 let link = PathBuf::from(link);
                 match resolved {
                     Ok((d, p)) => {
@@ -230,7 +229,13 @@ impl<'a, F: Fs> Planner<'a, F> {
 
     /// Two non-directories of mergeable kinds: identical, or a difference
     /// settled by the `--on-conflict` policy.
-    fn compare(&mut self, stage: &F::Dir, target: &F::Dir, name: &std::ffi::OsStr, tmeta: &crate::Meta) {
+    fn compare(
+        &mut self,
+        stage: &F::Dir,
+        target: &F::Dir,
+        name: &std::ffi::OsStr,
+        tmeta: &crate::Meta,
+    ) {
         let smeta = match self.fs.stat_at(stage, name) {
             Ok(m) => m,
             Err(err) => return self.error(Op::Stat, Side::Stage, &err),

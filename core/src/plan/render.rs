@@ -159,7 +159,14 @@ impl Plan {
         format!(
             "plan: {} to place, {} whole directories to place, {} directories to merge into, \
              {} identical, {} to replace, {} to keep, {} conflicts, {} errors",
-            t.place, t.place_dir, t.merge_dir, t.identical, t.replace, t.keep, t.conflicts, t.errors
+            t.place,
+            t.place_dir,
+            t.merge_dir,
+            t.identical,
+            t.replace,
+            t.keep,
+            t.conflicts,
+            t.errors
         )
     }
 

@@ -29,15 +29,17 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 
 # wasm32-wasip1 builds the sandbox guest (the core under WASI); the native
-# shim's macOS side must compile although it cannot run here. Wasmtime
-# builds C helpers, and there is no C compiler for macOS here, so that check
-# leaves the sandbox feature out.
+# shim's macOS and Windows sides must compile although they cannot run here.
+# Wasmtime builds C helpers, and there is no C compiler for those targets
+# here, so those checks leave the sandbox feature out.
 if command -v rustup >/dev/null; then
-    for t in wasm32-wasip1 x86_64-apple-darwin; do
+    for t in wasm32-wasip1 x86_64-apple-darwin x86_64-pc-windows-gnu; do
         rustup target list --installed | grep -qx "$t" || rustup target add "$t"
     done
 fi
-cargo check --locked -p stagemerge --no-default-features --target x86_64-apple-darwin
+for t in x86_64-apple-darwin x86_64-pc-windows-gnu; do
+    cargo clippy --locked -p stagemerge --no-default-features --target "$t" -- -D warnings
+done
 
 # The corpus of real staged installs (PyPI wheels, Debian packages) that
 # the reliability suite runs on; downloads are cached under target/.

@@ -9,8 +9,6 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use rustix::fs::Access;
-use rustix::io::Errno;
 
 use crate::exit::Exit;
 
@@ -31,9 +29,8 @@ pub(crate) fn prefix(target: &Path, escalated: bool) -> Result<Option<Vec<String
     if escalated || raw.is_empty() {
         return Ok(None);
     }
-    match rustix::fs::access(target, Access::WRITE_OK) {
-        Err(Errno::ACCESS) | Err(Errno::PERM) => {}
-        _ => return Ok(None),
+    if !crate::shim::denied_writing(target) {
+        return Ok(None);
     }
     let raw = raw
         .into_string()

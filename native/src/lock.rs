@@ -1,15 +1,13 @@
-//! `--lock FILE [--shared]`: an flock(2) lock held for the whole merge. It
-//! is the same kind of lock as Python's `fcntl.flock`, which Sage's
-//! sage-flock takes, so the two exclude each other. Correctness never
-//! depends on it.
+//! `--lock FILE [--shared]`: a lock held for the whole merge, through std's
+//! `File::lock`, which is flock(2) on Unix: the same kind of lock as
+//! Python's `fcntl.flock`, which Sage's sage-flock takes, so the two exclude
+//! each other. Correctness never depends on it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use rustix::fs::FlockOperation;
-use rustix::io::Errno;
 
 /// A held lock; released when dropped (or when the process ends).
 #[derive(Debug)]
@@ -26,31 +24,30 @@ pub(crate) fn acquire(path: &Path, shared: bool) -> Result<Lock> {
         .create(true)
         .open(path)
         .with_context(|| format!("open lock file {}", path.display()))?;
-    let (try_op, wait_op, what) = if shared {
-        (
-            FlockOperation::NonBlockingLockShared,
-            FlockOperation::LockShared,
-            "shared",
-        )
+    let tried = if shared {
+        file.try_lock_shared()
     } else {
-        (
-            FlockOperation::NonBlockingLockExclusive,
-            FlockOperation::LockExclusive,
-            "exclusive",
-        )
+        file.try_lock()
     };
-    match rustix::fs::flock(&file, try_op) {
+    match tried {
         Ok(()) => {}
-        Err(Errno::WOULDBLOCK) => {
+        Err(TryLockError::WouldBlock) => {
+            let what = if shared { "shared" } else { "exclusive" };
             let _ = writeln!(
                 std::io::stderr(),
                 "stagemerge: waiting for {what} lock on {}",
                 path.display()
             );
-            rustix::fs::flock(&file, wait_op)
-                .with_context(|| format!("flock {}", path.display()))?;
+            let waited = if shared {
+                file.lock_shared()
+            } else {
+                file.lock()
+            };
+            waited.with_context(|| format!("lock {}", path.display()))?;
         }
-        Err(e) => return Err(e).with_context(|| format!("flock {}", path.display())),
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("lock {}", path.display()));
+        }
     }
     Ok(Lock { _file: file })
 }

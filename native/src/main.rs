@@ -1,11 +1,10 @@
 //! `stagemerge`: the command-line front end and native platform shim.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod cli;
 mod config;
 mod escalate;
 mod exit;
-mod limits;
 mod lock;
 mod progress;
 mod records;
@@ -27,7 +26,7 @@ use crate::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    limits::raise_open_files();
+    shim::raise_open_files();
     let outcome = match cli.command {
         Command::Merge(args) => {
             config::MergeConfig::from_args(args).and_then(|cfg| run_merge::run(&cfg))

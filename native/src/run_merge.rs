@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use cap_std::fs::Dir;
 use stagemerge_core::{Action, Owned, merge};
 
 use crate::cli::ManifestFormat;
@@ -13,7 +12,7 @@ use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
 use crate::progress::Progress;
 use crate::sandbox::Access;
-use crate::shim::{NativeFs, sync_filesystem};
+use crate::shim::{NativeFs, open_root, sync_filesystem};
 use crate::{escalate, lock, records, sandbox};
 
 pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
@@ -135,17 +134,4 @@ fn write_records(cfg: &MergeConfig, owned: &[Owned]) -> Result<Vec<String>> {
         records::write_atomic(&r.path, &bytes)?;
     }
     Ok(notes)
-}
-
-/// Opens a root for reading. cap-std's ambient open gives an `O_PATH`
-/// descriptor on Linux, which can be neither listed nor `fchmod`ed.
-pub(crate) fn open_root(p: &Path, role: &str) -> Result<Dir> {
-    use rustix::fs::{Mode, OFlags};
-    let fd = rustix::fs::open(
-        p,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .with_context(|| format!("open {role} {}", p.display()))?;
-    Ok(Dir::from_std_file(std::fs::File::from(fd)))
 }

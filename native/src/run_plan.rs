@@ -6,9 +6,9 @@ use anyhow::{Result, anyhow};
 
 use crate::config::PlanConfig;
 use crate::exit::Exit;
-use crate::run_merge::open_root;
 use crate::sandbox::{self, Access};
 use crate::shim::NativeFs;
+use crate::shim::open_root;
 
 pub(crate) fn run(cfg: &PlanConfig) -> Result<Exit> {
     let stage = open_root(&cfg.stage, "STAGE")?;

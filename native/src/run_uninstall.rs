@@ -10,8 +10,8 @@ use stagemerge_core::{Kept, Status, uninstall};
 use crate::cli::UninstallArgs;
 use crate::exit::Exit;
 use crate::records;
-use crate::run_merge::open_root;
 use crate::shim::NativeFs;
+use crate::shim::open_root;
 
 pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     let files = records::read(&a.manifest)?;

@@ -9,8 +9,8 @@ use stagemerge_core::{Status, verify};
 use crate::cli::VerifyArgs;
 use crate::exit::Exit;
 use crate::records;
-use crate::run_merge::open_root;
 use crate::shim::NativeFs;
+use crate::shim::open_root;
 
 pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let files = records::read(&a.manifest)?;

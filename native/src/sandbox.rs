@@ -59,8 +59,8 @@ pub(crate) fn run(roots: Roots<'_>, access: Access, mut args: Vec<String>) -> Re
 
 /// `stagemerge sandbox-probe`: the guest's write probe on the two roots.
 pub(crate) fn probe(a: &crate::cli::ProbeArgs) -> Result<Exit> {
-    let stage = crate::run_merge::open_root(&a.stage, "STAGE")?;
-    let target = crate::run_merge::open_root(&a.target, "TARGET")?;
+    let stage = crate::shim::open_root(&a.stage, "STAGE")?;
+    let target = crate::shim::open_root(&a.target, "TARGET")?;
     let access = if a.writable {
         Access::ReadWrite
     } else {

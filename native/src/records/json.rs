@@ -1,7 +1,6 @@
 //! The JSON manifest (schema in the module above).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -14,7 +13,10 @@ const FORMAT: &str = "stagemerge-manifest";
 fn put_name(obj: &mut Map<String, Value>, key: &str, name: &OsStr) {
     match name.to_str() {
         Some(s) => obj.insert(key.into(), s.into()),
-        None => obj.insert(format!("{key}_hex"), hex::encode(name.as_bytes()).into()),
+        None => obj.insert(
+            format!("{key}_hex"),
+            hex::encode(name.as_encoded_bytes()).into(),
+        ),
     };
 }
 
@@ -31,7 +33,9 @@ fn get_name(obj: &Value, key: &str) -> Result<Option<OsString>> {
                 .as_str()
                 .ok_or_else(|| anyhow!("\"{key}_hex\" is not a string"))?;
             let bytes = hex::decode(h).with_context(|| format!("\"{key}_hex\" is not hex"))?;
-            Ok(Some(OsString::from_vec(bytes)))
+            crate::shim::name_from_bytes(bytes)
+                .map(Some)
+                .ok_or_else(|| anyhow!("\"{key}_hex\" is not a name this platform can hold"))
         }
         None => Ok(None),
     }

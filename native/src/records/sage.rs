@@ -27,7 +27,7 @@ pub(crate) fn write(r: &SageRecord, owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) 
         "package_name": r.package,
         "package_version": r.version,
         "install_date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        "system_uname": uname(),
+        "system_uname": crate::shim::system_description(),
     });
     let obj = doc.as_object_mut().expect("an object");
     if let Some(v) = &r.sage_version {
@@ -40,23 +40,6 @@ pub(crate) fn write(r: &SageRecord, owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) 
     let mut out = serde_json::to_vec_pretty(&doc).expect("a JSON value serializes");
     out.push(b'\n');
     (out, lossy)
-}
-
-/// What `uname -a` says, less the operating system's own name at the end.
-fn uname() -> String {
-    let u = rustix::system::uname();
-    let parts = [
-        u.sysname(),
-        u.nodename(),
-        u.release(),
-        u.version(),
-        u.machine(),
-    ];
-    parts
-        .iter()
-        .map(|p| p.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 pub(super) fn parse(v: &Value) -> Result<Vec<Installed>> {

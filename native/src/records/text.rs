@@ -1,7 +1,5 @@
 //! The text manifest: one path a line, raw bytes, sorted by bytes.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use stagemerge_core::{Installed, Owned};
@@ -11,7 +9,7 @@ pub(crate) fn write(owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for o in owned {
-        let b = o.path.as_os_str().as_bytes();
+        let b = o.path.as_os_str().as_encoded_bytes();
         if b.contains(&b'\n') {
             skipped.push(o.path.clone());
             continue;
@@ -26,8 +24,10 @@ pub(super) fn parse(bytes: &[u8]) -> Vec<Installed> {
     bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| Installed {
-            path: PathBuf::from(OsStr::from_bytes(l)),
+        // A line that is no name on this platform names nothing installed.
+        .filter_map(|l| crate::shim::name_from_bytes(l.to_vec()))
+        .map(|name| Installed {
+            path: PathBuf::from(name),
             kind: None,
             detail: None,
         })

@@ -1,26 +1,19 @@
-//! The platform, chosen once: everything else in the binary uses [`NativeFs`]
-//! and never looks at `cfg`.
+//! The platform, chosen once: everything else in the binary uses what this
+//! module re-exports and never looks at `cfg`.
 //!
-//! `unix.rs` implements the primitives every Unix shares with rustix on
-//! cap-std directory handles; the per-OS files supply the two that differ:
-//! the no-replace rename and the filesystem clock.
+//! `unix/` implements the primitives with rustix on cap-std directory
+//! handles (with a file per OS for what differs), `windows/` with cap-std
+//! and the Win32 no-replace move.
 
-#[cfg(target_os = "linux")]
-#[path = "linux.rs"]
-mod os;
+#[cfg(unix)]
+#[path = "unix/mod.rs"]
+mod family;
 
-#[cfg(target_os = "macos")]
-#[path = "macos.rs"]
-mod os;
+#[cfg(windows)]
+#[path = "windows/mod.rs"]
+mod family;
 
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
-#[path = "other_unix.rs"]
-mod os;
-
-mod copy;
-#[cfg(not(target_os = "linux"))]
-mod portable;
-mod unix;
-
-pub(crate) use os::sync_filesystem;
-pub(crate) use unix::NativeFs;
+pub(crate) use family::{
+    NativeFs, denied_writing, name_from_bytes, open_root, raise_open_files, sync_filesystem,
+    system_description,
+};

@@ -1,6 +1,28 @@
 //! The primitives every Unix shares, as rustix `*at` calls on the file
 //! descriptors of cap-std directory handles. Every call names one component
-//! relative to a handle and never follows a symlink in it.
+//! relative to a handle and never follows a symlink in it. The per-OS files
+//! supply what differs: the no-replace rename, the filesystem clock, the
+//! fast paths of copying, and syncing.
+
+#[cfg(target_os = "linux")]
+#[path = "linux.rs"]
+mod os;
+
+#[cfg(target_os = "macos")]
+#[path = "macos.rs"]
+mod os;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+#[path = "other_unix.rs"]
+mod os;
+
+mod copy;
+mod limits;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+
+pub(crate) use limits::raise_open_files;
+pub(crate) use os::sync_filesystem;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -11,8 +33,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cap_std::fs::Dir;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
-
-use super::os;
 
 /// The native platform: cap-std handles, rustix calls.
 #[derive(Debug)]
@@ -172,15 +192,15 @@ impl Fs for NativeFs {
         to_name: &OsStr,
         replace: bool,
     ) -> io::Result<()> {
-        super::copy::copy_in(from, from_name, meta, to, to_name, replace)
+        copy::copy_in(from, from_name, meta, to, to_name, replace)
     }
 
     fn clean_temps(&self, dir: &Dir) -> io::Result<u64> {
-        super::copy::clean_temps(dir)
+        copy::clean_temps(dir)
     }
 
     fn set_dir_times(&self, dir: &Dir, atime: Stamp, mtime: Stamp) -> io::Result<()> {
-        super::copy::set_dir_times(dir, atime, mtime)
+        copy::set_dir_times(dir, atime, mtime)
     }
 
     fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
@@ -226,4 +246,50 @@ impl Fs for NativeFs {
             }
         })
     }
+}
+
+/// Opens a root for reading. cap-std's ambient open gives an `O_PATH`
+/// descriptor on Linux, which can be neither listed nor `fchmod`ed.
+pub(crate) fn open_root(p: &std::path::Path, role: &str) -> anyhow::Result<Dir> {
+    use anyhow::Context;
+    let fd = rustix::fs::open(
+        p,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open {role} {}", p.display()))?;
+    Ok(Dir::from_std_file(File::from(fd)))
+}
+
+/// A name from the bytes a record holds (any bytes are a name here).
+pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
+    Some(OsString::from_vec(bytes))
+}
+
+/// What `uname -a` says, less the operating system's own name at the end
+/// (Sage's records carry it).
+pub(crate) fn system_description() -> String {
+    let u = rustix::system::uname();
+    let parts = [
+        u.sysname(),
+        u.nodename(),
+        u.release(),
+        u.version(),
+        u.machine(),
+    ];
+    parts
+        .iter()
+        .map(|p| p.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `path` is not writable by this user for lack of permission (a
+/// read-only filesystem is not that).
+pub(crate) fn denied_writing(path: &std::path::Path) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        rustix::fs::access(path, rustix::fs::Access::WRITE_OK),
+        Err(Errno::ACCESS | Errno::PERM)
+    )
 }

@@ -48,7 +48,7 @@ pub(super) fn clock(dir: &Dir) -> Option<Stamp> {
     )
     .ok()?;
     let st = rustix::fs::fstat(&fd).ok()?;
-    Some(super::unix::ctime(&st))
+    Some(super::ctime(&st))
 }
 
 /// `--sync`: one `syncfs` makes everything written to TARGET's filesystem

@@ -1,0 +1,319 @@
+//! Windows: the primitives on cap-std handles (cap-fs-ext for opening a
+//! directory without following a link), and the Win32 no-replace move
+//! (`win32.rs`). Windows has no permission bits, owners or change times to
+//! report; identity (volume serial, file index) needs an open handle, so
+//! `stat_at` opens the entry without following it.
+//!
+//! Only compiled (checked in the test command), not yet run: see README.
+
+mod win32;
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, Metadata, OpenOptions};
+use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
+
+/// The native platform on Windows.
+#[derive(Debug)]
+pub(crate) struct NativeFs;
+
+impl NativeFs {
+    pub(crate) fn new() -> Self {
+        NativeFs
+    }
+}
+
+fn kind_of(ft: cap_std::fs::FileType) -> Kind {
+    if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_symlink() {
+        Kind::Symlink
+    } else if ft.is_file() {
+        Kind::File
+    } else {
+        Kind::Unknown
+    }
+}
+
+fn stamp(t: io::Result<cap_std::time::SystemTime>) -> Option<Stamp> {
+    let d = t.ok()?.into_std().duration_since(UNIX_EPOCH).ok()?;
+    Some(Stamp {
+        secs: i64::try_from(d.as_secs()).ok()?,
+        nanos: d.subsec_nanos(),
+    })
+}
+
+/// An identity that equals no other, for an entry whose file index Windows
+/// did not give: two unknowns must never look like one inode.
+fn unique_id() -> (u64, u64) {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    (u64::MAX, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn meta_of(m: &Metadata) -> Meta {
+    use cap_primitives::fs::_WindowsByHandle as _;
+    let (dev, ino) = match (m.volume_serial_number(), m.file_index()) {
+        (Some(v), Some(i)) => (u64::from(v), i),
+        _ => unique_id(),
+    };
+    Meta {
+        kind: kind_of(m.file_type()),
+        mode: None,
+        uid: None,
+        size: m.len(),
+        dev,
+        ino,
+        rdev: 0,
+        nlink: m.number_of_links().map_or(1, u64::from),
+        ctime: None,
+        mtime: stamp(m.modified()),
+        atime: stamp(m.accessed()),
+    }
+}
+
+const PREFIX: &str = ".stagemerge-";
+const SUFFIX: &str = ".tmp";
+
+fn temp_name() -> OsString {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{PREFIX}{}-{n}{SUFFIX}", std::process::id()).into()
+}
+
+impl Fs for NativeFs {
+    type Dir = Dir;
+    type File = File;
+
+    fn open_dir(&self, parent: &Dir, name: &OsStr) -> io::Result<Dir> {
+        parent.open_dir_nofollow(name)
+    }
+
+    fn read_dir(&self, dir: &Dir) -> io::Result<Vec<Entry>> {
+        dir.entries()?
+            .map(|e| {
+                let e = e?;
+                Ok(Entry {
+                    name: e.file_name(),
+                    kind: e.file_type().map_or(Kind::Unknown, kind_of),
+                })
+            })
+            .collect()
+    }
+
+    fn stat_at(&self, dir: &Dir, name: &OsStr) -> io::Result<Meta> {
+        let mut opts = OpenOptions::new();
+        opts.read(true).follow(FollowSymlinks::No);
+        match dir.open_with(name, &opts) {
+            Ok(f) => Ok(meta_of(&f.metadata()?)),
+            // A directory (or a link to one) does not open as a file.
+            Err(_) => Ok(meta_of(&dir.symlink_metadata(name)?)),
+        }
+    }
+
+    fn stat_dir(&self, dir: &Dir) -> io::Result<Meta> {
+        Ok(meta_of(&dir.dir_metadata()?))
+    }
+
+    fn rename_noreplace(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        to: &Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()> {
+        win32::move_noreplace(from, from_name, to, to_name)
+    }
+
+    fn rename_replace(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        to: &Dir,
+        to_name: &OsStr,
+    ) -> io::Result<()> {
+        from.rename(from_name, to, to_name)
+    }
+
+    fn link(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
+        from.hard_link(from_name, to, to_name)
+    }
+
+    fn create_dir(&self, dir: &Dir, name: &OsStr, _mode: Option<u32>) -> io::Result<()> {
+        dir.create_dir(name)
+    }
+
+    fn symlink(&self, text: &OsStr, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        // Windows links are of a file or of a directory; what the text
+        // names decides, and a dangling one is made a file link.
+        let is_dir = dir
+            .metadata(Path::new(name).with_file_name(text))
+            .is_ok_and(|m| m.is_dir());
+        if is_dir {
+            dir.symlink_dir(text, name)
+        } else {
+            dir.symlink_file(text, name)
+        }
+    }
+
+    fn copy_in(
+        &self,
+        from: &Dir,
+        from_name: &OsStr,
+        meta: &Meta,
+        to: &Dir,
+        to_name: &OsStr,
+        replace: bool,
+    ) -> io::Result<()> {
+        let tmp = temp_name();
+        match meta.kind {
+            Kind::File => {
+                let mut src = self.open_file(from, from_name)?;
+                let mut dst = to.create(&tmp)?;
+                let written = io::copy(&mut src, &mut dst).and_then(|_| {
+                    let times = std::fs::FileTimes::new();
+                    let at = |s: Stamp| {
+                        UNIX_EPOCH + std::time::Duration::new(s.secs.max(0) as u64, s.nanos)
+                    };
+                    let times = match (meta.atime, meta.mtime) {
+                        (Some(a), Some(m)) => times.set_accessed(at(a)).set_modified(at(m)),
+                        _ => times,
+                    };
+                    dst.into_std().set_times(times)
+                });
+                if let Err(e) = written {
+                    let _ = to.remove_file(&tmp);
+                    return Err(e);
+                }
+            }
+            Kind::Symlink => {
+                let text = from.read_link_contents(from_name)?;
+                self.symlink(text.as_os_str(), to, &tmp)?;
+            }
+            k => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("copying a {} is not possible on Windows", k.describe()),
+                ));
+            }
+        }
+        let placed = if replace {
+            to.rename(&tmp, to, to_name)
+        } else {
+            win32::move_noreplace(to, &tmp, to, to_name)
+        };
+        if placed.is_err() {
+            let _ = to.remove_file(&tmp);
+        }
+        placed
+    }
+
+    fn clean_temps(&self, dir: &Dir) -> io::Result<u64> {
+        let mut removed = 0;
+        for e in dir.entries()? {
+            let name = e?.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| {
+                    n.strip_prefix(PREFIX)?
+                        .strip_suffix(SUFFIX)?
+                        .split_once('-')
+                })
+                .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid != std::process::id()
+                && !win32::process_alive(pid)
+                && dir.remove_file(&name).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn set_dir_times(&self, _dir: &Dir, _atime: Stamp, _mtime: Stamp) -> io::Result<()> {
+        // A directory handle from cap-std is not opened for writing
+        // attributes; copied directories keep the time of their creation.
+        Ok(())
+    }
+
+    fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        dir.remove_file_or_symlink(name)
+    }
+
+    fn remove_dir(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
+        dir.remove_dir(name)
+    }
+
+    fn read_link(&self, dir: &Dir, name: &OsStr) -> io::Result<OsString> {
+        Ok(dir.read_link_contents(name)?.into_os_string())
+    }
+
+    fn open_file(&self, dir: &Dir, name: &OsStr) -> io::Result<File> {
+        let mut opts = OpenOptions::new();
+        opts.read(true).follow(FollowSymlinks::No);
+        Ok(dir.open_with(name, &opts)?.into_std())
+    }
+
+    fn set_dir_mode(&self, _dir: &Dir, _mode: u32) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Windows has no permission bits",
+        ))
+    }
+
+    fn euid(&self) -> Option<u32> {
+        None
+    }
+
+    fn clock(&self, _dir: &Dir) -> Stamp {
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Stamp {
+            secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nanos: d.subsec_nanos(),
+        }
+    }
+}
+
+/// Opens a root for reading.
+pub(crate) fn open_root(p: &Path, role: &str) -> anyhow::Result<Dir> {
+    use anyhow::Context;
+    Dir::open_ambient_dir(p, cap_std::ambient_authority())
+        .with_context(|| format!("open {role} {}", p.display()))
+}
+
+/// Nothing to raise: Windows has no per-process descriptor limit to speak of.
+pub(crate) fn raise_open_files() {}
+
+/// `--sync` needs a flush of every placed file on Windows: not written yet.
+pub(crate) fn sync_filesystem(_dir: &Dir) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "--sync is only implemented on Linux (syncfs)",
+    ))
+}
+
+/// A name from a record's bytes: Windows names are UTF-16, so only UTF-8
+/// bytes name anything.
+pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
+    String::from_utf8(bytes).ok().map(OsString::from)
+}
+
+/// The system, for Sage's records.
+pub(crate) fn system_description() -> String {
+    format!("Windows {}", std::env::consts::ARCH)
+}
+
+/// SAGE_SUDO escalation is a Unix idea: never on Windows.
+pub(crate) fn denied_writing(_path: &Path) -> bool {
+    false
+}

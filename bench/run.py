@@ -4,6 +4,7 @@ pipe and the syscall floor (bench/floor), on the real corpus of staged wheels
 run, alternating methods.
 
 Usage: python3 bench/run.py [--fs tmpfs|disk|both] [--runs N] [--quick]
+                            [--synthetic-only] [--only WORKLOAD,...]
 
 Writes bench/out/results-FS.json (every timing), bench/out/report-FS.md (the
 tables BENCHMARKS.md quotes) and bench/out/us_per_entry-FS.svg (the chart),
@@ -16,8 +17,14 @@ Workloads (each on a fresh copy made in hyperfine's untimed prepare step):
   identical   the same over a prefix with every file present, same contents
   parallel16  the wheel stages one by one, 16 at once, into an empty prefix
   copy        copy mode into an empty prefix (against cp -a)
+  plan        plan of the merged wheel stages into a prefix holding every
+              file (changed contents), natively and in the Wasmtime sandbox,
+              against `find` listing both trees
+  startup     plan of an empty stage, natively and in the sandbox (the cost
+              of starting the sandbox with its module precompiled and cached)
   synth100k   100,000 small files in 1,000 directories, overlay
-  flat20k     20,000 files in one directory, overlay
+  flat20k     20,000 files in one directory, overlay (and its plan, natively
+              and in the sandbox, whose listing must stay linear)
 """
 
 import argparse
@@ -99,7 +106,7 @@ def peak_kib(cmd, prepare):
     return int(out.stderr.strip().splitlines()[-1])
 
 
-def run_fs(fs, runs, quick, corpus, synthetic_only=False):
+def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=()):
     base = tempfile.mkdtemp(prefix="stagemerge-bench-", dir=FS[fs])
     p = lambda *a: os.path.join(base, *a)
     # The merged wheel stages, and per-stage copies for the parallel run.
@@ -128,6 +135,8 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False):
     memory = {}
 
     def work(name, prepare, commands, n=entries, r=runs):
+        if only and name not in only:
+            return
         res = hyperfine(f"{fs} {name}", prepare + " && sync", commands, r, p(f"{name}.json"))
         results[name] = {"entries": n, "results": [
             {"command": x["command"], "median": x["median"], "mean": x["mean"],
@@ -150,16 +159,38 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False):
              [("stagemerge", f"{xargs} {sm} merge -q '{S}'/{{}} '{T}'"), ("cp -Rp", f"{xargs} cp -Rp '{S}'/{{}}/. '{T}'")])
         work("copy", f"{reset} && {farm} && mkdir '{T}'",
              [("stagemerge --copy", f"{sm} merge -q --copy '{S}' '{T}'"), ("cp -a", f"cp -a '{S}/.' '{T}'")])
-        memory["corpus overlay"] = peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")
+        empty = p("empty")
+        os.makedirs(empty, exist_ok=True)
+        os.makedirs(T, exist_ok=True)
+        # The first sandboxed run compiles the guest and caches it; time the
+        # runs after it, as users see them.
+        sh(f"{sm} plan --sandbox '{empty}' '{T}' >/dev/null")
+        work("plan", f"rm -rf '{T}' && cp -a '{p('older')}' '{T}'",
+             [("stagemerge plan", f"{sm} plan '{p('pristine')}' '{T}' >/dev/null"),
+              ("stagemerge plan --sandbox", f"{sm} plan --sandbox '{p('pristine')}' '{T}' >/dev/null"),
+              ("find (lists both trees)", f"find '{p('pristine')}' '{T}' >/dev/null")])
+        work("startup", f"rm -rf '{T}' && mkdir '{T}'",
+             [("stagemerge plan", f"{sm} plan '{empty}' '{T}' >/dev/null"),
+              ("stagemerge plan --sandbox", f"{sm} plan --sandbox '{empty}' '{T}' >/dev/null")], n=1)
+        if not only or "corpus overlay" in only:
+            memory["corpus overlay"] = peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")
     if not quick:
         for name, dirs, per in [("synth100k", 1000, 100), ("flat20k", 1, 20000)]:
+            if only and name not in only and name + " plan" not in only:
+                continue
             synthetic(p(name), dirs, per)
             skeleton(p(name), p(name + "-skel"))
             prep = f"{reset} && cp -al '{p(name)}' '{S}' && cp -a '{p(name + '-skel')}' '{T}'"
             work(name, prep,
                  [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (renameat2 per file)", f"{floor} '{S}' '{T}'"), copiers[0]],
                  n=count_entries(p(name)), r=max(3, runs // 2))
-            memory[name] = peak_kib(f"{sm} merge -q '{S}' '{T}'", prep)
+            if name == "flat20k":
+                work("flat20k plan", f"rm -rf '{T}' && cp -a '{p(name + '-skel')}' '{T}'",
+                     [("stagemerge plan", f"{sm} plan '{p(name)}' '{T}' >/dev/null"),
+                      ("stagemerge plan --sandbox", f"{sm} plan --sandbox '{p(name)}' '{T}' >/dev/null")],
+                     n=count_entries(p(name)), r=max(3, runs // 2))
+            if not only or name in only:
+                memory[name] = peak_kib(f"{sm} merge -q '{S}' '{T}'", prep)
     shutil.rmtree(base)
     return {"entries": entries, "workloads": results, "peak_kib": memory}
 
@@ -214,6 +245,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="no synthetic trees")
     ap.add_argument("--synthetic-only", action="store_true", help="only the synthetic trees")
+    ap.add_argument("--only", default="", help="comma-separated workloads to run (default: all)")
     a = ap.parse_args()
     for tool in ["hyperfine", "rsync"]:
         if shutil.which(tool) is None:
@@ -226,8 +258,9 @@ def main():
     results = {}
     for fs in fss:
         runs = a.runs if fs == "tmpfs" else max(3, a.runs // 3)
-        results[fs] = run_fs(fs, runs, a.quick, corpus, a.synthetic_only)
-    tag = a.fs + ("-synthetic" if a.synthetic_only else "")
+        only = tuple(w for w in a.only.split(",") if w)
+        results[fs] = run_fs(fs, runs, a.quick, corpus, a.synthetic_only, only)
+    tag = a.fs + ("-synthetic" if a.synthetic_only else "") + ("-" + "-".join(only) if only else "")
     with open(os.path.join(OUT, f"results-{tag}.json"), "w") as fh:
         json.dump(results, fh, indent=1)
     text = report(results)

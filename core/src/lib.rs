@@ -37,6 +37,6 @@ pub use merge::{Action, merge};
 pub use options::{OnConflict, Options};
 pub use plan::{Plan, Planned, Step, plan};
 pub use record::{Content, Detail, Owned, Record};
-pub use report::{ConflictReason, Counts, Problem, Report, Warning};
+pub use report::{ConflictReason, Counts, Problem, Report, Severity, Warning};
 pub use uninstall::{Kept, UninstallReport, uninstall};
 pub use verify::verify;

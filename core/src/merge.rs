@@ -411,6 +411,13 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             let changed_since_start = tmeta.ctime.is_some_and(|c| c > self.start)
                 && !self.written.contains(&fr.target_meta.id());
             let concurrent = raced || fr.fresh || fr.hot || changed_since_start;
+            log::debug!(
+                "{}: differs from TARGET (raced {raced}, fresh dir {}, dir changed since start {}, \
+                 entry changed since start {changed_since_start})",
+                self.rel.display(),
+                fr.fresh,
+                fr.hot
+            );
             match on_difference(self.opts.on_conflict, concurrent) {
                 Decision::Fail => return self.conflict(fr, ConflictReason::Different),
                 Decision::Keep => {
@@ -693,7 +700,12 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
     ) -> Result<(Placed, Child), (Op, io::Error)> {
         if !fr.copy {
             match self.place(fr, name, kind) {
-                Err((_, e)) if e.kind() == io::ErrorKind::CrossesDevices => {}
+                Err((_, e)) if e.kind() == io::ErrorKind::CrossesDevices => {
+                    log::debug!(
+                        "{}: rename crosses filesystems, copying",
+                        self.rel.display()
+                    );
+                }
                 r => return r.map(|p| (p, Child::default())),
             }
             return self.copy_place(fr, name, kind, true);

@@ -51,7 +51,13 @@ impl Strategy {
         if !self.force_fallback && !self.no_flag.contains(&dev) {
             match fs.rename_noreplace(stage, name, target, name) {
                 Ok(()) => return Ok(Placed::Moved),
-                Err(e) if e.kind() == io::ErrorKind::Unsupported => self.no_flag.push(dev),
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                    log::debug!(
+                        "device {dev} refuses the no-replace rename ({e}): placing files by \
+                         link + unlink and directories by mkdir + children there"
+                    );
+                    self.no_flag.push(dev);
+                }
                 Err(e) => return Err((Op::Rename, e)),
             }
         }

@@ -7,7 +7,7 @@
 //! - `plan [--json] [--on-conflict replace|keep|fail] [STAGE-NAME TARGET-NAME]`:
 //!   prints the plan
 //!   exactly as `stagemerge plan` does; exit 1 if it has problems.
-//! - `merge [--on-conflict P] [--verbose|--quiet] STAGE-NAME TARGET-NAME`:
+//! - `merge [--on-conflict P] [--verbose|--quiet] [--json] STAGE-NAME TARGET-NAME`:
 //!   merges with the portable primitives; the names are only used in
 //!   messages.
 //! - `probe-writes FILE DIR`: tries every kind of write WASI offers (and
@@ -25,7 +25,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use stagemerge_core::abi::{STAGE, STAGE_PATH, TARGET, TARGET_PATH};
-use stagemerge_core::{OnConflict, Options, Side};
+use stagemerge_core::{OnConflict, Options, Severity, Side};
 
 use crate::fs::{Dir, WasiFs};
 
@@ -97,25 +97,32 @@ fn run(args: &[String]) -> Result<u8, String> {
             let (stage, target) = roots()?;
             let mut out = std::io::stdout().lock();
             let mut on_action = |p: &Path, a: stagemerge_core::Action| {
-                if verbose {
+                if verbose && !json {
                     let _ = writeln!(out, "{:<10} {}", a.word(), p.display());
                 }
             };
             let report = stagemerge_core::merge(&WasiFs, &stage, &target, &opts, &mut on_action)
                 .map_err(|e| e.render(sname, tname))?;
             let mut err = std::io::stderr().lock();
-            for p in &report.problems {
-                let _ = writeln!(err, "stagemerge: error: {}", p.render(sname, tname));
+            for (severity, msg) in report.messages(sname, tname, verbose) {
+                let label = match severity {
+                    Severity::Error => "error",
+                    Severity::Warning if quiet => continue,
+                    Severity::Warning => "warning",
+                };
+                let _ = writeln!(err, "stagemerge: {label}: {msg}");
             }
             if !quiet {
-                for w in &report.warnings {
-                    let _ = writeln!(err, "stagemerge: warning: {}", w.render(sname, tname));
-                }
                 let _ = writeln!(
                     err,
                     "stagemerge: {stage_name} -> {target_name}: {} (in the sandbox)",
                     report.summary()
                 );
+            }
+            if json {
+                let _ = std::io::stdout()
+                    .lock()
+                    .write_all(report.to_json(sname, tname).as_bytes());
             }
             Ok(u8::from(!report.is_clean()))
         }

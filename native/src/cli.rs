@@ -9,8 +9,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "stagemerge", version, propagate_version = true)]
 pub(crate) struct Cli {
+    /// When to color the labels of errors and warnings.
+    #[arg(long, value_enum, global = true, default_value_t = Color::Auto)]
+    pub(crate) color: Color,
+
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Color {
+    /// When stderr is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +46,10 @@ pub(crate) enum Command {
     /// Compare installed files with a manifest: list missing, modified and
     /// type-changed files; exit status 1 if there are any.
     Verify(VerifyArgs),
+    /// Write the man pages or a shell completion script, generated from
+    /// these definitions.
+    #[command(subcommand)]
+    Generate(Generate),
     /// Internal (tests): tries every write the sandbox guest can express on
     /// STAGE, TARGET and the entries FILE and DIR in each; exit 0 only if
     /// all were refused.
@@ -39,6 +58,21 @@ pub(crate) enum Command {
     /// Internal: answers the probe of SAGE_SUDO escalation.
     #[command(name = "escalation-check", hide = true)]
     EscalationCheck,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Generate {
+    /// Man pages (stagemerge.1 and one per subcommand) into DIR.
+    Man {
+        /// Where to write them (created if missing).
+        dir: PathBuf,
+    },
+    /// A completion script for SHELL, on stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// How `--manifest` is written.
@@ -83,9 +117,14 @@ pub(crate) struct MergeArgs {
     #[arg(short, long, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
 
-    /// List every action on stdout, one entry a line.
+    /// List every action on stdout, one entry a line, and every warning.
     #[arg(short, long)]
     pub(crate) verbose: bool,
+
+    /// Print the outcome as JSON on stdout (format "stagemerge-report",
+    /// version 1: counts, every warning and every problem).
+    #[arg(long)]
+    pub(crate) json: bool,
 
     /// After the merge, write (atomically) the files the package now owns
     /// in TARGET: placed, identical or replaced, relative to TARGET.
@@ -196,6 +235,11 @@ pub(crate) struct UninstallArgs {
     /// Print only problems.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+
+    /// Print the outcome as JSON on stdout: {"removed", "pruned", "kept":
+    /// [{"path", "why"}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
 
     /// The prefix the package was merged into.
     pub(crate) target: PathBuf,

@@ -44,6 +44,8 @@ pub(crate) struct MergeConfig {
     pub(crate) escalate: Option<Vec<String>>,
     /// Run the merge in the Wasmtime sandbox.
     pub(crate) sandbox: bool,
+    /// Print the report as JSON on stdout.
+    pub(crate) json: bool,
 }
 
 /// What `--sage-record` writes besides the file list.
@@ -108,6 +110,7 @@ impl MergeConfig {
                 crate::escalate::prefix(&target_real, a.escalated)?
             },
             sandbox: a.sandbox,
+            json: a.json,
         })
     }
 }

@@ -5,7 +5,9 @@ mod cli;
 mod config;
 mod escalate;
 mod exit;
+mod generate;
 mod lock;
+mod output;
 mod progress;
 mod records;
 mod run_merge;
@@ -16,7 +18,6 @@ mod run_verify;
 mod sandbox;
 mod shim;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -26,6 +27,10 @@ use crate::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_color(cli.color);
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
+        .format_timestamp_micros()
+        .init();
     shim::raise_open_files();
     let outcome = match cli.command {
         Command::Merge(args) => {
@@ -36,13 +41,14 @@ fn main() -> ExitCode {
         }
         Command::Uninstall(args) => run_uninstall::run(&args),
         Command::Verify(args) => run_verify::run(&args),
+        Command::Generate(what) => generate::run(what),
         Command::SandboxProbe(a) => sandbox::probe(&a),
         Command::EscalationCheck => Ok(escalate::check()),
     };
     match outcome {
         Ok(exit) => exit.into(),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "stagemerge: error: {e:#}");
+            output::Messages::new().error(&format!("{e:#}"));
             Exit::NothingDone.into()
         }
     }

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use stagemerge_core::{Action, Owned, merge};
+use stagemerge_core::{Action, Owned, Severity, merge};
 
 use crate::cli::ManifestFormat;
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
+use crate::output::Messages;
 use crate::progress::Progress;
 use crate::sandbox::Access;
 use crate::shim::{NativeFs, open_root, sync_filesystem};
@@ -34,20 +35,24 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
             Verbosity::Verbose => args.push("--verbose".into()),
             Verbosity::Normal => {}
         }
+        if cfg.json {
+            args.push("--json".into());
+        }
         let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
         return sandbox::run(roots, Access::ReadWrite, args);
     }
 
     let fs = NativeFs::new();
     let verbose = cfg.verbosity == Verbosity::Verbose;
-    let mut out = std::io::stdout().lock();
+    let mut stdout = std::io::stdout().lock();
     let quiet = cfg.verbosity == Verbosity::Quiet;
     let mut progress = Progress::new(!quiet && std::io::stderr().is_terminal());
     let mut on_action = |path: &Path, action: Action| {
         progress.entry(path);
-        if verbose {
+        // With --json, stdout is the JSON document alone.
+        if verbose && !cfg.json {
             // A closed stdout (`| head`) is not an error of the merge.
-            let _ = writeln!(out, "{:<10} {}", action.word(), path.display());
+            let _ = writeln!(stdout, "{:<10} {}", action.word(), path.display());
         }
     };
     let report = merge(&fs, &stage, &target, &cfg.options, &mut on_action)
@@ -63,36 +68,32 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         synced = Some(t.elapsed());
     }
 
-    let mut err = std::io::stderr().lock();
-    for p in &report.problems {
-        let _ = writeln!(
-            err,
-            "stagemerge: error: {}",
-            p.render(&cfg.stage, &cfg.target)
-        );
-    }
-    if cfg.verbosity != Verbosity::Quiet {
-        for w in &report.warnings {
-            let _ = writeln!(
-                err,
-                "stagemerge: warning: {}",
-                w.render(&cfg.stage, &cfg.target)
-            );
+    let mut out = Messages::new();
+    let quiet = cfg.verbosity == Verbosity::Quiet;
+    for (severity, msg) in report.messages(&cfg.stage, &cfg.target, verbose) {
+        if severity == Severity::Error || !quiet {
+            out.message(severity, &msg);
         }
+    }
+    if !quiet {
         for n in notes.drain(..) {
-            let _ = writeln!(err, "stagemerge: warning: {n}");
+            out.warning(&n);
         }
         let sync = synced.map_or(String::new(), |d| {
             format!(", synced in {:.3} s", d.as_secs_f64())
         });
-        let _ = writeln!(
-            err,
-            "stagemerge: {} -> {}: {} in {:.3} s{sync}",
+        out.note(&format!(
+            "{} -> {}: {} in {:.3} s{sync}",
             cfg.stage.display(),
             cfg.target.display(),
             report.summary(),
             started.elapsed().as_secs_f64()
-        );
+        ));
+    }
+    if cfg.json {
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(report.to_json(&cfg.stage, &cfg.target).as_bytes());
     }
     Ok(if report.is_clean() {
         Exit::Ok

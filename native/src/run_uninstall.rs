@@ -5,10 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use stagemerge_core::{Kept, Status, uninstall};
+use serde_json::json;
+use stagemerge_core::{Kept, Severity, Status, uninstall};
 
 use crate::cli::UninstallArgs;
 use crate::exit::Exit;
+use crate::output::Messages;
 use crate::records;
 use crate::shim::NativeFs;
 use crate::shim::open_root;
@@ -28,51 +30,60 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         a.force,
     );
 
-    let mut err = std::io::stderr().lock();
+    let mut out = Messages::new();
     let (mut n_shared, mut n_modified, mut n_missing) = (0, 0, 0);
+    let mut listed = Vec::new();
     for (path, kept) in &report.kept {
         let shown = a.target.join(path);
         let shown = shown.display();
-        let line = match kept {
+        let (why, severity, line) = match kept {
             Kept::Shared => {
                 n_shared += 1;
-                if a.quiet {
-                    continue;
-                }
-                format!("kept {shown}: another installed package lists it too")
+                let line = format!("kept {shown}: another installed package lists it too");
+                ("shared", None, line)
             }
             Kept::Status(Status::Missing) => {
                 n_missing += 1;
-                if a.quiet {
-                    continue;
-                }
-                format!("{shown} was already gone")
+                ("missing", None, format!("{shown} was already gone"))
             }
             Kept::Status(Status::Modified { what }) => {
                 n_modified += 1;
-                format!(
+                let line = format!(
                     "kept {shown}: modified since it was installed ({}); --force removes it",
                     what.join(", ")
-                )
+                );
+                ("modified", Some(Severity::Warning), line)
             }
             Kept::Status(Status::TypeChanged { recorded, found }) => {
                 n_modified += 1;
-                format!(
+                let line = format!(
                     "kept {shown}: installed as a {}, now a {}",
                     recorded.describe(),
                     found.describe()
-                )
+                );
+                ("type-changed", Some(Severity::Warning), line)
             }
-            Kept::Status(Status::Refused(why)) => format!("refused {shown}: {why}"),
-            Kept::Status(Status::Error(e)) => format!("remove {shown}: {e}"),
+            Kept::Status(Status::Refused(why)) => {
+                let line = format!("refused {shown}: {why}");
+                ("refused", Some(Severity::Error), line)
+            }
+            Kept::Status(Status::Error(e)) => (
+                "error",
+                Some(Severity::Error),
+                format!("remove {shown}: {e}"),
+            ),
             Kept::Status(Status::Intact) => continue,
         };
-        let _ = writeln!(err, "stagemerge: {line}");
+        listed.push(json!({"path": path.to_string_lossy(), "why": why, "message": line}));
+        match severity {
+            Some(s) => out.message(s, &line),
+            None if !a.quiet => out.note(&line),
+            None => {}
+        }
     }
     if !a.quiet {
-        let _ = writeln!(
-            err,
-            "stagemerge: uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} modified kept, {} already gone",
+        out.note(&format!(
+            "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} modified kept, {} already gone",
             a.manifest.display(),
             a.target.display(),
             report.removed,
@@ -80,7 +91,19 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
             n_shared,
             n_modified,
             n_missing
-        );
+        ));
+    }
+    if a.json {
+        let doc = json!({
+            "format": "stagemerge-uninstall",
+            "version": 1,
+            "removed": report.removed,
+            "pruned": report.pruned,
+            "kept": listed,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+        text.push('\n');
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
     Ok(if report.is_clean() {
         Exit::Ok

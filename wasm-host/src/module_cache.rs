@@ -50,16 +50,22 @@ fn artifact_name(engine: &Engine, guest_sha256: &str) -> String {
 /// there, else compiled from `wasm` and cached.
 pub(crate) fn load(engine: &Engine, wasm: &[u8], guest_sha256: &str) -> Result<(Module, Origin)> {
     let path = cache_dir().map(|d| d.join(artifact_name(engine, guest_sha256)));
-    if let Some(p) = &path
-        && p.is_file()
-        && let Ok(m) = deserialize(engine, p)
-    {
-        return Ok((m, Origin::Cached));
+    if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
+        match deserialize(engine, p) {
+            Ok(m) => {
+                log::debug!("sandbox guest loaded precompiled from {}", p.display());
+                return Ok((m, Origin::Cached));
+            }
+            Err(e) => log::debug!("{} not loaded ({e:#}): compiling again", p.display()),
+        }
     }
     let artifact = wt(engine.precompile_module(wasm), "compile the sandbox guest")?;
     if let Some(p) = &path {
         // A cache that cannot be written only costs the next run a compile.
-        let _ = store(p, &artifact);
+        match store(p, &artifact) {
+            Ok(()) => log::debug!("sandbox guest compiled and cached at {}", p.display()),
+            Err(e) => log::debug!("sandbox guest compiled; not cached at {}: {e}", p.display()),
+        }
     }
     Ok((deserialize_fresh(engine, &artifact)?, Origin::Compiled))
 }

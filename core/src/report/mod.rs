@@ -1,5 +1,10 @@
 //! What a merge did: counts, warnings and problems, in one value every front
-//! end renders.
+//! end renders (`messages.rs` for people, `json.rs` for programs).
+
+mod json;
+mod messages;
+
+pub use messages::Severity;
 
 use std::path::{Path, PathBuf};
 

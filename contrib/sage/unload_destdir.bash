@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+#
+# unload_destdir for SageMath's build/bin/sage-spkg, using stagemerge.
+#
+# sage-spkg installs each package into a staging directory (DESTDIR) and then
+# "unloads" it into the live prefix. Today that is `cp -Rp STAGE/. PREFIX`,
+# which fails at random under `make -j` when two packages create the same
+# directory or file at once (`cp: cannot create regular file
+# '.../backports/__init__.py': File exists`). This function does the same
+# job with `stagemerge merge`, which places every entry by a no-replace
+# rename and merges shared directories safely, and falls back to today's
+# `cp -Rp` when stagemerge is not installed.
+#
+# Use: source this file after sage-spkg's own definition of unload_destdir
+# (or paste the function over it). It reads what sage-spkg sets:
+#
+#   PKG_NAME, PKG_VER     the package and its version
+#   SAGE_INST_LOCAL       the prefix the package goes into
+#   SAGE_DESTDIR          the staging root (removed once unloaded)
+#   SAGE_DESTDIR_LOCAL    "$SAGE_DESTDIR$SAGE_INST_LOCAL", the staged prefix
+#   SAGE_SUDO             optional escalation prefix, such as "sudo -E"
+#
+# and sets FILE_LIST (one path a line, relative to SAGE_INST_LOCAL), which
+# sage-spkg's write_installation_record turns into the installation record.
+# Returns non-zero, leaving what was not merged in SAGE_DESTDIR, when the
+# unload failed.
+
+unload_destdir() {
+    local PREFIX="${SAGE_DESTDIR_LOCAL%/}"
+    echo "Moving package files from temporary location $PREFIX to $SAGE_INST_LOCAL"
+    FILE_LIST=""
+    if [ ! -d "$PREFIX" ]; then
+        # An old-style package that installed straight into the prefix.
+        return 0
+    fi
+
+    # Libtool archives name the staging location; they are never installed.
+    rm -f "$PREFIX"/lib/*.la
+
+    # Sage's prefix has lib64 -> lib. stagemerge merges a staged lib64/
+    # through that symlink by itself; cp cannot copy a directory onto a
+    # symlink, so for cp the staged lib64 is folded into lib first.
+    local use_stagemerge=
+    if [ "${SAGE_STAGEMERGE:-yes}" != no ] && command -v stagemerge >/dev/null 2>&1; then
+        use_stagemerge=yes
+    fi
+    if [ -z "$use_stagemerge" ] && [ -L "$SAGE_INST_LOCAL/lib64" ] \
+        && [ -d "$PREFIX/lib64" ] && [ ! -L "$PREFIX/lib64" ]; then
+        mkdir -p "$PREFIX/lib"
+        cp -Rp "$PREFIX/lib64/." "$PREFIX/lib/" && rm -rf "$PREFIX/lib64" || {
+            echo >&2 "Error moving lib64 of $PKG_NAME into lib."
+            return 1
+        }
+    fi
+
+    local manifest
+    manifest="$(mktemp "${TMPDIR:-/tmp}/stagemerge-$PKG_NAME.XXXXXX")" || return 1
+    if [ -n "$use_stagemerge" ]; then
+        # The manifest lists what the package now owns: placed, identical
+        # or replaced. With SAGE_SUDO and a prefix the builder cannot write,
+        # stagemerge reruns itself through SAGE_SUDO (copying).
+        if ! stagemerge merge --quiet --manifest "$manifest" \
+            "$PREFIX" "$SAGE_INST_LOCAL"; then
+            echo >&2 "Error moving files for $PKG_NAME; what was not merged is still in $SAGE_DESTDIR."
+            rm -f "$manifest"
+            return 1
+        fi
+    else
+        (cd "$PREFIX" && find . -type f -o -type l | sed 's|^\./||' | sort) > "$manifest"
+        if ! $SAGE_SUDO cp -Rp "$PREFIX/." "$SAGE_INST_LOCAL"; then
+            echo >&2 "Error moving files for $PKG_NAME."
+            rm -f "$manifest"
+            return 1
+        fi
+    fi
+    FILE_LIST="$(cat "$manifest")"
+    rm -f "$manifest"
+
+    # Everything is in the prefix now.
+    rm -rf "$SAGE_DESTDIR"
+    return 0
+}

@@ -1,0 +1,94 @@
+//! A report as JSON (`merge --json`): format `stagemerge-report`, version 1.
+
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use super::{Problem, Report, Warning};
+use crate::error::Side;
+
+/// `path` (UTF-8) or `path_hex` (any other bytes) of a relative path.
+fn put_path(o: &mut Map<String, Value>, path: &Path) {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => o.insert("path".into(), s.into()),
+        Err(_) => o.insert("path_hex".into(), hex::encode(bytes).into()),
+    };
+}
+
+impl Report {
+    /// The report as one JSON document: `{"format": "stagemerge-report",
+    /// "version": 1, "stage", "target", "counts": {...}, "warnings": [{"kind",
+    /// "path"}], "problems": [{"kind": "conflict", "path", "reason"} |
+    /// {"kind": "error", "path", "op", "side", "error"}]}`. Paths are relative
+    /// to both roots; `path_hex` replaces `path` for names that are not UTF-8.
+    pub fn to_json(&self, stage_root: &Path, target_root: &Path) -> String {
+        let warnings: Vec<Value> = self
+            .warnings
+            .iter()
+            .map(|w| {
+                let mut o = Map::new();
+                let kind = match w {
+                    Warning::Replaced { .. } => "replaced",
+                    Warning::Kept { .. } => "kept",
+                    Warning::ConcurrentWrite { .. } => "concurrent-write",
+                };
+                o.insert("kind".into(), kind.into());
+                put_path(&mut o, w.path());
+                Value::Object(o)
+            })
+            .collect();
+        let problems: Vec<Value> = self
+            .problems
+            .iter()
+            .map(|p| {
+                let mut o = Map::new();
+                match p {
+                    Problem::Conflict { path, reason } => {
+                        o.insert("kind".into(), "conflict".into());
+                        put_path(&mut o, path);
+                        o.insert("reason".into(), reason.brief().into());
+                    }
+                    Problem::Io(e) => {
+                        o.insert("kind".into(), "error".into());
+                        put_path(&mut o, &e.path);
+                        o.insert("op".into(), e.op.verb().into());
+                        let side = match e.side {
+                            Side::Stage => "STAGE",
+                            Side::Target => "TARGET",
+                        };
+                        o.insert("side".into(), side.into());
+                        o.insert("error".into(), e.source.to_string().into());
+                    }
+                }
+                Value::Object(o)
+            })
+            .collect();
+        let c = &self.counts;
+        let doc = json!({
+            "format": "stagemerge-report",
+            "version": 1,
+            "stage": stage_root.to_string_lossy(),
+            "target": target_root.to_string_lossy(),
+            "counts": {
+                "moved": c.moved,
+                "whole_dirs": c.whole_dirs,
+                "created_dirs": c.created_dirs,
+                "copied": c.copied,
+                "copied_across": c.copied_across,
+                "stale_temps": c.stale_temps,
+                "identical": c.identical,
+                "replaced": c.replaced,
+                "kept": c.kept,
+                "concurrent": c.concurrent,
+                "conflicts": c.conflicts,
+                "errors": c.errors,
+            },
+            "warnings": warnings,
+            "problems": problems,
+        });
+        let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+        s.push('\n');
+        s
+    }
+}

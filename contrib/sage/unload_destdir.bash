@@ -57,9 +57,12 @@ unload_destdir() {
     manifest="$(mktemp "${TMPDIR:-/tmp}/stagemerge-$PKG_NAME.XXXXXX")" || return 1
     if [ -n "$use_stagemerge" ]; then
         # The manifest lists what the package now owns: placed, identical
-        # or replaced. With SAGE_SUDO and a prefix the builder cannot write,
-        # stagemerge reruns itself through SAGE_SUDO (copying).
-        if ! stagemerge merge --quiet --manifest "$manifest" \
+        # or replaced. A file another package placed differently while this
+        # one merged stays theirs (a warning says so) and is not listed.
+        # With SAGE_SUDO and a prefix the builder cannot write, stagemerge
+        # reruns itself through SAGE_SUDO (copying). Its one-line summary and
+        # any warnings go to the package's log.
+        if ! stagemerge merge --manifest "$manifest" \
             "$PREFIX" "$SAGE_INST_LOCAL"; then
             echo >&2 "Error moving files for $PKG_NAME; what was not merged is still in $SAGE_DESTDIR."
             rm -f "$manifest"
@@ -67,7 +70,7 @@ unload_destdir() {
         fi
     else
         (cd "$PREFIX" && find . -type f -o -type l | sed 's|^\./||' | sort) > "$manifest"
-        if ! $SAGE_SUDO cp -Rp "$PREFIX/." "$SAGE_INST_LOCAL"; then
+        if ! ${SAGE_SUDO:-} cp -Rp "$PREFIX/." "$SAGE_INST_LOCAL"; then
             echo >&2 "Error moving files for $PKG_NAME."
             rm -f "$manifest"
             return 1

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A miniature of SageMath's sage-spkg installing one package, as a recipe of
+# the test Makefile runs it: the package's `make install` into a DESTDIR
+# (here: copying an already staged tree, such as a wheel staged by
+# `pip install --root`), then contrib/sage's unload_destdir, then the
+# installation record written from FILE_LIST as sage-spkg's
+# write_installation_record does.
+#
+# Usage: mini-spkg.bash PKG_NAME PKG_VER STAGED_PREFIX_TREE
+# Environment: SAGE_LOCAL, STAGEMERGE_CONTRIB (contrib/sage), and PATH with
+# or without stagemerge.
+set -u
+PKG_NAME=$1
+PKG_VER=$2
+SRC=$3
+: "${SAGE_LOCAL:?}" "${STAGEMERGE_CONTRIB:?}"
+
+SAGE_INST_LOCAL=$SAGE_LOCAL
+SAGE_DESTDIR="$SAGE_LOCAL/var/tmp/sage/build/$PKG_NAME/inst"
+SAGE_DESTDIR_LOCAL="$SAGE_DESTDIR$SAGE_INST_LOCAL"
+
+rm -rf "$SAGE_DESTDIR"
+mkdir -p "$SAGE_DESTDIR_LOCAL"
+cp -a "$SRC/." "$SAGE_DESTDIR_LOCAL/"
+
+# In a long build many packages finish together; in this miniature the
+# staging takes milliseconds, so the unloads are started on the same tick
+# of a shared clock to make them overlap as they do there.
+if [ -n "${ALIGN_UNLOAD_MS:-}" ]; then
+    now=$(date +%s%N)
+    tick=$((ALIGN_UNLOAD_MS * 1000000))
+    sleep "$(printf '0.%09d' $((tick - now % tick)))"
+fi
+
+# shellcheck source=../../contrib/sage/unload_destdir.bash
+. "$STAGEMERGE_CONTRIB/unload_destdir.bash"
+unload_destdir || exit 1
+
+record="$SAGE_LOCAL/var/lib/sage/installed/$PKG_NAME-$PKG_VER"
+FILE_LIST="$FILE_LIST" python3 - "$record" "$PKG_NAME" "$PKG_VER" <<'PY'
+import datetime, json, os, platform, sys
+record, name, version = sys.argv[1:]
+files = [f for f in os.environ["FILE_LIST"].split("\n") if f]
+doc = {
+    "package_name": name,
+    "package_version": version,
+    "install_date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    "system_uname": " ".join(platform.uname()),
+    "files": sorted(files),
+}
+with open(record + ".tmp", "w") as fh:
+    json.dump(doc, fh, indent=2)
+os.replace(record + ".tmp", record)
+PY

@@ -122,8 +122,18 @@ impl Error {
                 self.source
             )
         };
-        if self.source.kind() == io::ErrorKind::CrossesDevices {
-            s.push_str(" (STAGE and TARGET are on different filesystems)");
+        match (self.source.kind(), self.side) {
+            (io::ErrorKind::CrossesDevices, _) => {
+                s.push_str(" (STAGE and TARGET are on different filesystems)");
+            }
+            (io::ErrorKind::PermissionDenied, Side::Target) => s.push_str(
+                " (run as the owner of TARGET, or set SAGE_SUDO, e.g. SAGE_SUDO='sudo -E', \
+                 to have stagemerge escalate)",
+            ),
+            (io::ErrorKind::StorageFull, _) => {
+                s.push_str(" (TARGET's filesystem is full; what was not merged is still in STAGE)");
+            }
+            _ => {}
         }
         s
     }

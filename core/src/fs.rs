@@ -56,6 +56,24 @@ pub struct Stamp {
     pub nanos: u32,
 }
 
+impl Stamp {
+    /// A system time as a stamp; `None` before the epoch or past `i64`
+    /// seconds.
+    pub fn from_system_time(t: std::time::SystemTime) -> Option<Stamp> {
+        let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(Stamp {
+            secs: i64::try_from(d.as_secs()).ok()?,
+            nanos: d.subsec_nanos(),
+        })
+    }
+
+    /// The system clock now (the epoch if it is set before it), for
+    /// platforms without a filesystem clock to read.
+    pub fn now() -> Stamp {
+        Stamp::from_system_time(std::time::SystemTime::now()).unwrap_or(Stamp { secs: 0, nanos: 0 })
+    }
+}
+
 /// What `lstat` says of an entry, reduced to what the rules need.
 ///
 /// Fields a platform cannot see (mode bits under WASI, for example) are `None`;

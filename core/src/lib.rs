@@ -27,6 +27,7 @@ pub mod plan;
 pub mod record;
 pub mod report;
 mod resolve;
+mod roots;
 pub mod uninstall;
 pub mod verify;
 

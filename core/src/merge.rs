@@ -85,24 +85,9 @@ pub fn merge<F: Fs>(
     opts: &Options,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
-    let root_err = |op, side, e| Error::new(op, side, PathBuf::new(), e);
-    let smeta = fs
-        .stat_dir(stage)
-        .map_err(|e| root_err(Op::Stat, Side::Stage, e))?;
-    let tmeta = fs
-        .stat_dir(target)
-        .map_err(|e| root_err(Op::Stat, Side::Target, e))?;
-    if smeta.id() == tmeta.id() {
-        let e = io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "STAGE and TARGET are the same directory",
-        );
-        return Err(root_err(Op::OpenDir, Side::Target, e));
-    }
-    let entries = sorted(
-        fs.read_dir(stage)
-            .map_err(|e| root_err(Op::ReadDir, Side::Stage, e))?,
-    );
+    let roots = crate::roots::examine(fs, stage, target)?;
+    let (smeta, tmeta) = (roots.stage, roots.target);
+    let entries = sorted(roots.entries);
     let start = fs.clock(target);
     let mut m = Merger {
         fs,

@@ -9,7 +9,6 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 use stagemerge_core::{Entry, Fs, Meta, Stamp};
@@ -180,12 +179,6 @@ impl Fs for WasiFs {
         // WASI has no filesystem clock; the wall clock is the closest. A
         // peer's write stamped just before it is then announced as
         // "replaced" rather than as a concurrent write.
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Stamp {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
-        }
+        Stamp::now()
     }
 }

@@ -214,6 +214,17 @@ fn read<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, len: u32) -> Optio
     mem.data(caller).get(start..end).map(<[u8]>::to_vec)
 }
 
+/// The guest's memory, and the directory path and the name a call passed
+/// (each a pointer and a length); `None` if either lies outside the memory.
+fn args<T>(
+    c: &mut Caller<'_, T>,
+    (dp, dl): (u32, u32),
+    (np, nl): (u32, u32),
+) -> Option<(Memory, Vec<u8>, Vec<u8>)> {
+    let mem = memory(c)?;
+    Some((mem, read(c, mem, dp, dl)?, read(c, mem, np, nl)?))
+}
+
 /// Writes `bytes` at `ptr` if they fit in `cap`; returns the length (which,
 /// when larger than `cap`, tells the guest how big a buffer to bring).
 fn answer<T>(
@@ -252,10 +263,7 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
         MODULE,
         "list",
         move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32, out: u32, cap: u32| -> i64 {
-            let Some(mem) = memory(&mut c) else {
-                return OUT_OF_BOUNDS;
-            };
-            let Some(dir) = read(&mut c, mem, dp, dl) else {
+            let Some((mem, dir, _)) = args(&mut c, (dp, dl), (0, 0)) else {
                 return OUT_OF_BOUNDS;
             };
             let r = get(c.data_mut()).list(root, &dir, cap as usize);
@@ -273,11 +281,7 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
               nl: u32,
               out: u32|
               -> i32 {
-            let Some(mem) = memory(&mut c) else {
-                return OUT_OF_BOUNDS as i32;
-            };
-            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl))
-            else {
+            let Some((mem, dir, name)) = args(&mut c, (dp, dl), (np, nl)) else {
                 return OUT_OF_BOUNDS as i32;
             };
             let r = get(c.data_mut()).lstat(root, &dir, &name);
@@ -296,11 +300,7 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
               nl: u32,
               mode: u32|
               -> i32 {
-            let Some(mem) = memory(&mut c) else {
-                return OUT_OF_BOUNDS as i32;
-            };
-            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl))
-            else {
+            let Some((_, dir, name)) = args(&mut c, (dp, dl), (np, nl)) else {
                 return OUT_OF_BOUNDS as i32;
             };
             match get(c.data_mut()).set_mode(root, &dir, &name, mode) {
@@ -321,11 +321,7 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
               out: u32,
               cap: u32|
               -> i64 {
-            let Some(mem) = memory(&mut c) else {
-                return OUT_OF_BOUNDS;
-            };
-            let (Some(dir), Some(name)) = (read(&mut c, mem, dp, dl), read(&mut c, mem, np, nl))
-            else {
+            let Some((mem, dir, name)) = args(&mut c, (dp, dl), (np, nl)) else {
                 return OUT_OF_BOUNDS;
             };
             let r = get(c.data_mut()).readlink(root, &dir, &name);

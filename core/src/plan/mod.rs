@@ -96,33 +96,17 @@ impl Plan {
 /// Returns `Err` only where [`crate::merge`] would do nothing at all: a root
 /// cannot be examined or listed, or both are the same directory.
 pub fn plan<F: Fs>(fs: &F, stage: &F::Dir, target: &F::Dir, opts: &Options) -> Result<Plan, Error> {
-    let root_err = |op, side, e| Error::new(op, side, PathBuf::new(), e);
-    let smeta = fs
-        .stat_dir(stage)
-        .map_err(|e| root_err(Op::Stat, Side::Stage, e))?;
-    let tmeta = fs
-        .stat_dir(target)
-        .map_err(|e| root_err(Op::Stat, Side::Target, e))?;
-    if smeta.id() == tmeta.id() {
-        let e = io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "STAGE and TARGET are the same directory",
-        );
-        return Err(root_err(Op::OpenDir, Side::Target, e));
-    }
-    let entries = fs
-        .read_dir(stage)
-        .map_err(|e| root_err(Op::ReadDir, Side::Stage, e))?;
+    let roots = crate::roots::examine(fs, stage, target)?;
     let mut p = Planner {
         fs,
         opts,
         target_root: target,
-        stage_root: smeta.id(),
+        stage_root: roots.stage.id(),
         bufs: Buffers::new(),
         rel: PathBuf::new(),
         plan: Plan::default(),
     };
-    p.dir(stage, target, &[], entries);
+    p.dir(stage, target, &[], roots.entries);
     Ok(p.plan)
 }
 

@@ -13,6 +13,8 @@ mod family;
 #[path = "windows/mod.rs"]
 mod family;
 
+mod temps;
+
 pub(crate) use family::{
     NativeFs, denied_writing, name_from_bytes, open_root, raise_open_files, sync_filesystem,
     system_description,

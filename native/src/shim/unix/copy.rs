@@ -11,7 +11,6 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::fs::Dir;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Timespec, Timestamps};
@@ -19,19 +18,11 @@ use rustix::io::Errno;
 use stagemerge_core::{Kind, Meta, Stamp};
 
 use super::os;
-
-const PREFIX: &str = ".stagemerge-";
-const SUFFIX: &str = ".tmp";
+use crate::shim::temps::{temp_name, temp_pid};
 
 /// Forces named temporaries (no `O_TMPFILE`) so tests cover them and the
 /// cleanup of what a killed copy leaves. Not a user option.
 const NO_TMPFILE_ENV: &str = "STAGEMERGE_NO_TMPFILE";
-
-fn temp_name() -> OsString {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{PREFIX}{}-{n}{SUFFIX}", std::process::id()).into()
-}
 
 fn timespec(s: Stamp) -> Timespec {
     Timespec {
@@ -211,7 +202,10 @@ pub(super) fn clean_temps(dir: &Dir) -> io::Result<u64> {
         let e = e?;
         let name = OsStr::from_bytes(e.file_name().to_bytes());
         let Some(pid) = temp_pid(name) else { continue };
-        let alive = match rustix::process::Pid::from_raw(pid) {
+        let alive = match i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
             Some(p) => !matches!(rustix::process::test_kill_process(p), Err(Errno::SRCH)),
             None => true,
         };
@@ -226,37 +220,10 @@ pub(super) fn clean_temps(dir: &Dir) -> io::Result<u64> {
     Ok(removed)
 }
 
-/// The process id in a temporary's name, if `name` is one.
-fn temp_pid(name: &OsStr) -> Option<i32> {
-    let s = name.to_str()?.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
-    let (pid, n) = s.split_once('-')?;
-    n.parse::<u64>().ok()?;
-    pid.parse().ok()
-}
-
 pub(super) fn set_dir_times(dir: &Dir, atime: Stamp, mtime: Stamp) -> io::Result<()> {
     let t = Timestamps {
         last_access: timespec(atime),
         last_modification: timespec(mtime),
     };
     Ok(rustix::fs::futimens(dir, &t)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_names_of_the_exact_shape_are_temporaries() {
-        assert_eq!(temp_pid(OsStr::new(".stagemerge-123-0.tmp")), Some(123));
-        assert_eq!(temp_pid(&temp_name()), Some(std::process::id() as i32));
-        for not in [
-            ".stagemerge-x-0.tmp",
-            ".stagemerge-12.tmp",
-            "stagemerge-1-2.tmp",
-            ".stagemerge-1-2.tmpx",
-        ] {
-            assert_eq!(temp_pid(OsStr::new(not)), None, "{not}");
-        }
-    }
 }

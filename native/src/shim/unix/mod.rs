@@ -28,7 +28,6 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStringExt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use cap_std::fs::Dir;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
@@ -236,15 +235,7 @@ impl Fs for NativeFs {
     }
 
     fn clock(&self, dir: &Dir) -> Stamp {
-        os::clock(dir).unwrap_or_else(|| {
-            let d = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            Stamp {
-                secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                nanos: d.subsec_nanos(),
-            }
-        })
+        os::clock(dir).unwrap_or_else(Stamp::now)
     }
 }
 

@@ -8,12 +8,14 @@
 
 mod win32;
 
+use crate::shim::temps::{temp_name, temp_pid};
+
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, Metadata, OpenOptions};
@@ -42,11 +44,7 @@ fn kind_of(ft: cap_std::fs::FileType) -> Kind {
 }
 
 fn stamp(t: io::Result<cap_std::time::SystemTime>) -> Option<Stamp> {
-    let d = t.ok()?.into_std().duration_since(UNIX_EPOCH).ok()?;
-    Some(Stamp {
-        secs: i64::try_from(d.as_secs()).ok()?,
-        nanos: d.subsec_nanos(),
-    })
+    Stamp::from_system_time(t.ok()?.into_std())
 }
 
 /// An identity that equals no other, for an entry whose file index Windows
@@ -75,15 +73,6 @@ fn meta_of(m: &Metadata) -> Meta {
         mtime: stamp(m.modified()),
         atime: stamp(m.accessed()),
     }
-}
-
-const PREFIX: &str = ".stagemerge-";
-const SUFFIX: &str = ".tmp";
-
-fn temp_name() -> OsString {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("{PREFIX}{}-{n}{SUFFIX}", std::process::id()).into()
 }
 
 impl Fs for NativeFs {
@@ -217,17 +206,7 @@ impl Fs for NativeFs {
         let mut removed = 0;
         for e in dir.entries()? {
             let name = e?.file_name();
-            let Some(pid) = name
-                .to_str()
-                .and_then(|n| {
-                    n.strip_prefix(PREFIX)?
-                        .strip_suffix(SUFFIX)?
-                        .split_once('-')
-                })
-                .and_then(|(pid, _)| pid.parse::<u32>().ok())
-            else {
-                continue;
-            };
+            let Some(pid) = temp_pid(&name) else { continue };
             if pid != std::process::id()
                 && !win32::process_alive(pid)
                 && dir.remove_file(&name).is_ok()
@@ -274,13 +253,7 @@ impl Fs for NativeFs {
     }
 
     fn clock(&self, _dir: &Dir) -> Stamp {
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Stamp {
-            secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            nanos: d.subsec_nanos(),
-        }
+        Stamp::now()
     }
 }
 

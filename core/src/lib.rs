@@ -17,6 +17,7 @@ pub mod abi;
 pub mod classify;
 mod compare;
 pub mod error;
+mod escape;
 pub mod fs;
 mod handle;
 pub mod installed;

@@ -255,5 +255,5 @@ impl<'a, F: Fs> Planner<'a, F> {
 
 /// The path of a planned step as the text form prints it.
 pub fn display_path(path: &Path) -> String {
-    render::escape(path.as_os_str().as_encoded_bytes())
+    crate::escape::escape(path.as_os_str().as_encoded_bytes())
 }

@@ -7,32 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::{Plan, Step};
 use crate::error::Side;
+use crate::escape::escape;
 use crate::fs::Kind;
-use crate::report::ConflictReason;
-
-/// A name's bytes as one printable line: UTF-8 stays as it is except
-/// backslashes and control characters; other bytes become `\xNN`.
-pub(super) fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => {
-                    let mut b = [0; 4];
-                    for byte in c.encode_utf8(&mut b).bytes() {
-                        let _ = write!(out, "\\x{byte:02x}");
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        for byte in chunk.invalid() {
-            let _ = write!(out, "\\x{byte:02x}");
-        }
-    }
-    out
-}
 
 fn kind_tag(kind: Kind) -> &'static str {
     match kind {
@@ -51,31 +27,6 @@ fn side_word(side: Side) -> &'static str {
     match side {
         Side::Stage => "STAGE",
         Side::Target => "TARGET",
-    }
-}
-
-impl ConflictReason {
-    /// The reason in a few words, without the roots (plans print paths
-    /// relative to both trees).
-    pub fn brief(&self) -> String {
-        match self {
-            ConflictReason::Type { stage, target } => format!(
-                "STAGE has a {}, TARGET a {}",
-                stage.describe(),
-                target.describe()
-            ),
-            ConflictReason::SymlinkEscapes { link } => format!(
-                "TARGET has a symlink to {} which leads out of TARGET",
-                escape(link.as_os_str().as_encoded_bytes())
-            ),
-            ConflictReason::SymlinkNotDir { link, why } => format!(
-                "TARGET has a symlink to {} which {why}",
-                escape(link.as_os_str().as_encoded_bytes())
-            ),
-            ConflictReason::IntoStage => "the destination is STAGE itself or inside it".into(),
-            ConflictReason::Different => "the files differ (--on-conflict fail)".into(),
-            ConflictReason::Unstable => "TARGET kept changing".into(),
-        }
     }
 }
 

@@ -9,6 +9,7 @@ pub use messages::Severity;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::escape::escape;
 use crate::fs::Kind;
 
 /// How many entries each action touched.
@@ -238,5 +239,30 @@ impl Report {
             s.push_str(&format!(", {} errors", c.errors));
         }
         s
+    }
+}
+
+impl ConflictReason {
+    /// The reason in a few words, without the roots (plans print paths
+    /// relative to both trees).
+    pub fn brief(&self) -> String {
+        match self {
+            ConflictReason::Type { stage, target } => format!(
+                "STAGE has a {}, TARGET a {}",
+                stage.describe(),
+                target.describe()
+            ),
+            ConflictReason::SymlinkEscapes { link } => format!(
+                "TARGET has a symlink to {} which leads out of TARGET",
+                escape(link.as_os_str().as_encoded_bytes())
+            ),
+            ConflictReason::SymlinkNotDir { link, why } => format!(
+                "TARGET has a symlink to {} which {why}",
+                escape(link.as_os_str().as_encoded_bytes())
+            ),
+            ConflictReason::IntoStage => "the destination is STAGE itself or inside it".into(),
+            ConflictReason::Different => "the files differ (--on-conflict fail)".into(),
+            ConflictReason::Unstable => "TARGET kept changing".into(),
+        }
     }
 }

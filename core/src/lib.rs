@@ -29,6 +29,8 @@ pub mod record;
 pub mod report;
 mod resolve;
 mod roots;
+#[cfg(test)]
+mod testing;
 pub mod uninstall;
 pub mod verify;
 

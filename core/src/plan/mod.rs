@@ -6,6 +6,8 @@
 //! enter: a plan describes a merge that runs alone.
 
 mod render;
+#[cfg(test)]
+mod tests;
 
 pub use render::Totals;
 

@@ -1,0 +1,326 @@
+//! [`MemFs`]: the `Fs` contract on an in-memory tree of inodes, with a
+//! switch that makes it refuse the no-replace rename as FUSE and WASI do.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Cursor};
+
+use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Node {
+    Dir(BTreeMap<OsString, usize>),
+    File { data: Vec<u8>, mode: u32 },
+    Link(OsString),
+}
+
+/// An in-memory filesystem. A directory handle is its inode number; inode
+/// 0 is the root, under which tests make `stage` and `target`.
+#[derive(Debug)]
+pub(crate) struct MemFs {
+    nodes: RefCell<Vec<Node>>,
+    /// Answer the no-replace rename with `Unsupported`.
+    pub(crate) refuse_noreplace: bool,
+}
+
+fn err(kind: io::ErrorKind) -> io::Error {
+    io::Error::from(kind)
+}
+
+impl MemFs {
+    pub(crate) fn new() -> Self {
+        MemFs {
+            nodes: RefCell::new(vec![Node::Dir(BTreeMap::new())]),
+            refuse_noreplace: false,
+        }
+    }
+
+    fn add(&self, parent: usize, name: &str, node: Node) -> usize {
+        let mut nodes = self.nodes.borrow_mut();
+        let id = nodes.len();
+        nodes.push(node);
+        match &mut nodes[parent] {
+            Node::Dir(children) => {
+                assert!(children.insert(name.into(), id).is_none(), "{name} exists");
+            }
+            _ => panic!("not a directory"),
+        }
+        id
+    }
+
+    /// The inode at `path` (components separated by `/`), making the
+    /// directories on the way.
+    pub(crate) fn mkdirs(&self, path: &str) -> usize {
+        let mut at = 0;
+        for c in path.split('/').filter(|c| !c.is_empty()) {
+            let next = self.child(at, OsStr::new(c)).ok();
+            at = match next {
+                Some(id) => id,
+                None => self.add(at, c, Node::Dir(BTreeMap::new())),
+            };
+        }
+        at
+    }
+
+    fn split(path: &str) -> (&str, &str) {
+        path.rsplit_once('/').unwrap_or(("", path))
+    }
+
+    pub(crate) fn file(&self, path: &str, data: &[u8]) {
+        let (dir, name) = Self::split(path);
+        let parent = self.mkdirs(dir);
+        let node = Node::File {
+            data: data.to_vec(),
+            mode: 0o644,
+        };
+        self.add(parent, name, node);
+    }
+
+    pub(crate) fn link_text(&self, path: &str, text: &str) {
+        let (dir, name) = Self::split(path);
+        let parent = self.mkdirs(dir);
+        self.add(parent, name, Node::Link(text.into()));
+    }
+
+    /// Every entry below `dir` as `path` → node, paths joined with `/`.
+    pub(crate) fn tree(&self, dir: usize) -> BTreeMap<String, Node> {
+        let mut out = BTreeMap::new();
+        self.walk(dir, "", &mut out);
+        out
+    }
+
+    fn walk(&self, dir: usize, prefix: &str, out: &mut BTreeMap<String, Node>) {
+        let children = match &self.nodes.borrow()[dir] {
+            Node::Dir(c) => c.clone(),
+            _ => return,
+        };
+        for (name, id) in children {
+            let path = format!("{prefix}{}", name.to_string_lossy());
+            let node = self.nodes.borrow()[id].clone();
+            if let Node::Dir(_) = node {
+                out.insert(path.clone(), Node::Dir(BTreeMap::new()));
+                self.walk(id, &format!("{path}/"), out);
+            } else {
+                out.insert(path, node);
+            }
+        }
+    }
+
+    fn child(&self, dir: usize, name: &OsStr) -> io::Result<usize> {
+        match &self.nodes.borrow()[dir] {
+            Node::Dir(c) => c
+                .get(name)
+                .copied()
+                .ok_or_else(|| err(io::ErrorKind::NotFound)),
+            _ => Err(err(io::ErrorKind::NotADirectory)),
+        }
+    }
+
+    fn children(&self, dir: usize) -> io::Result<BTreeMap<OsString, usize>> {
+        match &self.nodes.borrow()[dir] {
+            Node::Dir(c) => Ok(c.clone()),
+            _ => Err(err(io::ErrorKind::NotADirectory)),
+        }
+    }
+
+    fn set_child(&self, dir: usize, name: &OsStr, id: Option<usize>) {
+        if let Node::Dir(c) = &mut self.nodes.borrow_mut()[dir] {
+            match id {
+                Some(id) => c.insert(name.to_owned(), id),
+                None => c.remove(name),
+            };
+        }
+    }
+
+    fn meta(&self, id: usize) -> Meta {
+        let nodes = self.nodes.borrow();
+        let (kind, mode, size) = match &nodes[id] {
+            Node::Dir(_) => (Kind::Dir, 0o755, 0),
+            Node::File { data, mode } => (Kind::File, *mode, data.len() as u64),
+            Node::Link(t) => (Kind::Symlink, 0o777, t.len() as u64),
+        };
+        Meta {
+            kind,
+            mode: Some(mode),
+            uid: None,
+            size,
+            dev: 1,
+            ino: id as u64,
+            rdev: 0,
+            nlink: 1,
+            ctime: None,
+            mtime: None,
+            atime: None,
+        }
+    }
+}
+
+impl Fs for MemFs {
+    type Dir = usize;
+    type File = Cursor<Vec<u8>>;
+
+    fn open_dir(&self, parent: &usize, name: &OsStr) -> io::Result<usize> {
+        let id = self.child(*parent, name)?;
+        match self.nodes.borrow()[id] {
+            Node::Dir(_) => Ok(id),
+            _ => Err(err(io::ErrorKind::NotADirectory)),
+        }
+    }
+
+    fn read_dir(&self, dir: &usize) -> io::Result<Vec<Entry>> {
+        Ok(self
+            .children(*dir)?
+            .into_iter()
+            .map(|(name, id)| Entry {
+                name,
+                kind: self.meta(id).kind,
+            })
+            .collect())
+    }
+
+    fn stat_at(&self, dir: &usize, name: &OsStr) -> io::Result<Meta> {
+        Ok(self.meta(self.child(*dir, name)?))
+    }
+
+    fn stat_dir(&self, dir: &usize) -> io::Result<Meta> {
+        Ok(self.meta(*dir))
+    }
+
+    fn rename_noreplace(
+        &self,
+        from: &usize,
+        fname: &OsStr,
+        to: &usize,
+        tname: &OsStr,
+    ) -> io::Result<()> {
+        if self.refuse_noreplace {
+            return Err(err(io::ErrorKind::Unsupported));
+        }
+        let id = self.child(*from, fname)?;
+        if self.child(*to, tname).is_ok() {
+            return Err(err(io::ErrorKind::AlreadyExists));
+        }
+        self.set_child(*from, fname, None);
+        self.set_child(*to, tname, Some(id));
+        Ok(())
+    }
+
+    fn rename_replace(
+        &self,
+        from: &usize,
+        fname: &OsStr,
+        to: &usize,
+        tname: &OsStr,
+    ) -> io::Result<()> {
+        let id = self.child(*from, fname)?;
+        if self
+            .child(*to, tname)
+            .is_ok_and(|old| self.meta(old).kind == Kind::Dir)
+        {
+            return Err(err(io::ErrorKind::IsADirectory));
+        }
+        self.set_child(*from, fname, None);
+        self.set_child(*to, tname, Some(id));
+        Ok(())
+    }
+
+    fn link(&self, from: &usize, fname: &OsStr, to: &usize, tname: &OsStr) -> io::Result<()> {
+        let id = self.child(*from, fname)?;
+        if self.child(*to, tname).is_ok() {
+            return Err(err(io::ErrorKind::AlreadyExists));
+        }
+        self.set_child(*to, tname, Some(id));
+        Ok(())
+    }
+
+    fn create_dir(&self, dir: &usize, name: &OsStr, _mode: Option<u32>) -> io::Result<()> {
+        if self.child(*dir, name).is_ok() {
+            return Err(err(io::ErrorKind::AlreadyExists));
+        }
+        let id = {
+            let mut nodes = self.nodes.borrow_mut();
+            nodes.push(Node::Dir(BTreeMap::new()));
+            nodes.len() - 1
+        };
+        self.set_child(*dir, name, Some(id));
+        Ok(())
+    }
+
+    fn symlink(&self, text: &OsStr, dir: &usize, name: &OsStr) -> io::Result<()> {
+        if self.child(*dir, name).is_ok() {
+            return Err(err(io::ErrorKind::AlreadyExists));
+        }
+        let id = {
+            let mut nodes = self.nodes.borrow_mut();
+            nodes.push(Node::Link(text.to_owned()));
+            nodes.len() - 1
+        };
+        self.set_child(*dir, name, Some(id));
+        Ok(())
+    }
+
+    fn copy_in(
+        &self,
+        _: &usize,
+        _: &OsStr,
+        _: &Meta,
+        _: &usize,
+        _: &OsStr,
+        _: bool,
+    ) -> io::Result<()> {
+        Err(err(io::ErrorKind::Unsupported))
+    }
+
+    fn clean_temps(&self, _: &usize) -> io::Result<u64> {
+        Ok(0)
+    }
+
+    fn set_dir_times(&self, _: &usize, _: Stamp, _: Stamp) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn remove_file(&self, dir: &usize, name: &OsStr) -> io::Result<()> {
+        let id = self.child(*dir, name)?;
+        if self.meta(id).kind == Kind::Dir {
+            return Err(err(io::ErrorKind::IsADirectory));
+        }
+        self.set_child(*dir, name, None);
+        Ok(())
+    }
+
+    fn remove_dir(&self, dir: &usize, name: &OsStr) -> io::Result<()> {
+        let id = self.child(*dir, name)?;
+        if !self.children(id)?.is_empty() {
+            return Err(err(io::ErrorKind::DirectoryNotEmpty));
+        }
+        self.set_child(*dir, name, None);
+        Ok(())
+    }
+
+    fn read_link(&self, dir: &usize, name: &OsStr) -> io::Result<OsString> {
+        match &self.nodes.borrow()[self.child(*dir, name)?] {
+            Node::Link(t) => Ok(t.clone()),
+            _ => Err(err(io::ErrorKind::InvalidInput)),
+        }
+    }
+
+    fn open_file(&self, dir: &usize, name: &OsStr) -> io::Result<Cursor<Vec<u8>>> {
+        match &self.nodes.borrow()[self.child(*dir, name)?] {
+            Node::File { data, .. } => Ok(Cursor::new(data.clone())),
+            _ => Err(err(io::ErrorKind::InvalidInput)),
+        }
+    }
+
+    fn set_dir_mode(&self, _: &usize, _: u32) -> io::Result<()> {
+        Err(err(io::ErrorKind::Unsupported))
+    }
+
+    fn euid(&self) -> Option<u32> {
+        None
+    }
+
+    fn clock(&self, _: &usize) -> Stamp {
+        Stamp { secs: 0, nanos: 0 }
+    }
+}

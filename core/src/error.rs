@@ -43,6 +43,16 @@ pub enum Op {
     Chmod,
 }
 
+impl Side {
+    /// The tree's name in messages and JSON: `STAGE` or `TARGET`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Side::Stage => "STAGE",
+            Side::Target => "TARGET",
+        }
+    }
+}
+
 impl Op {
     /// The verb used in messages ("rename", "open directory", ...).
     pub fn verb(self) -> &'static str {

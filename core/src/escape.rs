@@ -1,4 +1,4 @@
-//! Names as printable, one-line text.
+//! Names as printable, one-line text, and as JSON.
 
 use std::fmt::Write as _;
 
@@ -24,4 +24,14 @@ pub(crate) fn escape(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Puts `path` in `o` as `path` (UTF-8) or `path_hex` (its bytes in hex,
+/// for any other bytes), so every name survives a JSON round trip.
+pub(crate) fn put_path(o: &mut serde_json::Map<String, serde_json::Value>, path: &std::path::Path) {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => o.insert("path".into(), s.into()),
+        Err(_) => o.insert("path_hex".into(), hex::encode(bytes).into()),
+    };
 }

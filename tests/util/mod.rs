@@ -191,12 +191,17 @@ pub fn assert_plans_agree(stage: &Path, target: &Path, policy: Option<&str>) -> 
         Run::of(c)
     };
     let native = plan(&[]);
-    for extra in [&["--sandbox"][..], &["--json"], &["--json", "--sandbox"]] {
+    let native_json = plan(&["--json"]);
+    assert_eq!(
+        native_json.code, native.code,
+        "text and JSON plans exit alike"
+    );
+    for extra in [&["--sandbox"][..], &["--json", "--sandbox"]] {
         let other = plan(extra);
         let reference = if extra.contains(&"--json") {
-            plan(&["--json"])
+            &native_json
         } else {
-            plan(&[])
+            &native
         };
         assert_eq!(other.stderr, reference.stderr, "stderr of plan {extra:?}");
         assert_eq!(

@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use super::{Plan, Step};
-use crate::error::Side;
-use crate::escape::escape;
+use crate::escape::{escape, put_path};
 use crate::fs::Kind;
 
 fn kind_tag(kind: Kind) -> &'static str {
@@ -20,13 +19,6 @@ fn kind_tag(kind: Kind) -> &'static str {
         Kind::CharDevice => "char-device",
         Kind::BlockDevice => "block-device",
         Kind::Unknown => "unknown",
-    }
-}
-
-fn side_word(side: Side) -> &'static str {
-    match side {
-        Side::Stage => "STAGE",
-        Side::Target => "TARGET",
     }
 }
 
@@ -55,7 +47,7 @@ impl Step {
             )),
             Step::Conflict(r) => Some(r.brief()),
             Step::Error { op, side, kind } => {
-                Some(format!("{} {}: {kind}", op.verb(), side_word(*side)))
+                Some(format!("{} {}: {kind}", op.verb(), side.word()))
             }
             Step::Place { kind } if *kind != Kind::File => Some(kind_tag(*kind).into()),
             _ => None,
@@ -147,11 +139,7 @@ impl Plan {
             .iter()
             .map(|p| {
                 let mut o = Map::new();
-                let bytes = p.path.as_os_str().as_encoded_bytes();
-                match std::str::from_utf8(bytes) {
-                    Ok(s) => o.insert("path".into(), s.into()),
-                    Err(_) => o.insert("path_hex".into(), hex::encode(bytes).into()),
-                };
+                put_path(&mut o, &p.path);
                 o.insert("action".into(), p.step.word().into());
                 match &p.step {
                     Step::Place { kind } => {
@@ -166,7 +154,7 @@ impl Plan {
                     }
                     Step::Error { op, side, kind } => {
                         o.insert("op".into(), op.verb().into());
-                        o.insert("side".into(), side_word(*side).into());
+                        o.insert("side".into(), side.word().into());
                         o.insert("error".into(), kind.to_string().into());
                     }
                     _ => {}

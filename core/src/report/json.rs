@@ -5,16 +5,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use super::{Problem, Report, Warning};
-use crate::error::Side;
-
-/// `path` (UTF-8) or `path_hex` (any other bytes) of a relative path.
-fn put_path(o: &mut Map<String, Value>, path: &Path) {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    match std::str::from_utf8(bytes) {
-        Ok(s) => o.insert("path".into(), s.into()),
-        Err(_) => o.insert("path_hex".into(), hex::encode(bytes).into()),
-    };
-}
+use crate::escape::put_path;
 
 impl Report {
     /// The report as one JSON document: `{"format": "stagemerge-report",
@@ -53,11 +44,7 @@ impl Report {
                         o.insert("kind".into(), "error".into());
                         put_path(&mut o, &e.path);
                         o.insert("op".into(), e.op.verb().into());
-                        let side = match e.side {
-                            Side::Stage => "STAGE",
-                            Side::Target => "TARGET",
-                        };
-                        o.insert("side".into(), side.into());
+                        o.insert("side".into(), e.side.word().into());
                         o.insert("error".into(), e.source.to_string().into());
                     }
                 }

@@ -81,8 +81,11 @@ fn text_manifest_equals_what_sage_computes_on_the_stage() {
     }
 }
 
+/// A path kept with `--on-conflict keep` is still the package's (it staged
+/// it and needs it), so the record lists it; a true conflict stays in STAGE
+/// and is not listed.
 #[test]
-fn manifest_leaves_out_what_the_package_does_not_own() {
+fn manifest_lists_kept_paths_and_leaves_out_conflicts() {
     let f = Fixture::new(Prim::Rename);
     f.file("stage/etc/kept.conf", b"package default");
     f.file("target/etc/kept.conf", b"user edited");
@@ -97,7 +100,10 @@ fn manifest_leaves_out_what_the_package_does_not_own() {
         manifest.to_str().unwrap(),
     ])
     .assert_code(1);
-    assert_eq!(fs::read_to_string(&manifest).unwrap(), "share/ok\n");
+    assert_eq!(
+        fs::read_to_string(&manifest).unwrap(),
+        "etc/kept.conf\nshare/ok\n"
+    );
 }
 
 fn hex_sha256(data: &[u8]) -> String {
@@ -155,7 +161,7 @@ fn json_manifest_has_size_mode_sha256_link_text_and_lossless_names() {
         ],
     )
     .assert_code(0)
-    .assert_stderr_has("4 files checked, 0 problems");
+    .assert_stderr_has("4 files checked: 4 by size, mode and SHA-256; 0 problems");
 }
 
 fn hex_encode(b: &[u8]) -> String {
@@ -468,7 +474,7 @@ fn verify_lists_missing_modified_and_type_changed_files() {
         ],
     );
     r.assert_code(1)
-        .assert_stderr_has("7 files checked, 6 problems");
+        .assert_stderr_has("7 files checked: 7 by size, mode and SHA-256; 6 problems");
     let lines: Vec<String> = r
         .stdout
         .lines()
@@ -522,7 +528,7 @@ fn verify_lists_missing_modified_and_type_changed_files() {
         ],
     );
     r.assert_code(1)
-        .assert_stderr_has("3 files checked, 2 problems");
+        .assert_stderr_has("3 files checked: 3 for presence only (the record has no digests: contents not checked); 2 problems");
 }
 
 /// Holds an flock on `path` from Python (what sage-flock does) until the

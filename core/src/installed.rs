@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::fs::{Fs, Kind, Meta};
 use crate::handle::Handle;
-use crate::record::{Content, Detail, detail};
+use crate::record::{Content, Detail, State, detail};
 use crate::resolve::{Refusal, resolve_dir};
 
 /// One file a record says the package installed.
@@ -17,8 +17,20 @@ pub struct Installed {
     pub path: PathBuf,
     /// The recorded kind, when the record says (plain-text manifests do not).
     pub kind: Option<Kind>,
-    /// Recorded size, mode and content, when the record has them.
+    /// Recorded size, mode and content, when the record has them: the
+    /// package's own version, also where it is [`State::Lost`].
     pub detail: Option<Detail>,
+    /// Whose version the record saw in TARGET. A lost entry holds another
+    /// package's version, so only its presence is checked.
+    pub state: State,
+}
+
+impl Installed {
+    /// Whether checking this entry compares contents (a record with digests,
+    /// and the package's own version visible).
+    pub fn contents_checked(&self) -> bool {
+        self.detail.is_some() && self.state == State::Placed
+    }
 }
 
 /// How an installed file compares with its record.
@@ -91,7 +103,7 @@ pub(crate) fn check<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed)
             found: meta.kind,
         };
     }
-    match &want.detail {
+    match want.detail.as_ref().filter(|_| want.contents_checked()) {
         None => Status::Intact,
         Some(d) => match differences(fs, dir, name, &meta, d) {
             Ok(what) if what.is_empty() => Status::Intact,

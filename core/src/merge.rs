@@ -14,8 +14,7 @@ use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
 use crate::handle::Handle;
 use crate::options::Options;
 use crate::place::{Placed, Strategy};
-use crate::record::{self, Owned, Record};
-use crate::report::{ConflictReason, Problem, Report, Warning};
+use crate::report::{ConflictReason, Left, Problem, Report, Warning};
 use crate::resolve::{Refusal, open_phys, resolve_dir};
 
 /// How often one entry is re-examined when TARGET keeps changing under it
@@ -124,12 +123,6 @@ pub fn merge<F: Fs>(
         times: None,
     };
     m.run(root);
-    m.report.owned.sort_unstable_by(|a, b| {
-        a.path
-            .as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.path.as_os_str().as_encoded_bytes())
-    });
     Ok(m.report)
 }
 
@@ -272,10 +265,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             let tmeta = match stat {
                 Ok(m) => m,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                    let owned = match self.owned_before_move(fr.stage.get(), &name, kind) {
-                        Ok(o) => o,
-                        Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
-                    };
                     let mut placed = self.place_entry(fr, &name, kind);
                     if matches!(&placed, Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied)
                         && !unlocked
@@ -296,7 +285,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                             if child.across {
                                 self.report.counts.copied_across += 1;
                             }
-                            self.report.owned.extend(owned);
                             // The staged original stays in STAGE.
                             fr.left += 1;
                             self.act(Action::Copied);
@@ -304,7 +292,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                         }
                         Ok((Placed::Moved, _)) => {
                             self.report.counts.moved += 1;
-                            self.report.owned.extend(owned);
                             if kind == Kind::Dir {
                                 self.report.counts.whole_dirs += 1;
                                 self.act(Action::MovedDir);
@@ -362,9 +349,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             match same {
                 Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
                 Ok(true) if fr.copy => {
-                    if let Err(err) = self.own(fr.target.get(), &name, &tmeta) {
-                        return self.io(fr, Op::Read, Side::Target, err);
-                    }
                     fr.left += 1;
                     self.report.counts.identical += 1;
                     self.act(Action::Identical);
@@ -379,9 +363,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                     }
                     if let Err(err) = r {
                         return self.io(fr, Op::Remove, Side::Stage, err);
-                    }
-                    if let Err(err) = self.own(fr.target.get(), &name, &tmeta) {
-                        return self.io(fr, Op::Read, Side::Target, err);
                     }
                     self.report.counts.identical += 1;
                     self.act(Action::Identical);
@@ -424,10 +405,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                 }
                 Decision::Replace => {}
             }
-            let owned = match self.describe(fr.stage.get(), &name, &smeta) {
-                Ok(o) => o,
-                Err(err) => return self.io(fr, Op::Read, Side::Stage, err),
-            };
             let (op, replaced) = if fr.copy {
                 (
                     Op::Copy,
@@ -444,7 +421,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
                     if fr.copy {
                         fr.left += 1;
                     }
-                    self.report.owned.extend(owned);
                     self.written.insert(fr.target_meta.id());
                     self.report.counts.replaced += 1;
                     self.report.warnings.push(Warning::Replaced {
@@ -637,43 +613,6 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         changed
     }
 
-    /// What the package will own once `dir/name` (staged, of kind `kind`)
-    /// is moved: read before the move, since afterwards a concurrent merge
-    /// may be adding its own files to a moved directory.
-    fn owned_before_move(
-        &mut self,
-        dir: &F::Dir,
-        name: &OsStr,
-        kind: Kind,
-    ) -> io::Result<Vec<Owned>> {
-        let level = self.opts.record;
-        if level == Record::Off {
-            return Ok(Vec::new());
-        }
-        if kind == Kind::Dir {
-            return record::tree(self.fs, level, dir, name, &self.rel);
-        }
-        if !record::recorded(kind) {
-            return Ok(Vec::new());
-        }
-        let meta = self.fs.stat_at(dir, name)?;
-        Ok(self.describe(dir, name, &meta)?.into_iter().collect())
-    }
-
-    /// The record of `dir/name`, if it is recorded at all.
-    fn describe(&self, dir: &F::Dir, name: &OsStr, meta: &Meta) -> io::Result<Option<Owned>> {
-        if self.opts.record == Record::Off || !record::recorded(meta.kind) {
-            return Ok(None);
-        }
-        record::describe(self.fs, self.opts.record, dir, name, meta, self.rel.clone()).map(Some)
-    }
-
-    fn own(&mut self, dir: &F::Dir, name: &OsStr, meta: &Meta) -> io::Result<()> {
-        let owned = self.describe(dir, name, meta)?;
-        self.report.owned.extend(owned);
-        Ok(())
-    }
-
     /// Places an absent entry: moved, or copied in a copy frame or when the
     /// rename crosses filesystems. A created directory comes with whether
     /// it is copied, and the times to give it when its children are in.
@@ -820,6 +759,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         a: Action,
     ) -> Option<Frame<'a, F::Dir>> {
         fr.left += 1;
+        self.report.left.push((self.rel.clone(), Left::Shadowed));
         self.report.warnings.push(w);
         self.act(a);
         None
@@ -831,6 +771,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         reason: ConflictReason,
     ) -> Option<Frame<'a, F::Dir>> {
         fr.left += 1;
+        self.report.left.push((self.rel.clone(), Left::Unplaced));
         self.report.counts.conflicts += 1;
         self.report.problems.push(Problem::Conflict {
             path: self.rel.clone(),
@@ -848,6 +789,7 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
         err: io::Error,
     ) -> Option<Frame<'a, F::Dir>> {
         fr.left += 1;
+        self.report.left.push((self.rel.clone(), Left::Unplaced));
         self.push_io(op, side, err);
         None
     }

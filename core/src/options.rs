@@ -24,7 +24,4 @@ pub struct Options {
     /// Copy instead of moving: STAGE is left intact, each entry is written
     /// into its final directory and placed by the same rules.
     pub copy: bool,
-    /// What to record of the entries the package now owns in TARGET
-    /// ([`crate::Report::owned`]).
-    pub record: crate::record::Record,
 }

@@ -34,6 +34,8 @@ pub(crate) struct MergeConfig {
     pub(crate) target: PathBuf,
     pub(crate) options: Options,
     pub(crate) verbosity: Verbosity,
+    /// What the records asked for need to know of each staged entry.
+    pub(crate) record: Record,
     /// Where to write the manifest, and how.
     pub(crate) manifest: Option<(PathBuf, ManifestFormat)>,
     pub(crate) sage_record: Option<SageRecord>,
@@ -95,10 +97,10 @@ impl MergeConfig {
             options: Options {
                 on_conflict,
                 force_fallback,
-                record,
                 copy: a.copy,
             },
             verbosity,
+            record,
             manifest,
             sage_record,
             lock: a.lock.map(|l| (l, a.shared)),

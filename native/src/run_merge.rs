@@ -5,16 +5,16 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use stagemerge_core::{Action, Owned, Severity, merge};
+use stagemerge_core::{Action, Severity, merge};
 
-use crate::cli::ManifestFormat;
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
 use crate::output::Messages;
 use crate::progress::Progress;
+use crate::records::Recording;
 use crate::sandbox::Access;
 use crate::shim::{NativeFs, open_root, sync_filesystem};
-use crate::{escalate, lock, records, sandbox};
+use crate::{escalate, lock, sandbox};
 
 pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     if let Some(prefix) = &cfg.escalate {
@@ -42,7 +42,22 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         return sandbox::run(roots, Access::ReadWrite, args);
     }
 
-    let fs = NativeFs::new();
+    let fs = if cfg.sync {
+        NativeFs::new().syncing_copies()
+    } else {
+        NativeFs::new()
+    };
+    let mut recording = Recording::prepare(cfg, &fs)?;
+    let mut synced = std::time::Duration::ZERO;
+    if cfg.sync {
+        // What make install wrote may still be only in the page cache: make
+        // it durable before any of it gets a name in TARGET, or a power cut
+        // leaves named empty files where the staged ones were.
+        let t = Instant::now();
+        sync_filesystem(&stage).with_context(|| format!("syncfs {}", cfg.stage.display()))?;
+        synced += t.elapsed();
+    }
+    recording.journal()?;
     let verbose = cfg.verbosity == Verbosity::Verbose;
     let mut stdout = std::io::stdout().lock();
     let quiet = cfg.verbosity == Verbosity::Quiet;
@@ -60,13 +75,12 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     progress.finish();
     let report = report?;
 
-    let mut notes = write_records(cfg, &report.owned)?;
-    let mut synced = None;
     if cfg.sync {
         let t = Instant::now();
         sync_filesystem(&target).with_context(|| format!("syncfs {}", cfg.target.display()))?;
-        synced = Some(t.elapsed());
+        synced += t.elapsed();
     }
+    let mut notes = recording.finish(&fs, &target, &report)?;
 
     let mut out = Messages::new();
     let quiet = cfg.verbosity == Verbosity::Quiet;
@@ -79,9 +93,11 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         for n in notes.drain(..) {
             out.warning(&n);
         }
-        let sync = synced.map_or(String::new(), |d| {
-            format!(", synced in {:.3} s", d.as_secs_f64())
-        });
+        let sync = if cfg.sync {
+            format!(", synced in {:.3} s", synced.as_secs_f64())
+        } else {
+            String::new()
+        };
         out.note(&format!(
             "{} -> {}: {} in {:.3} s{sync}",
             cfg.stage.display(),
@@ -100,39 +116,4 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     } else {
         Exit::Problems
     })
-}
-
-/// Writes the manifest and the Sage record that were asked for; returns
-/// warnings about paths a format cannot hold.
-fn write_records(cfg: &MergeConfig, owned: &[Owned]) -> Result<Vec<String>> {
-    let mut notes = Vec::new();
-    if let Some((path, format)) = &cfg.manifest {
-        let bytes = match format {
-            ManifestFormat::Json => records::write_json(owned),
-            ManifestFormat::Text => {
-                let (bytes, skipped) = records::write_text(owned);
-                for p in skipped {
-                    notes.push(format!(
-                        "{} has a newline in its name: left out of the text manifest {} (use --manifest-format json)",
-                        cfg.target.join(p).display(),
-                        path.display()
-                    ));
-                }
-                bytes
-            }
-        };
-        records::write_atomic(path, &bytes)?;
-    }
-    if let Some(r) = &cfg.sage_record {
-        let (bytes, lossy) = records::write_sage(r, owned);
-        for p in lossy {
-            notes.push(format!(
-                "{} is not UTF-8: Sage's record {} holds it with U+FFFD in place of the bad bytes",
-                cfg.target.join(p).display(),
-                r.path.display()
-            ));
-        }
-        records::write_atomic(&r.path, &bytes)?;
-    }
-    Ok(notes)
 }

@@ -16,6 +16,11 @@ use crate::shim::NativeFs;
 use crate::shim::open_root;
 
 pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
+    // The record may lack files the interrupted merge moved: removing by it
+    // would leave them behind, and a rerun of the merge fixes it.
+    if records::journal::exists(&a.manifest) {
+        anyhow::bail!("{}; nothing was removed", records::incomplete(&a.manifest));
+    }
     let files = records::read(&a.manifest)?;
     let shared = match &a.manifest_dir {
         Some(dir) => others(dir, &a.manifest)?,
@@ -124,6 +129,18 @@ fn others(dir: &Path, own: &Path) -> Result<HashSet<PathBuf>> {
         let e = e.with_context(|| format!("read directory {}", dir.display()))?;
         let p = e.path();
         if !e.file_type()?.is_file() || p.canonicalize()? == own {
+            continue;
+        }
+        let name = e.file_name();
+        if records::journal::is_journal(&name) {
+            // An interrupted merge of another package may have placed what
+            // its journal lists: that package needs those files too.
+            if p != records::journal::path(&own) {
+                paths.extend(records::journal::read_file(&p)?.into_iter().map(|o| o.path));
+            }
+            continue;
+        }
+        if records::is_auxiliary(&name) {
             continue;
         }
         for f in records::read(&p)? {

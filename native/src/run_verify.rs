@@ -4,7 +4,9 @@ use std::io::Write;
 
 use anyhow::Result;
 use serde_json::json;
-use stagemerge_core::{Status, verify};
+use stagemerge_core::{Severity, State, Status, verify};
+
+use crate::output::Messages;
 
 use crate::cli::VerifyArgs;
 use crate::exit::Exit;
@@ -16,6 +18,16 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let files = records::read(&a.manifest)?;
     let target = open_root(&a.target, "TARGET")?;
     let problems = verify(&NativeFs::new(), &target, &files);
+    let incomplete = records::journal::exists(&a.manifest);
+    // Say what was compared: a record without digests (text, Sage) can only
+    // show that each file is there, and a lost entry holds another
+    // package's version.
+    let contents = files.iter().filter(|f| f.contents_checked()).count();
+    let lost = files.iter().filter(|f| f.state == State::Lost).count();
+    let presence = files.len() - contents;
+    if incomplete {
+        Messages::new().message(Severity::Error, &records::incomplete(&a.manifest));
+    }
 
     if a.json {
         let list: Vec<_> = problems
@@ -35,7 +47,14 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
                 v
             })
             .collect();
-        let doc = json!({ "checked": files.len(), "problems": list });
+        let doc = json!({
+            "checked": files.len(),
+            "contents_checked": contents,
+            "presence_only": presence,
+            "lost": lost,
+            "incomplete": incomplete,
+            "problems": list,
+        });
         let _ = writeln!(std::io::stdout(), "{doc:#}");
     } else {
         let mut out = std::io::stdout().lock();
@@ -56,15 +75,36 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
             };
             let _ = writeln!(out, "{:<13} {}{extra}", word(s), shown.display());
         }
+        let mut how = Vec::new();
+        if contents > 0 {
+            how.push(format!("{contents} by size, mode and SHA-256"));
+        }
+        if presence > 0 {
+            let why = if lost == presence {
+                "another package's version is visible".to_owned()
+            } else if lost > 0 {
+                format!(
+                    "{lost} hold another package's version; the record has no digests for the rest"
+                )
+            } else {
+                "the record has no digests: contents not checked".to_owned()
+            };
+            how.push(format!("{presence} for presence only ({why})"));
+        }
+        let how = if how.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", how.join(", "))
+        };
         let _ = writeln!(
             std::io::stderr(),
-            "stagemerge: verify {}: {} files checked, {} problems",
+            "stagemerge: verify {}: {} files checked{how}; {} problems",
             a.target.display(),
             files.len(),
             problems.len()
         );
     }
-    Ok(if problems.is_empty() {
+    Ok(if problems.is_empty() && !incomplete {
         Exit::Ok
     } else {
         Exit::Problems

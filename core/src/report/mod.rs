@@ -191,9 +191,20 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Entries not merged, in the order they arose. Empty means success.
     pub problems: Vec<Problem>,
-    /// Files and symlinks the package now owns in TARGET (placed, identical
-    /// or replaced), sorted by path bytes; empty unless recording was asked.
-    pub owned: Vec<crate::record::Owned>,
+    /// Staged entries the merge left in STAGE, and why, in walk order: what
+    /// [`crate::record::settle`] needs to know of the outcome.
+    pub left: Vec<(PathBuf, Left)>,
+}
+
+/// Why a staged entry is still in STAGE after the merge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Left {
+    /// Not merged: a conflict or an I/O error. For a directory, nothing
+    /// below it was merged either.
+    Unplaced,
+    /// TARGET keeps another version of this non-directory: a concurrent
+    /// merge placed it first, or `--on-conflict keep` kept it.
+    Shadowed,
 }
 
 impl Report {

@@ -1,13 +1,17 @@
-//! The JSON manifest (schema in the module above).
+//! The JSON manifest (schema in the module above), and the journal, which
+//! lists entries the same way under another format name.
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
-use stagemerge_core::{Content, Detail, Installed, Kind, Owned};
+use stagemerge_core::{Content, Detail, Installed, Kind, Owned, State};
 
-const FORMAT: &str = "stagemerge-manifest";
+/// The format name of a JSON manifest.
+pub(crate) const MANIFEST: &str = "stagemerge-manifest";
+/// The format name of a journal.
+pub(crate) const JOURNAL: &str = "stagemerge-journal";
 
 /// Puts `name` in `obj` as `key` (UTF-8) or `key_hex` (any other bytes).
 fn put_name(obj: &mut Map<String, Value>, key: &str, name: &OsStr) {
@@ -41,7 +45,13 @@ fn get_name(obj: &Value, key: &str) -> Result<Option<OsString>> {
     }
 }
 
+/// A JSON manifest's bytes.
 pub(crate) fn write(owned: &[Owned]) -> Vec<u8> {
+    document(MANIFEST, owned)
+}
+
+/// The bytes of a document of `format` listing `owned`.
+pub(crate) fn document(format: &str, owned: &[Owned]) -> Vec<u8> {
     let files: Vec<Value> = owned
         .iter()
         .map(|o| {
@@ -65,18 +75,22 @@ pub(crate) fn write(owned: &[Owned]) -> Vec<u8> {
                     Content::Link { text } => put_name(&mut f, "target", text),
                 }
             }
+            if o.state == State::Lost {
+                f.insert("state".into(), "lost".into());
+            }
             Value::Object(f)
         })
         .collect();
-    let doc = json!({ "format": FORMAT, "version": 1, "files": files });
+    let doc = json!({ "format": format, "version": 1, "files": files });
     let mut out = serde_json::to_vec_pretty(&doc).expect("a JSON value serializes");
     out.push(b'\n');
     out
 }
 
-pub(super) fn parse(v: &Value) -> Result<Vec<Installed>> {
-    if v.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        bail!("\"format\" is not \"{FORMAT}\"");
+/// The entries of a document of `format`.
+pub(super) fn parse(v: &Value, format: &str) -> Result<Vec<Installed>> {
+    if v.get("format").and_then(Value::as_str) != Some(format) {
+        bail!("\"format\" is not \"{format}\"");
     }
     let files = v
         .get("files")
@@ -96,11 +110,17 @@ fn entry(f: &Value) -> Result<Installed> {
         Some("symlink") => Kind::Symlink,
         other => bail!("unknown \"kind\" {other:?}"),
     };
+    let state = match f.get("state").and_then(Value::as_str) {
+        None | Some("placed") => State::Placed,
+        Some("lost") => State::Lost,
+        Some(other) => bail!("unknown \"state\" {other:?}"),
+    };
     let Some(size) = f.get("size").and_then(Value::as_u64) else {
         return Ok(Installed {
             path,
             kind: Some(kind),
             detail: None,
+            state,
         });
     };
     let mode = match f.get("mode").and_then(Value::as_str) {
@@ -131,5 +151,6 @@ fn entry(f: &Value) -> Result<Installed> {
             mode,
             content,
         }),
+        state,
     })
 }

@@ -1,14 +1,21 @@
 //! Installation records: stagemerge's manifests (text and JSON) and Sage's
-//! installation record, written atomically and read back for `uninstall`
-//! and `verify`.
+//! installation record, written durably with a journal (see `journal.rs`
+//! and `recording.rs`) and read back for `uninstall` and `verify`.
 //!
 //! JSON manifest (`--manifest-format json`):
 //!
 //! ```json
 //! {"format": "stagemerge-manifest", "version": 1, "files": [
 //!   {"path": "lib/libz.so.1.3", "kind": "file", "size": 104, "mode": "0755", "sha256": "…"},
-//!   {"path": "lib/libz.so.1", "kind": "symlink", "size": 11, "target": "libz.so.1.3"}]}
+//!   {"path": "lib/libz.so.1", "kind": "symlink", "size": 11, "target": "libz.so.1.3"},
+//!   {"path": "lib/python3/ns/__init__.py", "kind": "file", "size": 0, "mode": "0644",
+//!    "sha256": "…", "state": "lost"}]}
 //! ```
+//!
+//! `"state": "lost"` marks a path the package staged whose visible version
+//! is another package's (a concurrent merge placed its own first, or
+//! `--on-conflict keep` kept TARGET's); size, mode and digest are the
+//! package's own version.
 //!
 //! Names are bytes. A path (or link text) that is valid UTF-8 is a JSON
 //! string (newlines and quotes escaped as JSON does); one that is not is
@@ -16,56 +23,73 @@
 //! A text manifest has one path a line, raw bytes; a path containing a
 //! newline cannot be written there (use JSON).
 
+mod durable;
+pub(crate) mod journal;
 mod json;
+mod recording;
 mod sage;
 mod text;
 
-use std::io::Write;
+use std::ffi::OsStr;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use stagemerge_core::Installed;
+use stagemerge_core::{Installed, Kind, Owned};
 
-pub(crate) use json::write as write_json;
-pub(crate) use sage::write as write_sage;
-pub(crate) use text::write as write_text;
+pub(crate) use recording::Recording;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, renamed over `path` once complete.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stagemerge-record-")
-        .tempfile_in(dir)
-        .with_context(|| format!("create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("write {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("rename into place {}", path.display()))?;
-    Ok(())
+/// What to tell the user of a record whose journal is still there: a merge
+/// that writes it was interrupted, and the record may lack what it moved.
+pub(crate) fn incomplete(record: &Path) -> String {
+    format!(
+        "the install recorded in {} is incomplete: its journal {} is still there (a merge \
+         was interrupted); run the same merge again to finish the record (an empty STAGE will do)",
+        record.display(),
+        journal::path(record).display()
+    )
 }
 
 /// Reads a record in any of the three formats: a JSON manifest, a Sage
 /// installation record (JSON with a `files` list of strings), or a text
 /// manifest.
 pub(crate) fn read(path: &Path) -> Result<Vec<Installed>> {
-    let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    read_bytes(
+        path,
+        &std::fs::read(path).with_context(|| format!("read {}", path.display()))?,
+    )
+}
+
+/// Parses the bytes of the record at `path`.
+fn read_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Installed>> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     let parsed = if first == Some(&b'{') {
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
+        let v: serde_json::Value = serde_json::from_slice(bytes)
             .with_context(|| format!("{} starts like JSON but is not", path.display()))?;
-        if v.get("format").is_some() {
-            json::parse(&v)
-        } else if v.get("files").is_some() {
-            sage::parse(&v)
-        } else {
-            bail!("a JSON object with neither \"format\" nor \"files\"")
+        match v.get("format").and_then(serde_json::Value::as_str) {
+            Some(json::JOURNAL) => bail!("a journal of a merge, not a record"),
+            Some(_) => json::parse(&v, json::MANIFEST),
+            None if v.get("files").is_some() => sage::parse(&v),
+            None => bail!("a JSON object with neither \"format\" nor \"files\""),
         }
     } else {
-        Ok(text::parse(&bytes))
+        Ok(text::parse(bytes))
     };
     parsed.with_context(|| format!("read record {}", path.display()))
+}
+
+/// Whether a file named `name` in a directory of records is a journal or a
+/// temporary of a record being written, not a record.
+pub(crate) fn is_auxiliary(name: &OsStr) -> bool {
+    journal::is_journal(name) || durable::is_temp(name)
+}
+
+/// A recorded entry as a merge carries it on: a record that does not say
+/// the kind (text, Sage) lists files and symlinks alike, as a file.
+fn owned_from(i: Installed) -> Owned {
+    Owned {
+        path: i.path,
+        kind: i.kind.unwrap_or(Kind::File),
+        detail: i.detail,
+        state: i.state,
+    }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 use serde_json::{Value, json};
-use stagemerge_core::{Installed, Owned};
+use stagemerge_core::{Installed, Owned, State};
 
 use crate::config::SageRecord;
 
@@ -42,6 +42,22 @@ pub(crate) fn write(r: &SageRecord, owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) 
     (out, lossy)
 }
 
+/// Whether the Sage record `old` lists exactly the files of `owned` (its
+/// other fields, such as the install date, aside).
+pub(super) fn same_files(old: &[u8], owned: &[Owned]) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(old) else {
+        return false;
+    };
+    let Some(files) = v.get("files").and_then(Value::as_array) else {
+        return false;
+    };
+    files.len() == owned.len()
+        && files
+            .iter()
+            .zip(owned)
+            .all(|(f, o)| f.as_str() == Some(&*o.path.to_string_lossy()))
+}
+
 pub(super) fn parse(v: &Value) -> Result<Vec<Installed>> {
     let files = v
         .get("files")
@@ -57,6 +73,7 @@ pub(super) fn parse(v: &Value) -> Result<Vec<Installed>> {
                 path: PathBuf::from(OsStr::new(s)),
                 kind: None,
                 detail: None,
+                state: State::Placed,
             })
         })
         .collect()

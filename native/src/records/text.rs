@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use stagemerge_core::{Installed, Owned};
+use stagemerge_core::{Installed, Owned, State};
 
 /// The manifest's bytes, and the paths it cannot hold (with a newline).
 pub(crate) fn write(owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) {
@@ -30,6 +30,7 @@ pub(super) fn parse(bytes: &[u8]) -> Vec<Installed> {
             path: PathBuf::from(name),
             kind: None,
             detail: None,
+            state: State::Placed,
         })
         .collect()
 }

@@ -51,9 +51,10 @@ pub(super) fn copy_in(
     to: &Dir,
     to_name: &OsStr,
     replace: bool,
+    sync: bool,
 ) -> io::Result<()> {
     let temp = match meta.kind {
-        Kind::File => write_file(from, from_name, meta, to)?,
+        Kind::File => write_file(from, from_name, meta, to, sync)?,
         Kind::Symlink => {
             let text = rustix::fs::readlinkat(from, from_name, Vec::new())?;
             if !replace {
@@ -97,8 +98,15 @@ pub(super) fn copy_in(
     placed
 }
 
-/// Writes the bytes, mode and times of `from/from_name` to a temporary in `to`.
-fn write_file(from: &Dir, from_name: &OsStr, meta: &Meta, to: &Dir) -> io::Result<Temp> {
+/// Writes the bytes, mode and times of `from/from_name` to a temporary in
+/// `to`; with `sync`, durably.
+fn write_file(
+    from: &Dir,
+    from_name: &OsStr,
+    meta: &Meta,
+    to: &Dir,
+    sync: bool,
+) -> io::Result<Temp> {
     let src = rustix::fs::openat(
         from,
         from_name,
@@ -128,6 +136,9 @@ fn write_file(from: &Dir, from_name: &OsStr, meta: &Meta, to: &Dir) -> io::Resul
         rustix::fs::fchmod(&dst, Mode::from_raw_mode(meta.mode.unwrap_or(0o644) as _))?;
         if let Some(t) = times(meta) {
             rustix::fs::futimens(&dst, &t)?;
+        }
+        if sync {
+            rustix::fs::fsync(&dst)?;
         }
         Ok(())
     })();

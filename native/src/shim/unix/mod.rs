@@ -37,14 +37,32 @@ use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 #[derive(Debug)]
 pub(crate) struct NativeFs {
     euid: u32,
+    /// `--sync` in copy mode: each copy's data is made durable before the
+    /// copy gets its name, so a power cut never leaves a named empty file.
+    sync_copies: bool,
 }
 
 impl NativeFs {
     pub(crate) fn new() -> Self {
         NativeFs {
             euid: rustix::process::geteuid().as_raw(),
+            sync_copies: false,
         }
     }
+
+    /// The same, fsyncing each copy before linking it into place.
+    pub(crate) fn syncing_copies(self) -> Self {
+        NativeFs {
+            sync_copies: true,
+            ..self
+        }
+    }
+}
+
+/// Makes a directory's entries durable (the rename or unlink of a record in
+/// it), as dpkg does after renaming its database files.
+pub(crate) fn sync_dir(path: &std::path::Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
 }
 
 fn kind_of(t: FileType) -> Kind {
@@ -191,7 +209,15 @@ impl Fs for NativeFs {
         to_name: &OsStr,
         replace: bool,
     ) -> io::Result<()> {
-        copy::copy_in(from, from_name, meta, to, to_name, replace)
+        copy::copy_in(
+            from,
+            from_name,
+            meta,
+            to,
+            to_name,
+            replace,
+            self.sync_copies,
+        )
     }
 
     fn clean_temps(&self, dir: &Dir) -> io::Result<u64> {

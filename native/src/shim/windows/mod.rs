@@ -29,6 +29,18 @@ impl NativeFs {
     pub(crate) fn new() -> Self {
         NativeFs
     }
+
+    /// `--sync` is refused on Windows before anything is copied (see
+    /// [`sync_filesystem`]), so there is nothing to change.
+    pub(crate) fn syncing_copies(self) -> Self {
+        self
+    }
+}
+
+/// Windows cannot open a directory to flush it with std; NTFS journals the
+/// rename of a record itself.
+pub(crate) fn sync_dir(_path: &std::path::Path) -> io::Result<()> {
+    Ok(())
 }
 
 fn kind_of(ft: cap_std::fs::FileType) -> Kind {

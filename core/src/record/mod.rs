@@ -1,10 +1,23 @@
-//! What a merge records of the entries it now owns in TARGET, for manifests
-//! and installation records: every regular file and symlink it placed, found
-//! identical, or replaced.
+//! What a package owns in TARGET, for manifests and installation records:
+//! every regular file and symlink it staged that is in TARGET after its
+//! merge, whoever's version is visible there.
+//!
+//! A record is built in two steps so that a killed merge can be finished by
+//! a rerun: [`scan`] lists what STAGE holds before anything moves (the
+//! journal's content), and [`settle`] decides, from the merge's
+//! [`crate::Report`], which of those entries the package owns afterwards.
+
+mod scan;
+mod settle;
+#[cfg(test)]
+mod tests;
+
+pub use scan::scan;
+pub use settle::settle;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -48,6 +61,20 @@ pub struct Detail {
     pub content: Content,
 }
 
+/// Whose version of an owned path is visible in TARGET.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum State {
+    /// The package's own version (placed, found identical, or replacing
+    /// another).
+    #[default]
+    Placed,
+    /// Another version is visible: a concurrent merge placed its own first,
+    /// or `--on-conflict keep` kept TARGET's. The package still needs the
+    /// path, so a refcounted uninstall of the other owner keeps it; the
+    /// record's detail is the package's own version (what it staged).
+    Lost,
+}
+
 /// A regular file or symlink in TARGET that belongs to the merged package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owned {
@@ -55,8 +82,10 @@ pub struct Owned {
     pub path: PathBuf,
     /// [`Kind::File`] or [`Kind::Symlink`].
     pub kind: Kind,
-    /// With [`Record::Full`].
+    /// With [`Record::Full`]: what the package staged at this path.
     pub detail: Option<Detail>,
+    /// Whose version is visible.
+    pub state: State,
 }
 
 /// Whether entries of this kind are recorded (as `find -type f -o -type l`).
@@ -82,6 +111,7 @@ pub(crate) fn describe<F: Fs>(
         path,
         kind: meta.kind,
         detail,
+        state: State::Placed,
     })
 }
 
@@ -117,30 +147,4 @@ fn sha256(mut r: impl Read) -> io::Result<[u8; 32]> {
             Err(e) => return Err(e),
         }
     }
-}
-
-/// Lists the files and symlinks below the staged directory `parent/name`
-/// (at `path`), before it is moved whole: afterwards another merge may
-/// already be adding its own files to it in TARGET.
-pub(crate) fn tree<F: Fs>(
-    fs: &F,
-    level: Record,
-    parent: &F::Dir,
-    name: &OsStr,
-    path: &Path,
-) -> io::Result<Vec<Owned>> {
-    let mut out = Vec::new();
-    let mut stack = vec![(fs.open_dir(parent, name)?, path.to_path_buf())];
-    while let Some((dir, at)) = stack.pop() {
-        for e in fs.read_dir(&dir)? {
-            let meta = fs.stat_at(&dir, &e.name)?;
-            let p = at.join(&e.name);
-            if meta.kind == Kind::Dir {
-                stack.push((fs.open_dir(&dir, &e.name)?, p));
-            } else if recorded(meta.kind) {
-                out.push(describe(fs, level, &dir, &e.name, &meta, p)?);
-            }
-        }
-    }
-    Ok(out)
 }

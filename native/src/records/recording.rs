@@ -1,0 +1,193 @@
+//! The records one merge writes, from before its first rename to after its
+//! last: a rerun after any kill writes what an uninterrupted run would have.
+//!
+//! 1. [`Recording::prepare`] reads each record asked for and its journal,
+//!    and lists STAGE (nothing written yet; a broken record stops the merge
+//!    before anything moves).
+//! 2. [`Recording::journal`] writes, durably, the journal of each record:
+//!    what STAGE holds, plus what an interrupted earlier run journaled.
+//! 3. The merge runs.
+//! 4. [`Recording::finish`] settles what the package owns (the staged
+//!    entries by the merge's outcome; journaled and previously recorded
+//!    ones that TARGET still has), writes each record durably (unless it
+//!    already says exactly that), and removes its journal.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use cap_std::fs::Dir;
+use stagemerge_core::record::{scan, settle};
+use stagemerge_core::{Owned, Report};
+
+use super::{durable, journal, owned_from, read_bytes};
+use crate::cli::ManifestFormat;
+use crate::config::{MergeConfig, SageRecord};
+use crate::shim::{NativeFs, open_root};
+
+/// How a record is written.
+#[derive(Clone, Copy)]
+enum Format<'c> {
+    Text,
+    Json,
+    Sage(&'c SageRecord),
+}
+
+/// One record of the merge.
+struct Book<'c> {
+    path: &'c Path,
+    format: Format<'c>,
+    /// The record's bytes before the merge, if it existed.
+    before: Option<Vec<u8>>,
+    /// What an interrupted run journaled, then what the record listed.
+    carried: Vec<Owned>,
+    /// The journal's entries, to be kept in a rewritten journal.
+    journaled: Vec<Owned>,
+    /// A journal exists (found, or written by this run).
+    has_journal: bool,
+}
+
+impl<'c> Book<'c> {
+    fn open(path: &'c Path, format: Format<'c>) -> Result<Self> {
+        let before = match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => bail!("read record {}: {e}", path.display()),
+        };
+        let listed = match &before {
+            Some(bytes) => read_bytes(path, bytes).map_err(|e| {
+                anyhow!(
+                    "{e:#}: the merge adds to the record at this path and cannot read it; \
+                     nothing was merged (move the file away to start a new record)"
+                )
+            })?,
+            None => Vec::new(),
+        };
+        let journaled = journal::read(path)?;
+        let has_journal = journaled.is_some();
+        let journaled = journaled.unwrap_or_default();
+        let mut carried = journaled.clone();
+        carried.extend(listed.into_iter().map(owned_from));
+        Ok(Book {
+            path,
+            format,
+            before,
+            carried,
+            journaled,
+            has_journal,
+        })
+    }
+}
+
+/// The records a merge writes (none when no record option was given).
+pub(crate) struct Recording<'c> {
+    cfg: &'c MergeConfig,
+    books: Vec<Book<'c>>,
+    /// What STAGE holds, as `scan` listed it before the merge.
+    staged: Vec<Owned>,
+}
+
+impl<'c> Recording<'c> {
+    /// Reads the records asked for and their journals, and lists STAGE
+    /// through a handle of its own (a handle is listed once). Writes
+    /// nothing.
+    pub(crate) fn prepare(cfg: &'c MergeConfig, fs: &NativeFs) -> Result<Self> {
+        let mut books = Vec::new();
+        if let Some((path, format)) = &cfg.manifest {
+            let format = match format {
+                ManifestFormat::Text => Format::Text,
+                ManifestFormat::Json => Format::Json,
+            };
+            books.push(Book::open(path, format)?);
+        }
+        if let Some(r) = &cfg.sage_record {
+            books.push(Book::open(&r.path, Format::Sage(r))?);
+        }
+        let staged = if books.is_empty() {
+            Vec::new()
+        } else {
+            let stage = open_root(&cfg.stage, "STAGE")?;
+            scan(fs, cfg.record, &stage).map_err(|e| anyhow!(e.render(&cfg.stage, &cfg.target)))?
+        };
+        Ok(Recording { cfg, books, staged })
+    }
+
+    /// Journals, durably, what the merge is about to place: call after
+    /// STAGE's data is durable (with `--sync`) and before the merge moves
+    /// anything. With nothing staged there is nothing to journal.
+    pub(crate) fn journal(&mut self) -> Result<()> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        for b in &mut self.books {
+            // A rerun can be killed too: keep what the first run journaled.
+            let mut all: BTreeMap<&[u8], &Owned> = BTreeMap::new();
+            for o in b.journaled.iter().chain(&self.staged) {
+                all.insert(o.path.as_os_str().as_encoded_bytes(), o);
+            }
+            let list: Vec<Owned> = all.into_values().cloned().collect();
+            journal::write(b.path, &list)?;
+            b.has_journal = true;
+        }
+        Ok(())
+    }
+
+    /// Writes each record from the merge's outcome, durably, then removes
+    /// its journal. Returns warnings about paths a format cannot hold.
+    pub(crate) fn finish(
+        self,
+        fs: &NativeFs,
+        target: &Dir,
+        report: &Report,
+    ) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
+        for b in self.books {
+            let owned = settle(fs, target, self.staged.clone(), b.carried, report);
+            let (bytes, unchanged) = match b.format {
+                Format::Json => {
+                    let bytes = super::json::write(&owned);
+                    let same = b.before.as_deref() == Some(&bytes[..]);
+                    (bytes, same)
+                }
+                Format::Text => {
+                    let (bytes, skipped) = super::text::write(&owned);
+                    for p in skipped {
+                        notes.push(format!(
+                            "{} has a newline in its name: left out of the text manifest {} \
+                             (use --manifest-format json)",
+                            self.cfg.target.join(p).display(),
+                            b.path.display()
+                        ));
+                    }
+                    let same = b.before.as_deref() == Some(&bytes[..]);
+                    (bytes, same)
+                }
+                Format::Sage(r) => {
+                    let (bytes, lossy) = super::sage::write(r, &owned);
+                    for p in lossy {
+                        notes.push(format!(
+                            "{} is not UTF-8: Sage's record {} holds it with U+FFFD in place \
+                             of the bad bytes",
+                            self.cfg.target.join(p).display(),
+                            b.path.display()
+                        ));
+                    }
+                    let same = b
+                        .before
+                        .as_deref()
+                        .is_some_and(|old| super::sage::same_files(old, &owned));
+                    (bytes, same)
+                }
+            };
+            // A record that already says this is left as it is (a retried
+            // build step keeps its install date and bytes).
+            if !unchanged {
+                durable::write(b.path, &bytes)?;
+            }
+            if b.has_journal {
+                journal::remove(b.path)?;
+            }
+        }
+        Ok(notes)
+    }
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use util::corpus::{corpus, farm, sh};
+use util::corpus::{corpus, farm, mixed_stage, older_install, sh};
 use util::{Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, temporaries};
 
 fn trials(default: usize) -> usize {
@@ -19,33 +19,6 @@ fn trials(default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A reinstall over an older install of the same packages: of each file
-/// the old install has a third missing, a third changed, a third the same;
-/// so the merge moves, replaces and discards files one by one.
-fn older_install(stage: &Path, base: &Path) {
-    sh(Command::new("cp").arg("-a").arg(stage.join(".")).arg(base));
-    let mut files: Vec<String> = Snapshot::of(base)
-        .nodes
-        .iter()
-        .filter(|(_, n)| matches!(n, util::Node::File { .. }))
-        .map(|(p, _)| String::from_utf8(p.clone()).unwrap())
-        .collect();
-    files.sort();
-    for (i, f) in files.iter().enumerate() {
-        let p = base.join(f);
-        match i % 3 {
-            0 => fs::remove_file(&p).unwrap(),
-            1 => {
-                let mut data = fs::read(&p).unwrap();
-                data.extend_from_slice(b"# older version\n");
-                util::set_mode(&p, 0o644);
-                fs::write(&p, data).unwrap();
-            }
-            _ => {}
-        }
-    }
 }
 
 /// SPEC: killed at any instant (SIGKILL), the same command run again gives
@@ -56,22 +29,8 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let w = work.path();
-    // One staged tree of several real packages: docutils and pygments with
-    // many files each, and namespace packages sharing jaraco/.
     let pristine = w.join("pristine");
-    fs::create_dir(&pristine).unwrap();
-    for name in [
-        "docutils",
-        "pygments",
-        "jaraco.functools",
-        "jaraco.text",
-        "jaraco.context",
-    ] {
-        sh(Command::new("cp")
-            .arg("-a")
-            .arg(corpus.join("wheels").join(name).join("."))
-            .arg(&pristine));
-    }
+    mixed_stage(&corpus, &pristine);
     let base = w.join("base");
     fs::create_dir(&base).unwrap();
     older_install(&pristine, &base);

@@ -105,3 +105,48 @@ pub fn usrmerged_root(root: &Path) {
         std::os::unix::fs::symlink(format!("usr/{d}"), root.join(d)).unwrap();
     }
 }
+
+/// A reinstall over an older install of the same packages: of each file
+/// the old install has a third missing, a third changed, a third the same;
+/// so the merge moves, replaces and discards files one by one.
+pub fn older_install(stage: &Path, base: &Path) {
+    sh(Command::new("cp").arg("-a").arg(stage.join(".")).arg(base));
+    let mut files: Vec<String> = Snapshot::of(base)
+        .nodes
+        .iter()
+        .filter(|(_, n)| matches!(n, super::Node::File { .. }))
+        .map(|(p, _)| String::from_utf8(p.clone()).unwrap())
+        .collect();
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        let p = base.join(f);
+        match i % 3 {
+            0 => std::fs::remove_file(&p).unwrap(),
+            1 => {
+                let mut data = std::fs::read(&p).unwrap();
+                data.extend_from_slice(b"# older version\n");
+                super::set_mode(&p, 0o644);
+                std::fs::write(&p, data).unwrap();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One staged tree of several real packages at `into`: docutils and
+/// pygments with many files each, and namespace packages sharing jaraco/.
+pub fn mixed_stage(corpus: &Path, into: &Path) {
+    std::fs::create_dir(into).unwrap();
+    for name in [
+        "docutils",
+        "pygments",
+        "jaraco.functools",
+        "jaraco.text",
+        "jaraco.context",
+    ] {
+        sh(Command::new("cp")
+            .arg("-a")
+            .arg(corpus.join("wheels").join(name).join("."))
+            .arg(into));
+    }
+}

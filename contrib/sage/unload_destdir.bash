@@ -53,19 +53,22 @@ unload_destdir() {
         }
     fi
 
-    local manifest
-    manifest="$(mktemp "${TMPDIR:-/tmp}/stagemerge-$PKG_NAME.XXXXXX")" || return 1
+    # The manifest lies beside the DESTDIR, at the same path every time: if
+    # an unload is killed, the retried one finds stagemerge's journal there
+    # and lists what the first one moved too.
+    local manifest="${SAGE_DESTDIR%/}.stagemerge-manifest"
     if [ -n "$use_stagemerge" ]; then
-        # The manifest lists what the package now owns: placed, identical
-        # or replaced. A file another package placed differently while this
-        # one merged stays theirs (a warning says so) and is not listed.
-        # With SAGE_SUDO and a prefix the builder cannot write, stagemerge
-        # reruns itself through SAGE_SUDO (copying). Its one-line summary and
-        # any warnings go to the package's log.
+        # The manifest lists every file and symlink the package staged that
+        # is now in the prefix: placed, identical, replaced, or kept in
+        # another package's version placed first (a warning says so; the
+        # package still needs the path, so it stays listed and uninstalling
+        # the other package keeps it). With SAGE_SUDO and a prefix the
+        # builder cannot write, stagemerge reruns itself through SAGE_SUDO
+        # (copying). Its one-line summary and any warnings go to the
+        # package's log.
         if ! stagemerge merge --manifest "$manifest" \
             "$PREFIX" "$SAGE_INST_LOCAL"; then
             echo >&2 "Error moving files for $PKG_NAME; what was not merged is still in $SAGE_DESTDIR."
-            rm -f "$manifest"
             return 1
         fi
     else

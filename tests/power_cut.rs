@@ -9,7 +9,8 @@
 //! backing file: exactly what had reached the "disk". The image is mounted
 //! (ext4 replays its journal, as after a reboot) and checked: every staged
 //! file is whole in TARGET or whole in STAGE, and the record and its
-//! journal are each absent or complete. A control run without `--sync`
+//! journal are each absent or complete. Overlay, reinstall and copy-mode
+//! merges are cut. A control run without `--sync`
 //! shows that the same cuts do find zero-length files there.
 //!
 //! `STAGEMERGE_CUTS` sets the number of cuts per workload (50 by default).
@@ -168,13 +169,16 @@ impl Lab {
         }
     }
 
-    fn merge(&self, sync: bool) -> Child {
+    fn merge(&self, sync: bool, copy: bool) -> Child {
         let live = self.live();
         let mut c = command(Prim::Rename);
         c.args(["merge", "--quiet", "--manifest"])
             .arg(self.record());
         if sync {
             c.arg("--sync");
+        }
+        if copy {
+            c.arg("--copy");
         }
         c.arg(live.join("stage/local"))
             .arg(live.join("target/local"));
@@ -301,14 +305,29 @@ impl Cut {
     }
 }
 
+/// A workload: what TARGET holds before, and how the merge places files.
+#[derive(Clone, Copy)]
+enum Workload {
+    /// Every directory there, every file new: one rename per file.
+    Overlay,
+    /// Every file there in an older version: one rename over per file.
+    Reinstall,
+    /// `--copy` into the overlay: each file written into TARGET, linked.
+    Copy,
+}
+
 /// Runs `n` cuts of one workload with `--sync`; half at instants spread
 /// over the whole run (listing, the syncfs of STAGE, the moves), half
 /// spread over the moves after the journal.
-fn cuts_with_sync(lab: &Lab, reinstall: bool, n: usize) {
-    let name = if reinstall { "reinstall" } else { "overlay" };
+fn cuts_with_sync(lab: &Lab, workload: Workload, n: usize) {
+    let (name, reinstall, copy) = match workload {
+        Workload::Overlay => ("overlay", false, false),
+        Workload::Reinstall => ("reinstall", true, false),
+        Workload::Copy => ("copy", false, true),
+    };
     lab.prepare(reinstall);
     let started = Instant::now();
-    let mut child = lab.merge(true);
+    let mut child = lab.merge(true, copy);
     let journal_at = lab.wait_for_journal(&mut child).unwrap_or_default();
     assert!(
         child.wait().unwrap().success(),
@@ -318,7 +337,7 @@ fn cuts_with_sync(lab: &Lab, reinstall: bool, n: usize) {
     let (mut underway, mut before, mut placed, mut staged) = (0, 0, 0, 0);
     for trial in 0..n {
         lab.prepare(reinstall);
-        let mut child = lab.merge(true);
+        let mut child = lab.merge(true, copy);
         let at = (trial / 2) as f64 / (n / 2).max(1) as f64 * 1.1;
         if trial % 2 == 0 {
             std::thread::sleep(full.mul_f64(at));
@@ -362,8 +381,10 @@ fn cuts_with_sync(lab: &Lab, reinstall: bool, n: usize) {
 fn power_cut_during_sync_merge_loses_no_staged_file() {
     let Some(lab) = Lab::new() else { return };
     let n = cuts();
-    cuts_with_sync(&lab, false, n);
-    cuts_with_sync(&lab, true, n);
+    cuts_with_sync(&lab, Workload::Overlay, n);
+    cuts_with_sync(&lab, Workload::Reinstall, n);
+    // Copies are fsynced before they are linked: fewer cuts, same checks.
+    cuts_with_sync(&lab, Workload::Copy, n.div_ceil(5));
 
     // Control: without --sync the same cuts, once the merge is moving
     // files, find named empty files in TARGET, so the check above can see
@@ -371,7 +392,7 @@ fn power_cut_during_sync_merge_loses_no_staged_file() {
     let mut zero = 0;
     for trial in 0..6 {
         lab.prepare(false);
-        let mut child = lab.merge(false);
+        let mut child = lab.merge(false, false);
         lab.wait_for_journal(&mut child);
         std::thread::sleep(Duration::from_millis(5 * trial));
         let cut = lab.cut(child);

@@ -2,7 +2,8 @@
 # The one test command (README, CI): installs what the tests need and is
 # missing, then runs every test of the workspace.
 #
-# As root it installs e2fsprogs (loop-mounted ext4), bindfs (a FUSE mount
+# As root it installs e2fsprogs (loop-mounted ext4), xfsprogs (the XFS that
+# backs the power-cut tests' ext4, for reflink crash images), bindfs (a FUSE mount
 # that refuses RENAME_NOREPLACE), util-linux (setpriv, mount), sudo (SAGE_SUDO
 # escalation), bsdutils (script: a terminal for the progress bar) and MinGW
 # (Wasmtime's C helpers for the Windows check) from the distribution when
@@ -18,6 +19,7 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     need=()
     command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+    command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
     command -v bindfs >/dev/null || need+=(bindfs)
     command -v setpriv >/dev/null || need+=(util-linux)
     command -v sudo >/dev/null || need+=(sudo)

@@ -22,6 +22,10 @@ Workloads (each on a fresh copy made in hyperfine's untimed prepare step):
               against `find` listing both trees
   startup     plan of an empty stage, natively and in the sandbox (the cost
               of starting the sandbox with its module precompiled and cached)
+  records     the overlay and reinstall merges without a record, with a
+              text manifest, with a JSON manifest (digests), and with
+              --sync against the floor plus a syncfs of STAGE before and of
+              TARGET after (the cost of the journal and of durability)
   synth100k   100,000 small files in 1,000 directories, overlay
   flat20k     20,000 files in one directory, overlay (and its plan, natively
               and in the sandbox, whose listing must stay linear)
@@ -172,6 +176,18 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=()):
         work("startup", f"rm -rf '{T}' && mkdir '{T}'",
              [("stagemerge plan", f"{sm} plan '{empty}' '{T}' >/dev/null"),
               ("stagemerge plan --sandbox", f"{sm} plan --sandbox '{empty}' '{T}' >/dev/null")], n=1)
+        # Records: the scan of STAGE, the journal written and fsynced before
+        # the first rename, the record written and fsynced, the journal
+        # removed; and --sync's syncfs of STAGE before and TARGET after.
+        M = p("record")
+        clear = f"rm -f '{M}' '{M}.stagemerge-journal'"
+        for shape, target, floor_shape in [("overlay", p("skeleton"), ""), ("reinstall", p("older"), "--replace ")]:
+            work(f"records {shape}", f"{reset} && {clear} && {farm} && cp -a '{target}' '{T}'",
+                 [("stagemerge", f"{sm} merge -q '{S}' '{T}'"),
+                  ("stagemerge --manifest (text)", f"{sm} merge -q --manifest '{M}' '{S}' '{T}'"),
+                  ("stagemerge --manifest (json)", f"{sm} merge -q --manifest '{M}' --manifest-format json '{S}' '{T}'"),
+                  ("stagemerge --sync", f"{sm} merge -q --sync '{S}' '{T}'"),
+                  ("floor + syncfs of both", f"{floor} {floor_shape}--syncfs-both '{S}' '{T}'")])
         if not only or "corpus overlay" in only:
             memory["corpus overlay"] = peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")
     if not quick:

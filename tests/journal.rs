@@ -369,3 +369,37 @@ fn lost_path_is_recorded_with_its_own_digest_and_verified_for_presence() {
          (another package's version is visible); 0 problems",
     );
 }
+
+/// `uninstall --manifest-dir` counts what another package's interrupted
+/// merge journaled as that package's: a file both ship stays.
+#[test]
+fn uninstall_keeps_files_another_interrupted_install_journaled() {
+    let f = Fixture::new(Prim::Rename);
+    let dir = f.dir("installed");
+    let target = f.root().join("target");
+    f.file("stage-a/share/common", b"shared");
+    f.file("stage-a/share/only-a", b"a");
+    let a = dir.join("a.txt");
+    Run::of(merge_cmd(
+        Format::Text,
+        &a,
+        &f.root().join("stage-a"),
+        &target,
+    ))
+    .assert_code(0);
+    // B ships the same file; its merge is killed after its journal.
+    f.file("stage/share/common", b"shared");
+    let b = dir.join("b.txt");
+    kill_after_journal(&f, &b, 20_000);
+
+    let mut u = command(Prim::Rename);
+    u.arg("uninstall")
+        .arg("--manifest")
+        .arg(&a)
+        .arg("--manifest-dir")
+        .arg(&dir)
+        .arg(&target);
+    Run::of(u).assert_code(0).assert_stderr_has("1 shared kept");
+    assert!(target.join("share/common").exists(), "B still needs it");
+    assert!(!target.join("share/only-a").exists());
+}

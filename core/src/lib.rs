@@ -37,7 +37,7 @@ pub mod verify;
 pub use error::{Error, Op, Side};
 pub use fs::{Entry, Fs, Kind, Meta, Stamp};
 pub use installed::{Installed, Status};
-pub use merge::{Action, merge};
+pub use merge::{Action, merge, merge_listed};
 pub use options::{OnConflict, Options};
 pub use plan::{Plan, Planned, Step, plan};
 pub use record::{Content, Detail, Owned, Record, State};

@@ -14,6 +14,7 @@ use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
 use crate::handle::Handle;
 use crate::options::Options;
 use crate::place::{Placed, Strategy};
+use crate::record::Listings;
 use crate::report::{ConflictReason, Left, Problem, Report, Warning};
 use crate::resolve::{Refusal, open_phys, resolve_dir};
 
@@ -84,6 +85,20 @@ pub fn merge<F: Fs>(
     opts: &Options,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
+    merge_listed(fs, stage, target, opts, Listings::default(), on_action)
+}
+
+/// [`merge`], taking each staged directory's listing from `listings` (a
+/// [`crate::record::scan`] of this STAGE made just before) where it has
+/// one, instead of listing the directory again.
+pub fn merge_listed<F: Fs>(
+    fs: &F,
+    stage: &F::Dir,
+    target: &F::Dir,
+    opts: &Options,
+    listings: Listings,
+    on_action: &mut dyn FnMut(&Path, Action),
+) -> Result<Report, Error> {
     let roots = crate::roots::examine(fs, stage, target)?;
     let (smeta, tmeta) = (roots.stage, roots.target);
     let entries = sorted(roots.entries);
@@ -101,6 +116,7 @@ pub fn merge<F: Fs>(
         bufs: Buffers::new(),
         written: HashSet::new(),
         links: HashMap::new(),
+        listings,
     };
     if opts.copy {
         m.clean_temps(target);
@@ -192,6 +208,8 @@ struct Merger<'a, 'b, F: Fs> {
     /// (where it is, below TARGET's root, and its name), so the others are
     /// linked to it and the group stays one inode.
     links: HashMap<(u64, u64), (Vec<OsString>, OsString)>,
+    /// Listings of staged directories taken by the record's scan.
+    listings: Listings,
 }
 
 impl<'a, F: Fs> Merger<'a, '_, F> {
@@ -522,7 +540,11 @@ impl<'a, F: Fs> Merger<'a, '_, F> {
             Ok(d) => d,
             Err(err) => return self.io(fr, Op::OpenDir, Side::Stage, err),
         };
-        let entries = match self.fs.read_dir(&sdir) {
+        let listed = match self.listings.take(&self.rel) {
+            Some(e) => Ok(e),
+            None => self.fs.read_dir(&sdir),
+        };
+        let entries = match listed {
             Ok(e) => sorted(e),
             Err(err) => return self.io(fr, Op::ReadDir, Side::Stage, err),
         };

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use stagemerge_core::{Action, Severity, merge};
+use stagemerge_core::{Action, Severity, merge_listed};
 
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
@@ -70,10 +70,17 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
             let _ = writeln!(stdout, "{:<10} {}", action.word(), path.display());
         }
     };
-    let report = merge(&fs, &stage, &target, &cfg.options, &mut on_action)
+    let listings = recording.listings();
+    let report = merge_listed(&fs, &stage, &target, &cfg.options, listings, &mut on_action)
         .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)));
     progress.finish();
-    let report = report?;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            recording.abandon()?;
+            return Err(e);
+        }
+    };
 
     if cfg.sync {
         let t = Instant::now();

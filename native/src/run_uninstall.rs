@@ -127,17 +127,18 @@ fn others(dir: &Path, own: &Path) -> Result<HashSet<PathBuf>> {
         std::fs::read_dir(dir).with_context(|| format!("read directory {}", dir.display()))?;
     for e in entries {
         let e = e.with_context(|| format!("read directory {}", dir.display()))?;
-        let p = e.path();
-        if !e.file_type()?.is_file() || p.canonicalize()? == own {
+        if !e.file_type()?.is_file() {
             continue;
         }
+        let p = e.path().canonicalize()?;
         let name = e.file_name();
+        if p == own || p == records::journal::path(&own) {
+            continue;
+        }
         if records::journal::is_journal(&name) {
             // An interrupted merge of another package may have placed what
             // its journal lists: that package needs those files too.
-            if p != records::journal::path(&own) {
-                paths.extend(records::journal::read_file(&p)?.into_iter().map(|o| o.path));
-            }
+            paths.extend(records::journal::read_file(&p)?.into_iter().map(|o| o.path));
             continue;
         }
         if records::is_auxiliary(&name) {

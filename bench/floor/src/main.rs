@@ -1,4 +1,4 @@
-//! `floor [--fsync-each|--syncfs] [--replace|--fresh] STAGE TARGET`: the
+//! `floor [--fsync-each|--syncfs|--syncfs-both] [--replace|--fresh] STAGE TARGET`: the
 //! least work a merge of STAGE into TARGET can do. By default TARGET already
 //! has every directory: one `renameat2(RENAME_NOREPLACE)` per non-directory,
 //! found by reading each staged directory once. `--replace`: a plain rename
@@ -14,6 +14,9 @@
 //! `--fsync-each` adds what a tool that makes each file durable on its own
 //! pays: an fsync of every placed file, then of every touched directory.
 //! `--syncfs` adds one `syncfs` of TARGET's filesystem at the end.
+//! `--syncfs-both` also one of STAGE's before the first rename: what a
+//! merge must pay so that no staged file gets a name in TARGET before its
+//! data is on disk (`merge --sync`).
 #![forbid(unsafe_code)]
 
 use std::ffi::{CString, OsString};
@@ -35,6 +38,7 @@ enum Durability {
     None,
     FsyncEach,
     Syncfs,
+    SyncfsBoth,
 }
 
 fn open_dir(at: Option<&OwnedFd>, name: &CString) -> rustix::io::Result<OwnedFd> {
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
         match a.to_str() {
             Some("--fsync-each") => how = Durability::FsyncEach,
             Some("--syncfs") => how = Durability::Syncfs,
+            Some("--syncfs-both") => how = Durability::SyncfsBoth,
             Some("--replace") => shape = Shape::Replace,
             Some("--fresh") => shape = Shape::Fresh,
             Some("--spec") => spec = true,
@@ -128,7 +133,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(_) => {
             eprintln!(
-                "usage: floor [--fsync-each|--syncfs] [--replace|--fresh] [--spec] STAGE TARGET"
+                "usage: floor [--fsync-each|--syncfs|--syncfs-both] [--replace|--fresh] [--spec] STAGE TARGET"
             );
             return ExitCode::from(2);
         }
@@ -136,9 +141,12 @@ fn main() -> ExitCode {
     let c = |p: OsString| CString::new(p.into_vec()).expect("no NUL in a path");
     let run = || -> rustix::io::Result<u64> {
         let (s, t) = (open_dir(None, &c(stage))?, open_dir(None, &c(target))?);
+        if how == Durability::SyncfsBoth {
+            rustix::fs::syncfs(&s)?;
+        }
         let n = merge(&s, &t, how, shape, spec)?;
         match how {
-            Durability::Syncfs => rustix::fs::syncfs(&t)?,
+            Durability::Syncfs | Durability::SyncfsBoth => rustix::fs::syncfs(&t)?,
             Durability::FsyncEach => rustix::fs::fsync(&t)?,
             Durability::None => {}
         }

@@ -12,7 +12,7 @@ mod settle;
 #[cfg(test)]
 mod tests;
 
-pub use scan::scan;
+pub use scan::{Listings, Scan, scan};
 pub use settle::settle;
 
 use std::ffi::{OsStr, OsString};

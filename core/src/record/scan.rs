@@ -2,32 +2,56 @@
 //! only list what the package staged, and a rerun after a kill must know
 //! what the first run moved away.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Op, Side};
-use crate::fs::{Fs, Kind};
+use crate::fs::{Entry, Fs, Kind};
 use crate::handle::Handle;
 
 use super::{Owned, Record, State, describe, recorded};
 
+/// What [`scan`] found: the record's entries, and every directory's
+/// listing, which the merge then uses instead of listing STAGE again.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Every regular file and symlink, sorted by path bytes.
+    pub owned: Vec<Owned>,
+    /// The listing of each staged directory below the root, by its path.
+    pub listings: Listings,
+}
+
+/// Listings of staged directories taken before the merge (STAGE is the
+/// merge's own: nothing else changes it meanwhile). Each is handed out once.
+#[derive(Debug, Default)]
+pub struct Listings(HashMap<PathBuf, Vec<Entry>>);
+
+impl Listings {
+    /// The listing of the staged directory at `path`, if it was taken.
+    pub(crate) fn take(&mut self, path: &Path) -> Option<Vec<Entry>> {
+        self.0.remove(path)
+    }
+}
+
 /// Every regular file and symlink below `stage`, as `find -type f -o -type l`
-/// lists them, sorted by path bytes.
+/// lists them, sorted by path bytes, and the listing of each directory.
 ///
 /// With [`Record::Paths`] an entry has its path and kind (one listing per
 /// directory, no `lstat` unless the listing has no type); with
 /// [`Record::Full`] also size, mode and the file's SHA-256 or the link's
-/// text. With [`Record::Off`] the list is empty. Changes nothing.
-pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Vec<Owned>, Error> {
+/// text. With [`Record::Off`] nothing is listed. Changes nothing.
+pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Scan, Error> {
     let mut out = Vec::new();
+    let mut listings = HashMap::new();
     if level == Record::Off {
-        return Ok(out);
+        return Ok(Scan::default());
     }
     let mut stack = vec![(Handle::Borrowed(stage), PathBuf::new())];
     while let Some((dir, at)) = stack.pop() {
-        let listing = fs
+        let mut listing = fs
             .read_dir(dir.get())
             .map_err(|e| Error::new(Op::ReadDir, Side::Stage, at.clone(), e))?;
-        for e in listing {
+        for e in &mut listing {
             let path = at.join(&e.name);
             let fail = |op, err| Error::new(op, Side::Stage, path.clone(), err);
             let meta = if level == Record::Full || e.kind == Kind::Unknown {
@@ -39,6 +63,7 @@ pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Vec<Owned>, 
                 None
             };
             let kind = meta.as_ref().map_or(e.kind, |m| m.kind);
+            e.kind = kind;
             if kind == Kind::Dir {
                 let sub = fs
                     .open_dir(dir.get(), &e.name)
@@ -63,9 +88,15 @@ pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Vec<Owned>, 
             };
             out.push(owned);
         }
+        if !at.as_os_str().is_empty() {
+            listings.insert(at, listing);
+        }
     }
     sort(&mut out);
-    Ok(out)
+    Ok(Scan {
+        owned: out,
+        listings: Listings(listings),
+    })
 }
 
 /// Sorts entries by path bytes, the order of every record.

@@ -1,6 +1,6 @@
 //! Which staged entries a package owns once its merge has run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ use super::{Owned, State};
 
 /// What a record lists after a merge, sorted by path bytes.
 ///
-/// `staged` is the [`super::scan`] of STAGE taken before the merge moved
+/// `staged` is the [`super::scan`] of STAGE (sorted by path bytes) taken before the merge moved
 /// anything, and `report` that merge's report. A staged entry the merge
 /// left in STAGE as a conflict or an error (itself, or a directory above
 /// it) is not listed: it is not in TARGET. One a concurrent merge or
@@ -42,27 +42,36 @@ pub fn settle<F: Fs>(
             Left::Shadowed => lost.insert(path.as_path()),
         };
     }
-    let mut out = BTreeMap::new();
-    for mut o in staged {
-        if o.path.ancestors().any(|a| unplaced.contains(a)) {
-            continue;
-        }
-        if lost.contains(o.path.as_path()) {
-            o.state = State::Lost;
-        }
-        out.insert(key(&o.path), o);
+    // STAGE's list is sorted and most merges leave nothing behind: keep it
+    // in place, and look paths up only where the report names some.
+    let mut out = staged;
+    if !unplaced.is_empty() {
+        out.retain(|o| !o.path.ancestors().any(|a| unplaced.contains(a)));
     }
+    if !lost.is_empty() {
+        for o in &mut out {
+            if lost.contains(o.path.as_path()) {
+                o.state = State::Lost;
+            }
+        }
+    }
+    if carried.is_empty() {
+        return out;
+    }
+    let mut seen: HashSet<Vec<u8>> = out.iter().map(|o| key(&o.path)).collect();
     let mut look = Presence {
         fs,
         root: target,
         last: None,
     };
     for o in carried {
-        if !out.contains_key(&key(&o.path)) && look.present(&o.path) {
-            out.insert(key(&o.path), o);
+        if !seen.contains(&key(&o.path)) && look.present(&o.path) {
+            seen.insert(key(&o.path));
+            out.push(o);
         }
     }
-    out.into_values().collect()
+    super::scan::sort(&mut out);
+    out
 }
 
 fn key(path: &Path) -> Vec<u8> {

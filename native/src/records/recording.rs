@@ -17,7 +17,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 use cap_std::fs::Dir;
-use stagemerge_core::record::{scan, settle};
+use stagemerge_core::record::{Listings, Scan, scan, settle};
 use stagemerge_core::{Owned, Report};
 
 use super::{durable, journal, owned_from, read_bytes};
@@ -45,6 +45,8 @@ struct Book<'c> {
     journaled: Vec<Owned>,
     /// A journal exists (found, or written by this run).
     has_journal: bool,
+    /// The journal was found: an earlier run was interrupted.
+    found_journal: bool,
 }
 
 impl<'c> Book<'c> {
@@ -75,6 +77,7 @@ impl<'c> Book<'c> {
             carried,
             journaled,
             has_journal,
+            found_journal: has_journal,
         })
     }
 }
@@ -85,6 +88,8 @@ pub(crate) struct Recording<'c> {
     books: Vec<Book<'c>>,
     /// What STAGE holds, as `scan` listed it before the merge.
     staged: Vec<Owned>,
+    /// STAGE's directory listings, for the merge.
+    listings: Option<Listings>,
 }
 
 impl<'c> Recording<'c> {
@@ -103,13 +108,23 @@ impl<'c> Recording<'c> {
         if let Some(r) = &cfg.sage_record {
             books.push(Book::open(&r.path, Format::Sage(r))?);
         }
-        let staged = if books.is_empty() {
-            Vec::new()
+        let scanned = if books.is_empty() {
+            Scan::default()
         } else {
             let stage = open_root(&cfg.stage, "STAGE")?;
             scan(fs, cfg.record, &stage).map_err(|e| anyhow!(e.render(&cfg.stage, &cfg.target)))?
         };
-        Ok(Recording { cfg, books, staged })
+        Ok(Recording {
+            cfg,
+            books,
+            staged: scanned.owned,
+            listings: Some(scanned.listings),
+        })
+    }
+
+    /// STAGE's directory listings as the scan took them, for the merge (once).
+    pub(crate) fn listings(&mut self) -> Listings {
+        self.listings.take().unwrap_or_default()
     }
 
     /// Journals, durably, what the merge is about to place: call after
@@ -120,14 +135,30 @@ impl<'c> Recording<'c> {
             return Ok(());
         }
         for b in &mut self.books {
-            // A rerun can be killed too: keep what the first run journaled.
-            let mut all: BTreeMap<&[u8], &Owned> = BTreeMap::new();
-            for o in b.journaled.iter().chain(&self.staged) {
-                all.insert(o.path.as_os_str().as_encoded_bytes(), o);
+            if b.journaled.is_empty() {
+                journal::write(b.path, &self.staged)?;
+            } else {
+                // A rerun can be killed too: keep what the first run journaled.
+                let mut all: BTreeMap<&[u8], &Owned> = BTreeMap::new();
+                for o in b.journaled.iter().chain(&self.staged) {
+                    all.insert(o.path.as_os_str().as_encoded_bytes(), o);
+                }
+                let list: Vec<Owned> = all.into_values().cloned().collect();
+                journal::write(b.path, &list)?;
             }
-            let list: Vec<Owned> = all.into_values().cloned().collect();
-            journal::write(b.path, &list)?;
             b.has_journal = true;
+        }
+        Ok(())
+    }
+
+    /// The merge did nothing at all (its roots could not be examined):
+    /// removes the journals this run wrote, so no install looks
+    /// interrupted. A journal an earlier run left stays.
+    pub(crate) fn abandon(self) -> Result<()> {
+        for b in self.books {
+            if b.has_journal && !b.found_journal {
+                journal::remove(b.path)?;
+            }
         }
         Ok(())
     }
@@ -141,8 +172,16 @@ impl<'c> Recording<'c> {
         report: &Report,
     ) -> Result<Vec<String>> {
         let mut notes = Vec::new();
-        for b in self.books {
-            let owned = settle(fs, target, self.staged.clone(), b.carried, report);
+        let mut staged = Some(self.staged);
+        let last = self.books.len().saturating_sub(1);
+        for (i, b) in self.books.into_iter().enumerate() {
+            // Each record but the last settles a copy of STAGE's list.
+            let list = if i == last {
+                staged.take().unwrap_or_default()
+            } else {
+                staged.clone().unwrap_or_default()
+            };
+            let owned = settle(fs, target, list, b.carried, report);
             let (bytes, unchanged) = match b.format {
                 Format::Json => {
                     let bytes = super::json::write(&owned);

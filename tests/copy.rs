@@ -202,10 +202,7 @@ fn big_tree(f: &Fixture, n: usize) {
 /// and gives the same TARGET as an uninterrupted run, with no temporary left.
 #[test]
 fn killed_copy_rerun_gives_the_uninterrupted_result() {
-    let trials: usize = std::env::var("STAGEMERGE_KILL_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
+    let trials = util::kill_trials(60);
     for temps in [Temps::Anonymous, Temps::Named] {
         let f = Fixture::new_fast(Prim::Rename);
         big_tree(&f, 3000);

@@ -11,15 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use util::corpus::{corpus, farm, mixed_stage, older_install, sh};
-use util::{Fixture, Prim, Run, Snapshot, command, fast_tmp};
-
-fn trials(default: usize) -> usize {
-    std::env::var("STAGEMERGE_KILL_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use util::corpus::{corpus, farm, mixed_reinstall, sh};
+use util::{Fixture, Prim, Run, Snapshot, command, fast_tmp, kill_trials};
 
 /// The journal beside a record.
 fn journal(record: &Path) -> PathBuf {
@@ -105,11 +98,7 @@ fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let w = work.path();
-    let pristine = w.join("pristine");
-    mixed_stage(&corpus, &pristine);
-    let base = w.join("base");
-    fs::create_dir(&base).unwrap();
-    older_install(&pristine, &base);
+    let (pristine, base) = mixed_reinstall(&corpus, w);
     let files = Snapshot::of(&pristine).nodes.len();
     let fresh = |n: &str| -> (PathBuf, PathBuf, PathBuf) {
         let (s, t) = (w.join(format!("{n}-stage")), w.join(format!("{n}-target")));
@@ -133,7 +122,7 @@ fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
         let want = format.essence(&record);
         let want_target = Snapshot::of(&t);
         assert!(!journal(&record).exists(), "{format:?}: journal removed");
-        let n = trials(100);
+        let n = kill_trials(100);
         let (mut mid_way, mut journaled) = (0, 0);
         for trial in 0..n {
             let (s, t, record) = fresh("trial");

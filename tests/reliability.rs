@@ -11,15 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use util::corpus::{corpus, farm, mixed_stage, older_install, sh};
-use util::{Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, temporaries};
-
-fn trials(default: usize) -> usize {
-    std::env::var("STAGEMERGE_KILL_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use util::corpus::{corpus, farm, mixed_reinstall, sh};
+use util::{
+    Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, kill_trials, temporaries,
+};
 
 /// SPEC: killed at any instant (SIGKILL), the same command run again gives
 /// the TARGET an uninterrupted run gives; STAGE holds nothing that was
@@ -29,11 +24,7 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let w = work.path();
-    let pristine = w.join("pristine");
-    mixed_stage(&corpus, &pristine);
-    let base = w.join("base");
-    fs::create_dir(&base).unwrap();
-    older_install(&pristine, &base);
+    let (pristine, base) = mixed_reinstall(&corpus, w);
     let files = Snapshot::of(&pristine).nodes.len();
 
     for copy in [false, true] {
@@ -60,7 +51,7 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
         Run::of(merge(&s, &t)).assert_code(0);
         let full = started.elapsed();
         let want = Snapshot::of(&t);
-        let n = trials(100);
+        let n = kill_trials(100);
         let mut mid_way = 0;
         for trial in 0..n {
             let (s, t) = fresh("trial");

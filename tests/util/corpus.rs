@@ -150,3 +150,14 @@ pub fn mixed_stage(corpus: &Path, into: &Path) {
             .arg(into));
     }
 }
+
+/// The mixed stage at `w/pristine` and an older install of it at `w/base`
+/// (see [`older_install`]): a reinstall of real packages.
+pub fn mixed_reinstall(corpus: &Path, w: &Path) -> (PathBuf, PathBuf) {
+    let pristine = w.join("pristine");
+    mixed_stage(corpus, &pristine);
+    let base = w.join("base");
+    std::fs::create_dir(&base).unwrap();
+    older_install(&pristine, &base);
+    (pristine, base)
+}

@@ -428,6 +428,15 @@ pub fn set_mode(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// How many kills a crash test makes: `STAGEMERGE_KILL_TRIALS`, else
+/// `default`.
+pub fn kill_trials(default: usize) -> usize {
+    std::env::var("STAGEMERGE_KILL_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub mod corpus;
 pub mod parallel;
 pub mod scenarios;

@@ -187,7 +187,8 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=()):
                   ("stagemerge --manifest (text)", f"{sm} merge -q --manifest '{M}' '{S}' '{T}'"),
                   ("stagemerge --manifest (json)", f"{sm} merge -q --manifest '{M}' --manifest-format json '{S}' '{T}'"),
                   ("stagemerge --sync", f"{sm} merge -q --sync '{S}' '{T}'"),
-                  ("floor + syncfs of both", f"{floor} {floor_shape}--syncfs-both '{S}' '{T}'")])
+                  ("floor + syncfs of both", f"{floor} {floor_shape}--syncfs-both '{S}' '{T}'"),
+                  ("floor + what SPEC requires + syncfs of both", f"{floor} {floor_shape}--spec --syncfs-both '{S}' '{T}'")])
         if not only or "corpus overlay" in only:
             memory["corpus overlay"] = peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")
     if not quick:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What `--sync` costs: stagemerge without and with --sync, against the
-# syscall floor (one renameat2 per file) plus one syncfs, and the floor plus
-# an fsync of every file (what a tool that makes each file durable pays).
+# syscall floor (one renameat2 per file) plus one syncfs, plus the two
+# syncfs --sync makes (STAGE's before the first rename, TARGET's after), and
+# the floor plus an fsync of every file (what a tool that makes each file
+# durable pays).
 #
 # Usage: bench/sync.sh [WORKDIR] [FILES]
 #   WORKDIR  on the filesystem to measure (default /var/tmp/stagemerge-bench-sync)
@@ -35,6 +37,7 @@ hyperfine --style basic --runs "$runs" --prepare "bash $work/prepare.sh" \
     -n "stagemerge merge" "$bin/stagemerge merge -q $work/s $work/t" \
     -n "stagemerge merge --sync" "$bin/stagemerge merge -q --sync $work/s $work/t" \
     -n "floor + syncfs" "$bin/floor --syncfs $work/s $work/t" \
+    -n "floor + syncfs of both" "$bin/floor --syncfs-both $work/s $work/t" \
     -n "floor + fsync each file" "$bin/floor --fsync-each $work/s $work/t"
 rm -rf "$work"
 cat bench/out/sync.md

@@ -2,10 +2,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use stagemerge_core::{Action, Severity, merge_listed};
+use cap_std::fs::Dir;
+use stagemerge_core::record::Listings;
+use stagemerge_core::{Action, Report, Severity, merge_listed};
 
 use crate::config::{MergeConfig, Verbosity};
 use crate::exit::Exit;
@@ -28,18 +30,7 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
     if cfg.sandbox {
-        let mut args = vec!["merge".to_owned(), "--on-conflict".into()];
-        args.push(sandbox::policy_word(cfg.options.on_conflict).into());
-        match cfg.verbosity {
-            Verbosity::Quiet => args.push("--quiet".into()),
-            Verbosity::Verbose => args.push("--verbose".into()),
-            Verbosity::Normal => {}
-        }
-        if cfg.json {
-            args.push("--json".into());
-        }
-        let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
-        return sandbox::run(roots, Access::ReadWrite, args);
+        return run_sandboxed(cfg, stage, target);
     }
 
     let fs = if cfg.sync {
@@ -48,19 +39,61 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         NativeFs::new()
     };
     let mut recording = Recording::prepare(cfg, &fs)?;
-    let mut synced = std::time::Duration::ZERO;
+    let mut synced = Duration::ZERO;
     if cfg.sync {
         // What make install wrote may still be only in the page cache: make
         // it durable before any of it gets a name in TARGET, or a power cut
         // leaves named empty files where the staged ones were.
-        let t = Instant::now();
-        sync_filesystem(&stage).with_context(|| format!("syncfs {}", cfg.stage.display()))?;
-        synced += t.elapsed();
+        sync_timed(&stage, &cfg.stage, &mut synced)?;
     }
     recording.journal()?;
+    let listings = recording.listings();
+    let report = match walk(cfg, &fs, &stage, &target, listings) {
+        Ok(r) => r,
+        Err(e) => {
+            recording.abandon()?;
+            return Err(e);
+        }
+    };
+    if cfg.sync {
+        sync_timed(&target, &cfg.target, &mut synced)?;
+    }
+    let notes = recording.finish(&fs, &target, &report)?;
+    print_outcome(cfg, &report, notes, started, synced);
+    Ok(if report.is_clean() {
+        Exit::Ok
+    } else {
+        Exit::Problems
+    })
+}
+
+/// `merge --sandbox`: the guest merges through read-write preopens.
+fn run_sandboxed(cfg: &MergeConfig, stage: Dir, target: Dir) -> Result<Exit> {
+    let mut args = vec!["merge".to_owned(), "--on-conflict".into()];
+    args.push(sandbox::policy_word(cfg.options.on_conflict).into());
+    match cfg.verbosity {
+        Verbosity::Quiet => args.push("--quiet".into()),
+        Verbosity::Verbose => args.push("--verbose".into()),
+        Verbosity::Normal => {}
+    }
+    if cfg.json {
+        args.push("--json".into());
+    }
+    let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
+    sandbox::run(roots, Access::ReadWrite, args)
+}
+
+/// The merge itself, with the progress line and `--verbose` listing.
+fn walk(
+    cfg: &MergeConfig,
+    fs: &NativeFs,
+    stage: &Dir,
+    target: &Dir,
+    listings: Listings,
+) -> Result<Report> {
     let verbose = cfg.verbosity == Verbosity::Verbose;
-    let mut stdout = std::io::stdout().lock();
     let quiet = cfg.verbosity == Verbosity::Quiet;
+    let mut stdout = std::io::stdout().lock();
     let mut progress = Progress::new(!quiet && std::io::stderr().is_terminal());
     let mut on_action = |path: &Path, action: Action| {
         progress.entry(path);
@@ -70,34 +103,40 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
             let _ = writeln!(stdout, "{:<10} {}", action.word(), path.display());
         }
     };
-    let listings = recording.listings();
-    let report = merge_listed(&fs, &stage, &target, &cfg.options, listings, &mut on_action)
+    let report = merge_listed(fs, stage, target, &cfg.options, listings, &mut on_action)
         .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)));
     progress.finish();
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => {
-            recording.abandon()?;
-            return Err(e);
-        }
-    };
+    report
+}
 
-    if cfg.sync {
-        let t = Instant::now();
-        sync_filesystem(&target).with_context(|| format!("syncfs {}", cfg.target.display()))?;
-        synced += t.elapsed();
-    }
-    let mut notes = recording.finish(&fs, &target, &report)?;
+/// `--sync`: one `syncfs` of the filesystem holding `dir` (named `path`),
+/// its time added to `total`.
+fn sync_timed(dir: &Dir, path: &Path, total: &mut Duration) -> Result<()> {
+    let t = Instant::now();
+    sync_filesystem(dir).with_context(|| format!("syncfs {}", path.display()))?;
+    *total += t.elapsed();
+    Ok(())
+}
 
+/// Problems, warnings, the records' notes and the summary on stderr; the
+/// JSON report on stdout with `--json`.
+fn print_outcome(
+    cfg: &MergeConfig,
+    report: &Report,
+    notes: Vec<String>,
+    started: Instant,
+    synced: Duration,
+) {
     let mut out = Messages::new();
     let quiet = cfg.verbosity == Verbosity::Quiet;
+    let verbose = cfg.verbosity == Verbosity::Verbose;
     for (severity, msg) in report.messages(&cfg.stage, &cfg.target, verbose) {
         if severity == Severity::Error || !quiet {
             out.message(severity, &msg);
         }
     }
     if !quiet {
-        for n in notes.drain(..) {
+        for n in notes {
             out.warning(&n);
         }
         let sync = if cfg.sync {
@@ -118,9 +157,4 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
             .lock()
             .write_all(report.to_json(&cfg.stage, &cfg.target).as_bytes());
     }
-    Ok(if report.is_clean() {
-        Exit::Ok
-    } else {
-        Exit::Problems
-    })
 }

@@ -37,8 +37,9 @@ impl NativeFs {
     }
 }
 
-/// Windows cannot open a directory to flush it with std; NTFS journals the
-/// rename of a record itself.
+/// Not done on Windows: std cannot open a directory to flush it. A record's
+/// data is flushed before its rename; the rename itself is not forced to
+/// disk there (README: Windows has not been run yet).
 pub(crate) fn sync_dir(_path: &std::path::Path) -> io::Result<()> {
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use util::corpus::{corpus, farm, mixed_reinstall, sh};
-use util::{Fixture, Prim, Run, Snapshot, command, fast_tmp, kill_trials};
+use util::{Fixture, Prim, Run, Snapshot, command, fast_tmp, kill_trials, wait_for_file};
 
 /// The journal beside a record.
 fn journal(record: &Path) -> PathBuf {
@@ -76,19 +76,6 @@ fn merge_cmd(format: Format, record: &Path, stage: &Path, target: &Path) -> Comm
     c
 }
 
-/// Waits until the journal of `record` exists; returns when it appeared
-/// (after the call), or None if the merge ended first.
-fn wait_for_journal(record: &Path, child: &mut std::process::Child) -> Option<Duration> {
-    let start = Instant::now();
-    while !journal(record).exists() {
-        if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
-            return None;
-        }
-        std::thread::sleep(Duration::from_micros(100));
-    }
-    Some(start.elapsed())
-}
-
 /// SIGKILL at instants spread over a reinstall of real packages (files
 /// moved, replaced and found identical one by one), with each record
 /// format; the same command run again writes the record an uninterrupted
@@ -116,7 +103,7 @@ fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
         let (s, t, record) = fresh("reference");
         let started = Instant::now();
         let mut child = merge_cmd(format, &record, &s, &t).spawn().unwrap();
-        let journal_at = wait_for_journal(&record, &mut child).unwrap_or_default();
+        let journal_at = wait_for_file(&journal(&record), &mut child).unwrap_or_default();
         assert!(child.wait().unwrap().success());
         let full = started.elapsed();
         let want = format.essence(&record);
@@ -136,7 +123,7 @@ fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
             let at = (trial as f64 + 0.5) / n as f64 * 1.2;
             if trial % 4 == 0 {
                 std::thread::sleep(full.mul_f64(at));
-            } else if wait_for_journal(&record, &mut child).is_some() {
+            } else if wait_for_file(&journal(&record), &mut child).is_some() {
                 std::thread::sleep((full.saturating_sub(journal_at)).mul_f64(at));
             }
             let _ = child.kill();

@@ -23,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use util::corpus::sh;
-use util::{Prim, command, is_root};
+use util::{Prim, command, is_root, wait_for_file};
 
 const DIRS: usize = 30;
 const PER_DIR: usize = 100;
@@ -191,14 +191,7 @@ impl Lab {
     /// Waits for the journal; returns how long it took, or None when the
     /// merge ended first.
     fn wait_for_journal(&self, child: &mut Child) -> Option<Duration> {
-        let start = Instant::now();
-        while !self.journal().exists() {
-            if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(60) {
-                return None;
-            }
-            std::thread::sleep(Duration::from_micros(100));
-        }
-        Some(start.elapsed())
+        wait_for_file(&self.journal(), child)
     }
 
     /// Stops the merge, lets the live filesystem run 2 s (its journal

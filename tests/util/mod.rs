@@ -437,6 +437,20 @@ pub fn kill_trials(default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Waits until `path` exists while `child` runs; returns how long that took,
+/// or None when the child ended first (or after a minute). Crash tests use
+/// it to strike after a merge has written its journal.
+pub fn wait_for_file(path: &Path, child: &mut std::process::Child) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        if child.try_wait().unwrap().is_some() || start.elapsed().as_secs() > 60 {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    Some(start.elapsed())
+}
+
 pub mod corpus;
 pub mod parallel;
 pub mod scenarios;

@@ -1,6 +1,7 @@
-//! Property test: random STAGE and TARGET trees, merged by the real binary
-//! (with the no-replace rename and with the fallback), agree with a small
-//! pure model of SPEC.md's placement rules.
+//! Property tests on random STAGE and TARGET trees: merged by the real
+//! binary (with the no-replace rename and with the fallback) they agree with
+//! a small pure model of SPEC.md's placement rules, and the plan's steps are
+//! the actions the merge then reports (also in copy mode).
 
 mod util;
 
@@ -10,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use proptest::prelude::*;
-use util::{Fixture, Prim, Snapshot};
+use util::{Fixture, Prim, Run, Snapshot, merged, predicted};
 
 /// A tree entry, as the rules see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,9 +56,22 @@ fn tree() -> impl Strategy<Value = Tree> {
 
 // ---- the model -------------------------------------------------------
 
+#[derive(PartialEq, Eq)]
 enum Resolved {
     Inside(Vec<String>),
     Refused,
+}
+
+/// What the model notes while it merges: whether the merge meets its own
+/// earlier work (a name it looks at lies in something it placed, or a TARGET
+/// symlink it follows leads elsewhere than in TARGET as it was, as when
+/// `lib64 -> lib` shows again what `lib/` received). A plan describes
+/// TARGET as it is, so only there may its steps differ from the merge's.
+#[derive(Default)]
+struct Trace {
+    before: Tree,
+    placed: Vec<Vec<String>>,
+    sees_itself: bool,
 }
 
 fn get<'a>(root: &'a Tree, path: &[String]) -> Option<&'a Tree> {
@@ -125,28 +139,43 @@ fn resolve(root: &Tree, base: &[String], text: &str) -> Resolved {
 
 /// Merges the staged directory `stage` into TARGET's directory at `at`;
 /// returns whether anything stays in `stage` and counts conflicts.
-fn merge_dir(stage: &mut Tree, target: &mut Tree, at: &[String], conflicts: &mut usize) {
+fn merge_dir(
+    stage: &mut Tree,
+    target: &mut Tree,
+    at: &[String],
+    conflicts: &mut usize,
+    trace: &mut Trace,
+) {
     let names: Vec<String> = stage.keys().cloned().collect();
     for n in names {
         let s = stage[&n].clone();
         let t = get(target, at).and_then(|d| d.get(&n)).cloned();
         let mut child_at = at.to_vec();
         child_at.push(n.clone());
+        if trace.placed.iter().any(|p| child_at.starts_with(p)) {
+            trace.sees_itself = true;
+        }
         let into = match (&s, &t) {
             (_, None) => {
                 get_mut(target, at).insert(n.clone(), s);
                 stage.remove(&n);
+                trace.placed.push(child_at);
                 continue;
             }
             (T::Dir(_), Some(T::Dir(_))) => Some(child_at),
-            (T::Dir(_), Some(T::Link(text))) => match resolve(target, at, text) {
-                Resolved::Inside(p) => Some(p),
-                Resolved::Refused => None,
-            },
+            (T::Dir(_), Some(T::Link(text))) => {
+                let now = resolve(target, at, text);
+                trace.sees_itself |= now != resolve(&trace.before, at, text);
+                match now {
+                    Resolved::Inside(p) => Some(p),
+                    Resolved::Refused => None,
+                }
+            }
             (T::Dir(_), Some(_)) | (_, Some(T::Dir(_))) => None,
             (_, Some(t)) => {
                 if &s != t {
                     get_mut(target, at).insert(n.clone(), s);
+                    trace.placed.push(child_at);
                 }
                 stage.remove(&n);
                 continue;
@@ -158,7 +187,7 @@ fn merge_dir(stage: &mut Tree, target: &mut Tree, at: &[String], conflicts: &mut
                 let Some(T::Dir(mut sub)) = stage.remove(&n) else {
                     unreachable!()
                 };
-                merge_dir(&mut sub, target, &p, conflicts);
+                merge_dir(&mut sub, target, &p, conflicts, trace);
                 if !sub.is_empty() {
                     stage.insert(n, T::Dir(sub));
                 }
@@ -227,7 +256,13 @@ fn check(prim: Prim, stage: &Tree, target: &Tree) -> Result<(), TestCaseError> {
     let run = f.merge(&[]);
 
     let (mut want_stage, mut want_target, mut conflicts) = (stage.clone(), target.clone(), 0);
-    merge_dir(&mut want_stage, &mut want_target, &[], &mut conflicts);
+    merge_dir(
+        &mut want_stage,
+        &mut want_target,
+        &[],
+        &mut conflicts,
+        &mut Trace::default(),
+    );
     prop_assert_eq!(
         read(&f.target, &canary),
         want_target,
@@ -245,8 +280,68 @@ fn check(prim: Prim, stage: &Tree, target: &Tree) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Whether merging `stage` into `target` meets its own earlier work
+/// ([`Trace`]).
+fn sees_itself(stage: &Tree, target: &Tree) -> bool {
+    let mut trace = Trace {
+        before: target.clone(),
+        ..Trace::default()
+    };
+    let (mut s, mut t) = (stage.clone(), target.clone());
+    merge_dir(&mut s, &mut t, &[], &mut 0, &mut trace);
+    trace.sees_itself
+}
+
+/// `plan` then `merge --verbose`, with the same primitive and `args`: the
+/// plan's steps, in order, are the actions the merge reports, wherever the
+/// merge does not meet its own earlier work (there the plan, which
+/// describes TARGET as it is, cannot know; such cases are set aside).
+fn plan_is_merge(
+    prim: Prim,
+    args: &[&str],
+    stage: &Tree,
+    target: &Tree,
+) -> Result<(), TestCaseError> {
+    prop_assume!(!sees_itself(stage, target));
+    let f = Fixture::new_fast(prim);
+    let canary = f.dir("canary");
+    write(&f.stage, stage, &canary);
+    write(&f.target, target, &canary);
+    let mut plan = f.command();
+    plan.arg("plan").args(args).arg(&f.stage).arg(&f.target);
+    let plan = Run::of(plan);
+    let run = f.merge(&[args, &["--verbose"]].concat());
+    prop_assert_eq!(
+        predicted(&plan.stdout),
+        merged(&run.stdout),
+        "{:?} {:?}\nplan:\n{}\nmerge:\n{}{}",
+        prim,
+        args,
+        plan.stdout,
+        run.stdout,
+        run.stderr
+    );
+    prop_assert_eq!(plan.code, run.code, "plan and merge exit alike");
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plan_names_the_merges_actions(stage in tree(), target in tree()) {
+        plan_is_merge(Prim::Rename, &[], &stage, &target)?;
+    }
+
+    #[test]
+    fn plan_names_the_fallback_merges_actions(stage in tree(), target in tree()) {
+        plan_is_merge(Prim::Fallback, &[], &stage, &target)?;
+    }
+
+    #[test]
+    fn plan_names_the_copy_merges_actions(stage in tree(), target in tree()) {
+        plan_is_merge(Prim::Rename, &["--copy"], &stage, &target)?;
+    }
 
     #[test]
     fn merge_agrees_with_the_model(stage in tree(), target in tree()) {

@@ -8,7 +8,9 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use util::corpus::{corpus, farm, sh, stages, usrmerged_root};
-use util::{Fixture, Prim, Run, Snapshot, assert_plans_agree, command, fast_tmp, mtimes};
+use util::{
+    Fixture, Prim, Run, Snapshot, assert_plans_agree, command, fast_tmp, merged, mtimes, predicted,
+};
 
 fn probe(f: &Fixture, writable: bool) -> Run {
     let mut c = command(Prim::Rename);
@@ -72,41 +74,6 @@ fn read_only_sandbox_refuses_every_write() {
         control.stdout
     );
     assert!(f.stage.join("probe-new").exists() && f.target.join("probe-dir").is_dir());
-}
-
-/// Maps a plan's word to the word `merge --verbose` prints for it.
-fn merge_word(plan_word: &str) -> &str {
-    match plan_word {
-        "place-dir" => "moved-dir",
-        "place" => "moved",
-        "follow" | "merge-dir" => "merge-dir",
-        "replace" => "replaced",
-        "keep" => "kept",
-        w => w,
-    }
-}
-
-/// `(word, path)` of each step line of a plan, mapped to merge's words.
-fn predicted(plan: &str) -> Vec<(String, String)> {
-    plan.lines()
-        .filter(|l| !l.starts_with("plan: "))
-        .map(|l| {
-            let (word, rest) = l.split_once(' ').unwrap();
-            let path = rest.trim_start();
-            let path = path.split_once("  (").map_or(path, |(p, _)| p);
-            (merge_word(word).to_owned(), path.to_owned())
-        })
-        .collect()
-}
-
-fn merged(verbose: &str) -> Vec<(String, String)> {
-    verbose
-        .lines()
-        .map(|l| {
-            let (word, path) = l.split_once(' ').unwrap();
-            (word.to_owned(), path.trim_start().to_owned())
-        })
-        .collect()
 }
 
 /// Stages one after another into `target`: before each merge, the native

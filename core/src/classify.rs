@@ -3,7 +3,7 @@
 //! Kept free of I/O so that tests (and a model of the rules) can check the
 //! table itself; the walk feeds it what `lstat` says.
 
-use crate::fs::Kind;
+use crate::fs::{Kind, Stamp};
 use crate::options::OnConflict;
 use crate::report::ConflictReason;
 
@@ -59,6 +59,47 @@ pub fn on_difference(policy: OnConflict, concurrent: bool) -> Decision {
     }
 }
 
+/// What the walk knows that tells whether a different TARGET entry is
+/// another merge's, placed while this one ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clues {
+    /// This merge found the name free, then taken when it placed.
+    pub raced: bool,
+    /// The TARGET directory did not exist when this merge first looked:
+    /// another merge made it, so everything in it is theirs.
+    pub fresh_dir: bool,
+    /// The TARGET directory changed after this merge started, not by this
+    /// merge, before this merge entered it.
+    pub hot_dir: bool,
+    /// The entry's own change time, where the platform gives one.
+    pub ctime: Option<Stamp>,
+    /// When this merge started, by TARGET's clock (`None` for a plan:
+    /// concurrency does not enter it).
+    pub start: Option<Stamp>,
+    /// This merge itself wrote into the entry's directory (an alias such as
+    /// `lib64 -> lib` may bring it back there).
+    pub wrote_here: bool,
+}
+
+/// Whether something changed at `ctime` after `start`, by someone other than
+/// this merge (`wrote_here`: this merge wrote there itself, so a change
+/// after the start may be its own).
+pub fn changed_since(ctime: Option<Stamp>, start: Option<Stamp>, wrote_here: bool) -> bool {
+    match (ctime, start) {
+        (Some(c), Some(s)) => c > s && !wrote_here,
+        _ => false,
+    }
+}
+
+/// The concurrency rule: a different TARGET entry is a concurrent merge's
+/// (the first writer wins) when the name was taken in a race, its directory
+/// is another merge's or changed under this one, or the entry itself changed
+/// after this merge started. A peer's write missed by all of these still
+/// gets a "replaced" warning.
+pub fn concurrent(c: &Clues) -> bool {
+    c.raced || c.fresh_dir || c.hot_dir || changed_since(c.ctime, c.start, c.wrote_here)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +149,58 @@ mod tests {
                 assert_eq!(classify(s, t), Verdict::Compare, "{s:?} over {t:?}");
             }
         }
+    }
+
+    fn at(secs: i64) -> Option<Stamp> {
+        Some(Stamp { secs, nanos: 0 })
+    }
+
+    #[test]
+    fn a_change_after_the_start_is_someone_elses_unless_this_merge_wrote_there() {
+        assert!(changed_since(at(2), at(1), false));
+        assert!(!changed_since(at(2), at(1), true));
+        assert!(!changed_since(at(1), at(1), false), "not after the start");
+        assert!(!changed_since(at(0), at(1), false));
+        assert!(
+            !changed_since(None, at(1), false),
+            "no change time: unknown"
+        );
+        assert!(!changed_since(at(2), None, false), "a plan has no start");
+    }
+
+    #[test]
+    fn each_clue_alone_makes_a_write_concurrent() {
+        let calm = Clues {
+            ctime: at(1),
+            start: at(5),
+            ..Clues::default()
+        };
+        assert!(!concurrent(&calm));
+        for c in [
+            Clues {
+                raced: true,
+                ..calm
+            },
+            Clues {
+                fresh_dir: true,
+                ..calm
+            },
+            Clues {
+                hot_dir: true,
+                ..calm
+            },
+            Clues {
+                ctime: at(9),
+                ..calm
+            },
+        ] {
+            assert!(concurrent(&c), "{c:?}");
+        }
+        assert!(!concurrent(&Clues {
+            ctime: at(9),
+            wrote_here: true,
+            ..calm
+        }));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use stagemerge_core::{Entry, Meta};
 
 #[link(wasm_import_module = "stagemerge")]
 unsafe extern "C" {
+    #[link_name = "request"]
+    fn host_request(out: *mut u8, cap: usize) -> i64;
     #[link_name = "list"]
     fn host_list(root: u32, dir: *const u8, dir_len: usize, out: *mut u8, cap: usize) -> i64;
     #[link_name = "lstat"]
@@ -58,6 +60,13 @@ fn with_growing_buffer(mut f: impl FnMut(&mut [u8]) -> i64) -> io::Result<Vec<u8
         }
         buf = vec![0u8; n];
     }
+}
+
+/// What the host asks this run to do.
+pub(crate) fn request() -> io::Result<abi::Request> {
+    // SAFETY: the host writes at most `buf.len()` bytes into `buf`.
+    let bytes = with_growing_buffer(|buf| unsafe { host_request(buf.as_mut_ptr(), buf.len()) })?;
+    abi::Request::decode(&bytes)
 }
 
 /// The entries of the directory `dir` (a path below preopen `root`).

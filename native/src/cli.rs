@@ -193,6 +193,10 @@ pub(crate) struct PlanArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Plan a copy (as `merge --copy`): STAGE would be left intact.
+    #[arg(long)]
+    pub(crate) copy: bool,
+
     /// Compute the plan inside the Wasmtime sandbox, with STAGE and TARGET
     /// preopened read-only: it provably cannot write anything. The output is
     /// the same as without it.

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use stagemerge_core::outcome::{Printing, Verbosity};
 use stagemerge_core::{OnConflict, Options, Record};
 
 use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, PlanArgs};
@@ -12,17 +13,6 @@ use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, PlanArgs};
 /// mkdir + children) so tests exercise it on filesystems that have the
 /// no-replace flag. Not a user option.
 pub(crate) const FORCE_FALLBACK_ENV: &str = "STAGEMERGE_FORCE_FALLBACK";
-
-/// How much a run prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verbosity {
-    /// Problems only.
-    Quiet,
-    /// Problems, warnings and the summary.
-    Normal,
-    /// Also every action, on stdout.
-    Verbose,
-}
 
 /// A merge that is ready to run: both roots exist, are directories, and are
 /// neither the same nor nested the wrong way round.
@@ -33,7 +23,8 @@ pub(crate) struct MergeConfig {
     /// TARGET as the user named it (for messages).
     pub(crate) target: PathBuf,
     pub(crate) options: Options,
-    pub(crate) verbosity: Verbosity,
+    /// How the outcome is printed (the same settings go to the sandbox).
+    pub(crate) printing: Printing,
     /// What the records asked for need to know of each staged entry.
     pub(crate) record: Record,
     /// Where to write the manifest, and how.
@@ -46,8 +37,6 @@ pub(crate) struct MergeConfig {
     pub(crate) escalate: Option<Vec<String>>,
     /// Run the merge in the Wasmtime sandbox.
     pub(crate) sandbox: bool,
-    /// Print the report as JSON on stdout.
-    pub(crate) json: bool,
 }
 
 /// What `--sage-record` writes besides the file list.
@@ -64,8 +53,7 @@ impl MergeConfig {
     pub(crate) fn from_args(a: MergeArgs) -> Result<Self> {
         let (_, target_real) = check_roots(&a.stage, &a.target)?;
         let on_conflict = policy(a.on_conflict);
-        let force_fallback =
-            std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+        let force_fallback = force_fallback();
         let verbosity = if a.quiet {
             Verbosity::Quiet
         } else if a.verbose {
@@ -99,7 +87,10 @@ impl MergeConfig {
                 force_fallback,
                 copy: a.copy,
             },
-            verbosity,
+            printing: Printing {
+                verbosity,
+                json: a.json,
+            },
             record,
             manifest,
             sage_record,
@@ -112,7 +103,6 @@ impl MergeConfig {
                 crate::escalate::prefix(&target_real, a.escalated)?
             },
             sandbox: a.sandbox,
-            json: a.json,
         })
     }
 }
@@ -137,12 +127,19 @@ impl PlanConfig {
             target: a.target,
             options: Options {
                 on_conflict: policy(a.on_conflict),
-                ..Options::default()
+                force_fallback: force_fallback(),
+                copy: a.copy,
             },
             json: a.json,
             sandbox: a.sandbox,
         })
     }
+}
+
+/// Whether the environment forces the portable fallback (for tests: a merge
+/// and its plan then both place by link + unlink and mkdir).
+fn force_fallback() -> bool {
+    std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 fn policy(p: ConflictPolicy) -> OnConflict {

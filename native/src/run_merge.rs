@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use cap_std::fs::Dir;
+use stagemerge_core::abi::Command;
+use stagemerge_core::outcome::Verbosity;
 use stagemerge_core::record::Listings;
-use stagemerge_core::{Action, Report, Severity, merge_listed};
+use stagemerge_core::{Action, Report, merge_listed};
 
-use crate::config::{MergeConfig, Verbosity};
+use crate::config::MergeConfig;
 use crate::exit::Exit;
 use crate::output::Messages;
 use crate::progress::Progress;
@@ -67,20 +69,12 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     })
 }
 
-/// `merge --sandbox`: the guest merges through read-write preopens.
+/// `merge --sandbox`: the guest merges through read-write preopens, with
+/// the same options and printing.
 fn run_sandboxed(cfg: &MergeConfig, stage: Dir, target: Dir) -> Result<Exit> {
-    let mut args = vec!["merge".to_owned(), "--on-conflict".into()];
-    args.push(sandbox::policy_word(cfg.options.on_conflict).into());
-    match cfg.verbosity {
-        Verbosity::Quiet => args.push("--quiet".into()),
-        Verbosity::Verbose => args.push("--verbose".into()),
-        Verbosity::Normal => {}
-    }
-    if cfg.json {
-        args.push("--json".into());
-    }
     let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
-    sandbox::run(roots, Access::ReadWrite, args)
+    let request = sandbox::request(Command::Merge, &cfg.options, cfg.printing, &roots);
+    sandbox::run(roots, Access::ReadWrite, &request)
 }
 
 /// The merge itself, with the progress line and `--verbose` listing.
@@ -91,16 +85,15 @@ fn walk(
     target: &Dir,
     listings: Listings,
 ) -> Result<Report> {
-    let verbose = cfg.verbosity == Verbosity::Verbose;
-    let quiet = cfg.verbosity == Verbosity::Quiet;
+    let p = cfg.printing;
     let mut stdout = std::io::stdout().lock();
-    let mut progress = Progress::new(!quiet && std::io::stderr().is_terminal());
+    let shown = p.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
+    let mut progress = Progress::new(shown);
     let mut on_action = |path: &Path, action: Action| {
         progress.entry(path);
-        // With --json, stdout is the JSON document alone.
-        if verbose && !cfg.json {
+        if let Some(line) = p.action_line(path, action) {
             // A closed stdout (`| head`) is not an error of the merge.
-            let _ = writeln!(stdout, "{:<10} {}", action.word(), path.display());
+            let _ = writeln!(stdout, "{line}");
         }
     };
     let report = merge_listed(fs, stage, target, &cfg.options, listings, &mut on_action)
@@ -127,34 +120,24 @@ fn print_outcome(
     started: Instant,
     synced: Duration,
 ) {
+    let (p, stage, target) = (cfg.printing, &cfg.stage, &cfg.target);
     let mut out = Messages::new();
-    let quiet = cfg.verbosity == Verbosity::Quiet;
-    let verbose = cfg.verbosity == Verbosity::Verbose;
-    for (severity, msg) in report.messages(&cfg.stage, &cfg.target, verbose) {
-        if severity == Severity::Error || !quiet {
-            out.message(severity, &msg);
-        }
+    for (severity, msg) in p.messages(report, stage, target) {
+        out.message(severity, &msg);
     }
-    if !quiet {
+    if p.verbosity != Verbosity::Quiet {
         for n in notes {
             out.warning(&n);
         }
-        let sync = if cfg.sync {
-            format!(", synced in {:.3} s", synced.as_secs_f64())
-        } else {
-            String::new()
-        };
-        out.note(&format!(
-            "{} -> {}: {} in {:.3} s{sync}",
-            cfg.stage.display(),
-            cfg.target.display(),
-            report.summary(),
-            started.elapsed().as_secs_f64()
-        ));
     }
-    if cfg.json {
-        let _ = std::io::stdout()
-            .lock()
-            .write_all(report.to_json(&cfg.stage, &cfg.target).as_bytes());
+    let mut timing = format!(" in {:.3} s", started.elapsed().as_secs_f64());
+    if cfg.sync {
+        timing.push_str(&format!(", synced in {:.3} s", synced.as_secs_f64()));
+    }
+    if let Some(summary) = p.summary(report, stage, target, &timing) {
+        out.note(&summary);
+    }
+    if let Some(json) = p.json(report, stage, target) {
+        let _ = std::io::stdout().lock().write_all(json.as_bytes());
     }
 }

@@ -4,6 +4,9 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 
+use stagemerge_core::abi::Command;
+use stagemerge_core::outcome::Printing;
+
 use crate::config::PlanConfig;
 use crate::exit::Exit;
 use crate::sandbox::{self, Access};
@@ -14,13 +17,13 @@ pub(crate) fn run(cfg: &PlanConfig) -> Result<Exit> {
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
     if cfg.sandbox {
-        let mut args = vec!["plan".to_owned(), "--on-conflict".into()];
-        args.push(sandbox::policy_word(cfg.options.on_conflict).into());
-        if cfg.json {
-            args.push("--json".into());
-        }
         let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
-        return sandbox::run(roots, Access::ReadOnly, args);
+        let printing = Printing {
+            json: cfg.json,
+            ..Printing::default()
+        };
+        let request = sandbox::request(Command::Plan, &cfg.options, printing, &roots);
+        return sandbox::run(roots, Access::ReadOnly, &request);
     }
     let plan = stagemerge_core::plan(&NativeFs::new(), &stage, &target, &cfg.options)
         .map_err(|e| anyhow!(e.render(&cfg.stage, &cfg.target)))?;

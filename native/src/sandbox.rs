@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::Result;
 use cap_std::fs::Dir;
-use stagemerge_core::OnConflict;
+use stagemerge_core::Options;
+use stagemerge_core::abi::{Command, Request};
+use stagemerge_core::outcome::Printing;
 pub(crate) use stagemerge_wasm_host::Access;
 use stagemerge_wasm_host::{Root, Sandbox};
 
@@ -34,22 +36,27 @@ impl<'p> Roots<'p> {
     }
 }
 
-/// The guest's spelling of a policy.
-pub(crate) fn policy_word(p: OnConflict) -> &'static str {
-    match p {
-        OnConflict::Replace => "replace",
-        OnConflict::Keep => "keep",
-        OnConflict::Fail => "fail",
+/// What the guest is to do, with the options and printing the native front
+/// end validated, and the roots' names for its messages.
+pub(crate) fn request(
+    command: Command,
+    options: &Options,
+    printing: Printing,
+    roots: &Roots<'_>,
+) -> Request {
+    Request {
+        command,
+        options: options.clone(),
+        printing,
+        stage: roots.stage.path.to_owned(),
+        target: roots.target.path.to_owned(),
     }
 }
 
-/// Runs the guest with `args` followed by the two roots' names; its exit
-/// status is ours.
-pub(crate) fn run(roots: Roots<'_>, access: Access, mut args: Vec<String>) -> Result<Exit> {
-    args.push(roots.stage.path.display().to_string());
-    args.push(roots.target.path.display().to_string());
+/// Runs the guest on `request`; its exit status is ours.
+pub(crate) fn run(roots: Roots<'_>, access: Access, request: &Request) -> Result<Exit> {
     let sandbox = Sandbox::load()?;
-    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, &args)?;
+    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, request)?;
     Ok(match code {
         0 => Exit::Ok,
         1 => Exit::Problems,
@@ -66,9 +73,13 @@ pub(crate) fn probe(a: &crate::cli::ProbeArgs) -> Result<Exit> {
     } else {
         Access::ReadOnly
     };
-    let args = vec!["probe-writes".to_owned(), a.file.clone(), a.dir.clone()];
-    let sandbox = Sandbox::load()?;
     let roots = Roots::new(&a.stage, stage, &a.target, target);
-    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, &args)?;
+    let command = Command::ProbeWrites {
+        file: a.file.clone(),
+        dir: a.dir.clone(),
+    };
+    let request = request(command, &Options::default(), Printing::default(), &roots);
+    let sandbox = Sandbox::load()?;
+    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, &request)?;
     Ok(if code == 0 { Exit::Ok } else { Exit::Problems })
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use cap_std::fs::Dir;
-use stagemerge_core::OnConflict;
+use stagemerge_core::Options;
+use stagemerge_core::abi::Command;
+use stagemerge_core::outcome::Printing;
 
 use crate::exit::Exit;
 
@@ -24,9 +26,12 @@ impl Roots {
     }
 }
 
-pub(crate) fn policy_word(_: OnConflict) -> &'static str {
-    ""
+pub(crate) fn request(_: Command, _: &Options, _: Printing, _: &Roots) -> Request {
+    Request
 }
+
+/// What the guest would be asked (nothing, in this build).
+pub(crate) struct Request;
 
 fn absent() -> Result<Exit> {
     bail!(
@@ -34,7 +39,7 @@ fn absent() -> Result<Exit> {
     )
 }
 
-pub(crate) fn run(_: Roots, _: Access, _: Vec<String>) -> Result<Exit> {
+pub(crate) fn run(_: Roots, _: Access, _: &Request) -> Result<Exit> {
     absent()
 }
 

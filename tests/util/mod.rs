@@ -481,3 +481,42 @@ macro_rules! both_primitives {
         }
     };
 }
+
+/// Maps a plan's word to the word `merge --verbose` prints for it (the
+/// core's `Step::action`, seen from outside).
+pub fn merge_word(plan_word: &str) -> &str {
+    match plan_word {
+        "place-dir" => "moved-dir",
+        "place" => "moved",
+        "copy" => "copied",
+        "follow" | "merge-dir" => "merge-dir",
+        "replace" => "replaced",
+        "keep" => "kept",
+        "keep-concurrent" => "concurrent",
+        w => w,
+    }
+}
+
+/// `(word, path)` of each step line of a text plan, mapped to merge's words.
+pub fn predicted(plan: &str) -> Vec<(String, String)> {
+    plan.lines()
+        .filter(|l| !l.starts_with("plan: "))
+        .map(|l| {
+            let (word, rest) = l.split_once(' ').unwrap();
+            let path = rest.trim_start();
+            let path = path.split_once("  (").map_or(path, |(p, _)| p);
+            (merge_word(word).to_owned(), path.to_owned())
+        })
+        .collect()
+}
+
+/// `(word, path)` of each line `merge --verbose` printed.
+pub fn merged(verbose: &str) -> Vec<(String, String)> {
+    verbose
+        .lines()
+        .map(|l| {
+            let (word, path) = l.split_once(' ').unwrap();
+            (word.to_owned(), path.trim_start().to_owned())
+        })
+        .collect()
+}

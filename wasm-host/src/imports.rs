@@ -1,5 +1,5 @@
-//! The host side of the guest's imports: three that read (`list`, `lstat`,
-//! `readlink`) and one that writes only when the run may (`set_mode`, the
+//! The host side of the guest's imports: `request` (what the guest is to
+//! do), three that read (`list`, `lstat`, `readlink`) and one that writes only when the run may (`set_mode`, the
 //! permission bits of a directory a merge created) (wire format in
 //! `stagemerge_core::abi`), answered by the native platform's own [`Fs`].
 //!
@@ -30,6 +30,8 @@ type DirKey = (u32, Vec<u8>);
 /// opened below them.
 pub(crate) struct HostFs<F: Fs> {
     fs: F,
+    /// The encoded [`abi::Request`] the guest asks for first.
+    request: Vec<u8>,
     dirs: Dirs<F::Dir>,
     writable: bool,
     /// The last listing, until the guest has taken it whole.
@@ -85,9 +87,16 @@ impl<D> Dirs<D> {
 }
 
 impl<F: Fs> HostFs<F> {
-    pub(crate) fn new(fs: F, stage: F::Dir, target: F::Dir, writable: bool) -> Self {
+    pub(crate) fn new(
+        fs: F,
+        request: Vec<u8>,
+        stage: F::Dir,
+        target: F::Dir,
+        writable: bool,
+    ) -> Self {
         HostFs {
             fs,
+            request,
             writable,
             pending: None,
             dirs: Dirs {
@@ -246,7 +255,7 @@ fn answer<T>(
 
 const OUT_OF_BOUNDS: i64 = -5;
 
-/// Defines `list`, `lstat`, `set_mode` and `readlink` in `linker`; `get` finds the
+/// Defines `request`, `list`, `lstat`, `set_mode` and `readlink` in `linker`; `get` finds the
 /// [`HostFs`] in the store's data.
 pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker: &mut Linker<T>,
@@ -256,6 +265,26 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
         OUT_OF_BOUNDS,
         i64::from(abi::error_code(io::ErrorKind::InvalidInput))
     );
+    add_reads(linker, get)?;
+    add_rest(linker, get)
+}
+
+/// `request`, `list` and `lstat`.
+fn add_reads<T: 'static, F: Fs + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut HostFs<F>,
+) -> anyhow::Result<()> {
+    linker.func_wrap(
+        MODULE,
+        abi::REQUEST,
+        move |mut c: Caller<'_, T>, out: u32, cap: u32| -> i64 {
+            let Some(mem) = memory(&mut c) else {
+                return OUT_OF_BOUNDS;
+            };
+            let r = Ok(get(c.data_mut()).request.clone());
+            answer(&mut c, mem, out, cap, r)
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "list",
@@ -286,6 +315,14 @@ pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
             if n < 0 { n as i32 } else { 0 }
         },
     )?;
+    Ok(())
+}
+
+/// `set_mode` (refused in a read-only run) and `readlink`.
+fn add_rest<T: 'static, F: Fs + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut HostFs<F>,
+) -> anyhow::Result<()> {
     linker.func_wrap(
         MODULE,
         "set_mode",

@@ -21,6 +21,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use stagemerge_core::Fs;
+pub use stagemerge_core::abi::{Command, Request};
 use stagemerge_core::abi::{STAGE_PATH, TARGET_PATH};
 use wasmtime::{Config, Engine, Linker, Module, Store};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
@@ -90,9 +91,9 @@ impl Sandbox {
         self.origin
     }
 
-    /// Runs the guest with `args` (its command line after the program name),
-    /// STAGE and TARGET preopened with `access`, and the host imports
-    /// answered by `fs` on the two handles. The guest's stdout and stderr are
+    /// Runs the guest on `request` (handed over by the `request` import: the
+    /// guest has no command line), STAGE and TARGET preopened with `access`,
+    /// and the host imports answered by `fs` on the two handles. The guest's stdout and stderr are
     /// this process's. Returns the guest's exit status.
     pub fn run<F: Fs + Send + 'static>(
         &self,
@@ -100,7 +101,7 @@ impl Sandbox {
         stage: Root<'_, F::Dir>,
         target: Root<'_, F::Dir>,
         access: Access,
-        args: &[String],
+        request: &Request,
     ) -> Result<i32>
     where
         F::Dir: Send,
@@ -114,8 +115,7 @@ impl Sandbox {
         b.allow_blocking_current_thread(true)
             .inherit_stdout()
             .inherit_stderr()
-            .arg("stagemerge-guest")
-            .args(args);
+            .arg("stagemerge-guest");
         let preopen = |b: &mut WasiCtxBuilder, root: &Root<'_, F::Dir>, at, role| {
             let what = format!("preopen {role} {}", root.path.display());
             wt(b.preopened_dir(root.path, at, perms).map(drop), &what)
@@ -124,7 +124,13 @@ impl Sandbox {
         preopen(&mut b, &target, TARGET_PATH, "TARGET")?;
         let state = State {
             wasi: b.build_p1(),
-            host: HostFs::new(fs, stage.dir, target.dir, access == Access::ReadWrite),
+            host: HostFs::new(
+                fs,
+                request.encode(),
+                stage.dir,
+                target.dir,
+                access == Access::ReadWrite,
+            ),
         };
         let mut linker: Linker<State<F>> = Linker::new(&self.engine);
         wt(

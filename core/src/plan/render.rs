@@ -28,11 +28,14 @@ impl Step {
         match self {
             Step::PlaceDir => "place-dir",
             Step::Place { .. } => "place",
+            Step::Copy { .. } => "copy",
+            Step::CreateDir => "mkdir",
             Step::MergeDir => "merge-dir",
             Step::Follow { .. } => "follow",
             Step::Identical => "identical",
             Step::Replace => "replace",
             Step::Keep => "keep",
+            Step::KeepConcurrent => "keep-concurrent",
             Step::Conflict(_) => "conflict",
             Step::Error { .. } => "error",
         }
@@ -50,6 +53,19 @@ impl Step {
                 Some(format!("{} {}: {kind}", op.verb(), side.word()))
             }
             Step::Place { kind } if *kind != Kind::File => Some(kind_tag(*kind).into()),
+            Step::Copy { kind, across } => {
+                let across = if *across { "across filesystems" } else { "" };
+                let kind = if *kind == Kind::File {
+                    ""
+                } else {
+                    kind_tag(*kind)
+                };
+                let both: Vec<&str> = [kind, across]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                Some(both.join(", ")).filter(|d| !d.is_empty())
+            }
             _ => None,
         }
     }
@@ -62,6 +78,10 @@ pub struct Totals {
     pub place: u64,
     /// Directories to place whole.
     pub place_dir: u64,
+    /// Non-directories to copy.
+    pub copy: u64,
+    /// Directories to create (the fallback, or copying).
+    pub create_dir: u64,
     /// Directories merged into existing ones (directly or through a symlink).
     pub merge_dir: u64,
     /// Identical entries.
@@ -84,10 +104,12 @@ impl Plan {
             let n = match p.step {
                 Step::PlaceDir => &mut t.place_dir,
                 Step::Place { .. } => &mut t.place,
+                Step::Copy { .. } => &mut t.copy,
+                Step::CreateDir => &mut t.create_dir,
                 Step::MergeDir | Step::Follow { .. } => &mut t.merge_dir,
                 Step::Identical => &mut t.identical,
                 Step::Replace => &mut t.replace,
-                Step::Keep => &mut t.keep,
+                Step::Keep | Step::KeepConcurrent => &mut t.keep,
                 Step::Conflict(_) => &mut t.conflicts,
                 Step::Error { .. } => &mut t.errors,
             };
@@ -99,9 +121,16 @@ impl Plan {
     /// The one-line summary.
     pub fn summary(&self) -> String {
         let t = self.totals();
+        let mut copying = String::new();
+        if t.copy > 0 || t.create_dir > 0 {
+            copying = format!(
+                ", {} to copy, {} directories to create",
+                t.copy, t.create_dir
+            );
+        }
         format!(
-            "plan: {} to place, {} whole directories to place, {} directories to merge into, \
-             {} identical, {} to replace, {} to keep, {} conflicts, {} errors",
+            "plan: {} to place, {} whole directories to place{copying}, {} directories to merge \
+             into, {} identical, {} to replace, {} to keep, {} conflicts, {} errors",
             t.place,
             t.place_dir,
             t.merge_dir,
@@ -145,6 +174,10 @@ impl Plan {
                     Step::Place { kind } => {
                         o.insert("kind".into(), kind_tag(*kind).into());
                     }
+                    Step::Copy { kind, across } => {
+                        o.insert("kind".into(), kind_tag(*kind).into());
+                        o.insert("across".into(), (*across).into());
+                    }
                     Step::Follow { link } => {
                         let l = link.as_os_str().as_encoded_bytes();
                         o.insert("link".into(), escape(l).into());
@@ -170,6 +203,8 @@ impl Plan {
             "summary": {
                 "place": t.place,
                 "place_dir": t.place_dir,
+                "copy": t.copy,
+                "create_dir": t.create_dir,
                 "merge_dir": t.merge_dir,
                 "identical": t.identical,
                 "replace": t.replace,

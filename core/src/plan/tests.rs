@@ -97,45 +97,38 @@ fn conflict_policy_changes_only_the_different_file() {
 }
 
 /// The merge's actions are the plan's, and its end state is what the plan
-/// promised, with the no-replace rename and with the fallback.
+/// promised: with the no-replace rename, with the fallback (forced, on a
+/// filesystem that refuses the flag) and in copy mode.
 #[test]
 fn the_merge_does_what_the_plan_said() {
-    for refuse in [false, true] {
+    for (refuse, copy) in [(false, false), (true, false), (false, true)] {
         let (fs, stage, target) = fixture(refuse);
-        let p = plan(&fs, &stage, &target, &Options::default()).unwrap();
+        let opts = Options {
+            force_fallback: refuse,
+            copy,
+            ..Options::default()
+        };
+        let p = plan(&fs, &stage, &target, &opts).unwrap();
         let mut actions = Vec::new();
-        let report = merge(
-            &fs,
-            &stage,
-            &target,
-            &Options::default(),
-            &mut |path: &Path, a| {
-                actions.push((path.to_string_lossy().into_owned(), a));
-            },
-        )
+        let report = merge(&fs, &stage, &target, &opts, &mut |path: &Path, a| {
+            actions.push((path.to_string_lossy().into_owned(), a));
+        })
         .unwrap();
         assert_eq!(report.counts.conflicts, 2);
         assert_eq!(report.counts.replaced, 1);
         assert_eq!(report.counts.identical, 1);
-        if !refuse {
-            let predicted: Vec<(String, Action)> = p
-                .steps
-                .iter()
-                .map(|s| {
-                    let a = match s.step {
-                        Step::PlaceDir => Action::MovedDir,
-                        Step::Place { .. } => Action::Moved,
-                        Step::MergeDir | Step::Follow { .. } => Action::MergedDir,
-                        Step::Identical => Action::Identical,
-                        Step::Replace => Action::Replaced,
-                        Step::Keep => Action::Kept,
-                        Step::Conflict(_) => Action::Conflict,
-                        Step::Error { .. } => Action::Error,
-                    };
-                    (s.path.to_string_lossy().into_owned(), a)
-                })
-                .collect();
-            assert_eq!(actions, predicted);
+        let predicted: Vec<(String, Action)> = p
+            .steps
+            .iter()
+            .map(|s| (s.path.to_string_lossy().into_owned(), s.step.action()))
+            .collect();
+        assert_eq!(actions, predicted, "fallback {refuse}, copy {copy}");
+        if copy {
+            assert!(
+                fs.tree(stage).contains_key("bin/new"),
+                "a copy leaves STAGE"
+            );
+            continue;
         }
         let t = fs.tree(target);
         for placed in [

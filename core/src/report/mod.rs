@@ -8,9 +8,12 @@ pub use messages::Severity;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use std::io;
+
+use crate::error::{Error, Op, Side};
 use crate::escape::escape;
 use crate::fs::Kind;
+use crate::step::Step;
 
 /// How many entries each action touched.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -208,6 +211,67 @@ pub enum Left {
 }
 
 impl Report {
+    /// Counts the step a merge took for the staged entry `path`, with its
+    /// warning or problem, and what it leaves in STAGE. `err` is the error
+    /// of a [`Step::Error`].
+    pub(crate) fn record(&mut self, path: &Path, step: &Step, err: Option<io::Error>) {
+        let c = &mut self.counts;
+        let shadowed = match step {
+            Step::PlaceDir => {
+                c.moved += 1;
+                c.whole_dirs += 1;
+                return;
+            }
+            Step::Place { .. } => return c.moved += 1,
+            Step::Copy { across, .. } => {
+                c.copied += 1;
+                c.copied_across += u64::from(*across);
+                return;
+            }
+            Step::CreateDir => return c.created_dirs += 1,
+            Step::MergeDir | Step::Follow { .. } => return,
+            Step::Identical => return c.identical += 1,
+            Step::Replace => {
+                c.replaced += 1;
+                let path = path.to_owned();
+                return self.warnings.push(Warning::Replaced { path });
+            }
+            Step::Keep => {
+                c.kept += 1;
+                Warning::Kept {
+                    path: path.to_owned(),
+                }
+            }
+            Step::KeepConcurrent => {
+                c.concurrent += 1;
+                Warning::ConcurrentWrite {
+                    path: path.to_owned(),
+                }
+            }
+            Step::Conflict(reason) => {
+                c.conflicts += 1;
+                self.left.push((path.to_owned(), Left::Unplaced));
+                let (path, reason) = (path.to_owned(), reason.clone());
+                return self.problems.push(Problem::Conflict { path, reason });
+            }
+            Step::Error { op, side, kind } => {
+                self.left.push((path.to_owned(), Left::Unplaced));
+                let err = err.unwrap_or_else(|| (*kind).into());
+                return self.problem(path, *op, *side, err);
+            }
+        };
+        self.left.push((path.to_owned(), Left::Shadowed));
+        self.warnings.push(shadowed);
+    }
+
+    /// An I/O error at `path` that is not an entry's step (restoring a mode,
+    /// removing an emptied staged directory).
+    pub(crate) fn problem(&mut self, path: &Path, op: Op, side: Side, err: io::Error) {
+        self.counts.errors += 1;
+        let e = Error::new(op, side, path.to_owned(), err);
+        self.problems.push(Problem::Io(e));
+    }
+
     /// True when every staged entry was merged (warnings allowed).
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()

@@ -22,6 +22,9 @@ pub(crate) struct MemFs {
     nodes: RefCell<Vec<Node>>,
     /// Answer the no-replace rename with `Unsupported`.
     pub(crate) refuse_noreplace: bool,
+    /// Give every entry a change time after [`Fs::clock`]'s: as if the
+    /// clock ticked between a merge's start and each of its renames.
+    pub(crate) changed_after_start: bool,
 }
 
 fn err(kind: io::ErrorKind) -> io::Error {
@@ -33,6 +36,7 @@ impl MemFs {
         MemFs {
             nodes: RefCell::new(vec![Node::Dir(BTreeMap::new())]),
             refuse_noreplace: false,
+            changed_after_start: false,
         }
     }
 
@@ -149,7 +153,9 @@ impl MemFs {
             ino: id as u64,
             rdev: 0,
             nlink: 1,
-            ctime: None,
+            ctime: self
+                .changed_after_start
+                .then_some(Stamp { secs: 1, nanos: 0 }),
             mtime: None,
             atime: None,
         }
@@ -262,14 +268,29 @@ impl Fs for MemFs {
 
     fn copy_in(
         &self,
-        _: &usize,
-        _: &OsStr,
+        from: &usize,
+        fname: &OsStr,
         _: &Meta,
-        _: &usize,
-        _: &OsStr,
-        _: bool,
+        to: &usize,
+        tname: &OsStr,
+        replace: bool,
     ) -> io::Result<()> {
-        Err(err(io::ErrorKind::Unsupported))
+        let node = self.nodes.borrow()[self.child(*from, fname)?].clone();
+        if let Ok(old) = self.child(*to, tname) {
+            if !replace {
+                return Err(err(io::ErrorKind::AlreadyExists));
+            }
+            if self.meta(old).kind == Kind::Dir {
+                return Err(err(io::ErrorKind::IsADirectory));
+            }
+        }
+        let id = {
+            let mut nodes = self.nodes.borrow_mut();
+            nodes.push(node);
+            nodes.len() - 1
+        };
+        self.set_child(*to, tname, Some(id));
+        Ok(())
     }
 
     fn clean_temps(&self, _: &usize) -> io::Result<u64> {

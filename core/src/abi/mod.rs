@@ -8,12 +8,21 @@
 //! is the one definition of what crosses that boundary, so host and guest
 //! cannot disagree: both sides encode and decode with these functions.
 
+mod request;
+
+pub use request::{Command, Request};
+
 use std::io;
 
 use crate::fs::{Entry, Kind, Meta, Stamp};
 
 /// The import module name the guest links against.
 pub const MODULE: &str = "stagemerge";
+
+/// The import that hands the guest its [`Request`]: `request(out, cap)`
+/// returns the encoded request's length, having written it to `out` if it
+/// fits in `cap` bytes.
+pub const REQUEST: &str = "request";
 
 /// Where the guest finds STAGE (the first preopen).
 pub const STAGE_PATH: &str = "/stage";

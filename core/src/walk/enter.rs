@@ -1,0 +1,229 @@
+//! Entering directories: an existing TARGET directory, one reached through
+//! a symlink inside TARGET, or one the executor just created; and how the
+//! children of each are merged.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use crate::classify::changed_since;
+use crate::error::{Op, Side};
+use crate::fs::{Fs, Meta};
+use crate::handle::Handle;
+use crate::report::ConflictReason;
+use crate::resolve::{Refusal, resolve_dir};
+use crate::step::Step;
+
+use super::decide::{How, below};
+use super::executor::{At, Executor};
+use super::frame::Frame;
+use super::{Child, Walk, sorted};
+
+/// A directory about to be entered, and how it was reached.
+pub(super) struct Entering<'a, D> {
+    name: OsString,
+    target: Option<Handle<'a, D>>,
+    phys: Vec<OsString>,
+    /// The step to record once the directory is open (none for one the merge
+    /// just created: its step is recorded already).
+    step: Option<Step>,
+    created: bool,
+    fresh: bool,
+}
+
+impl<'a, F: Fs> Walk<'a, F> {
+    /// Enters the directory the executor just created for `name`.
+    pub(super) fn created<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        name: &OsStr,
+        extra: X::Extra,
+    ) -> Option<Child<'a, F, X>> {
+        x.record(&self.cx.rel, Step::CreateDir, None);
+        let here = At {
+            cx: &self.cx,
+            fr: &mut *fr,
+            name,
+        };
+        let target = match x.open_created(here) {
+            Ok(t) => t.map(Handle::Owned),
+            Err(err) => return self.fail(x, fr, Op::OpenDir, Side::Target, err),
+        };
+        let mut phys = fr.phys.clone();
+        phys.push(name.to_owned());
+        let into = Entering {
+            name: name.to_owned(),
+            target,
+            phys,
+            step: None,
+            created: true,
+            fresh: fr.fresh,
+        };
+        let mut child = self.enter(x, fr, into)?;
+        child.extra = extra;
+        Some(child)
+    }
+
+    /// Both are directories: enter TARGET's.
+    pub(super) fn descend<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        name: &OsStr,
+        raced: bool,
+    ) -> Option<Child<'a, F, X>> {
+        match self.cx.fs.open_dir(fr.target(), name) {
+            Ok(dir) => {
+                let into = self.existing(fr, name, Handle::Owned(dir), None, raced);
+                self.enter(x, fr, into)
+            }
+            Err(err) => self.fail(x, fr, Op::OpenDir, Side::Target, err),
+        }
+    }
+
+    /// STAGE has a directory where TARGET has a symlink: merge through it if
+    /// it leads to a directory inside TARGET.
+    pub(super) fn follow<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        name: &OsStr,
+        raced: bool,
+    ) -> Option<Child<'a, F, X>> {
+        let fs = self.cx.fs;
+        let link = match fs.read_link(fr.target(), name) {
+            Ok(l) => l,
+            Err(err) => return self.fail(x, fr, Op::ReadLink, Side::Target, err),
+        };
+        let resolved = resolve_dir(fs, self.cx.target_root, self.cx.stage_id, &fr.phys, &link);
+        let link = PathBuf::from(link);
+        let reason = match resolved {
+            Ok((dir, phys)) => {
+                let mut into = self.existing(fr, name, dir, Some(Step::Follow { link }), raced);
+                into.phys = phys;
+                return self.enter(x, fr, into);
+            }
+            Err(Refusal::Escapes) => ConflictReason::SymlinkEscapes { link },
+            Err(Refusal::NotDir(why)) => ConflictReason::SymlinkNotDir { link, why },
+            Err(Refusal::IntoStage) => ConflictReason::IntoStage,
+            Err(Refusal::Io(err)) => return self.fail(x, fr, Op::OpenDir, Side::Target, err),
+        };
+        self.take(x, fr, Step::Conflict(reason))
+    }
+
+    /// An existing TARGET directory to enter for `name`.
+    pub(super) fn existing<E>(
+        &self,
+        fr: &Frame<'a, F::Dir, E>,
+        name: &OsStr,
+        target: Handle<'a, F::Dir>,
+        step: Option<Step>,
+        raced: bool,
+    ) -> Entering<'a, F::Dir> {
+        let mut phys = fr.phys.clone();
+        phys.push(name.to_owned());
+        Entering {
+            name: name.to_owned(),
+            target: Some(target),
+            phys,
+            step: Some(step.unwrap_or(Step::MergeDir)),
+            created: false,
+            fresh: raced || fr.fresh,
+        }
+    }
+
+    /// Opens the staged directory and its listing, and makes the frame that
+    /// merges it into `into.target`.
+    pub(super) fn enter<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        into: Entering<'a, F::Dir>,
+    ) -> Option<Child<'a, F, X>> {
+        let fs = self.cx.fs;
+        let tmeta = match into.target.as_ref().map(|t| fs.stat_dir(t.get())) {
+            None => None,
+            Some(Ok(m)) => Some(m),
+            Some(Err(err)) => return self.fail(x, fr, Op::Stat, Side::Target, err),
+        };
+        if tmeta.as_ref().is_some_and(|m| m.id() == self.cx.stage_id) {
+            return self.take(x, fr, Step::Conflict(ConflictReason::IntoStage));
+        }
+        let sdir = match fs.open_dir(fr.stage.get(), &into.name) {
+            Ok(d) => d,
+            Err(err) => return self.fail(x, fr, Op::OpenDir, Side::Stage, err),
+        };
+        let listed = match self.listings.take(&self.cx.rel) {
+            Some(e) => Ok(e),
+            None => fs.read_dir(&sdir),
+        };
+        let entries = match listed {
+            Ok(e) => sorted(e),
+            Err(err) => return self.fail(x, fr, Op::ReadDir, Side::Stage, err),
+        };
+        if let Some(step) = into.step {
+            x.record(&self.cx.rel, step, None);
+        }
+        let ours = (1..=into.phys.len()).any(|n| self.moved_in.contains(&into.phys[..n]));
+        if let Some(m) = tmeta.as_ref().filter(|_| ours) {
+            self.written.insert(m.id());
+        }
+        let hot = tmeta
+            .as_ref()
+            .is_some_and(|m| changed_since(m.ctime, self.start, self.written.contains(&m.id())));
+        let how = match &tmeta {
+            Some(m) => {
+                // A rename that crossed filesystems into the parent also
+                // crosses into a directory on the same filesystem below it
+                // (a bind mount has the same device as its source).
+                let parent_dev = fr.target_meta.as_ref().map(|p| p.dev);
+                let learned = fr.how.crosses && parent_dev == Some(m.dev);
+                let mut how = self.how_into(x, m, below(&fr.how, into.created));
+                how.crosses |= learned;
+                how
+            }
+            None => {
+                let (copy, across) = below(&fr.how, into.created);
+                How {
+                    copy,
+                    across,
+                    ..fr.how
+                }
+            }
+        };
+        let mut child = Frame {
+            stage: Handle::Owned(sdir),
+            target: into.target,
+            target_meta: tmeta,
+            name: into.name,
+            entries: entries.into_iter(),
+            phys: into.phys,
+            how,
+            fresh: into.fresh,
+            hot,
+            taken: false,
+            left: 0,
+            extra: X::Extra::default(),
+        };
+        x.entered(&self.cx, &mut child);
+        Some(child)
+    }
+
+    /// How the children of a directory go into the TARGET directory `tmeta`:
+    /// `(copy, across)` as inherited, whether renames from STAGE would cross
+    /// filesystems, and whether TARGET's filesystem needs the fallback.
+    pub(super) fn how_into<X: Executor<'a, F>>(
+        &self,
+        x: &X,
+        tmeta: &Meta,
+        (copy, across): (bool, bool),
+    ) -> How {
+        How {
+            copy,
+            across,
+            crosses: tmeta.dev != self.stage_dev,
+            fallback: self.cx.opts.force_fallback || x.refuses_flag(tmeta.dev),
+            policy: self.cx.opts.on_conflict,
+        }
+    }
+}

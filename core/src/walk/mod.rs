@@ -1,0 +1,388 @@
+//! The one walk of STAGE, shared by `plan` and `merge`: top-down with an
+//! explicit stack (memory O(depth) plus one listing per level), each entry
+//! reduced to a [`Step`] by [`decide`] and carried out by an [`Executor`]:
+//! [`DryRun`] records the steps (a plan), [`Apply`] acts and may answer
+//! "raced, look again" (a merge).
+
+mod apply;
+mod decide;
+mod dry;
+mod enter;
+mod executor;
+mod frame;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use apply::Apply;
+pub(crate) use dry::DryRun;
+pub(crate) use executor::{At, Ctx, Executor, Outcome};
+pub(crate) use frame::Frame;
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::PathBuf;
+
+use crate::classify::{Clues, concurrent};
+use crate::compare::{Buffers, identical};
+use crate::error::{Error, Op, Side};
+use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
+use crate::handle::Handle;
+use crate::options::Options;
+use crate::record::Listings;
+use crate::report::ConflictReason;
+use crate::step::Step;
+
+use decide::{Next, Seen, compared, decide};
+
+/// How often one entry is re-examined when TARGET keeps changing under it
+/// (each time another merge won a race for the same name).
+const MAX_TRIES: usize = 8;
+
+/// Walks `stage` into `target`, deciding each entry and handing the step to
+/// `x`. `start` is when a merge started, by TARGET's clock (`None` for a
+/// plan, which concurrency does not enter); `listings` are staged
+/// directories already listed.
+///
+/// Returns `Err` only when nothing could be done: a root cannot be examined
+/// or listed, or both handles are the same directory.
+pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
+    fs: &'a F,
+    stage: &'a F::Dir,
+    target: &'a F::Dir,
+    opts: &'a Options,
+    listings: Listings,
+    start: Option<Stamp>,
+    x: &mut X,
+) -> Result<(), Error> {
+    let roots = crate::roots::examine(fs, stage, target)?;
+    let mut w = Walk {
+        cx: Ctx {
+            fs,
+            opts,
+            target_root: target,
+            stage_id: roots.stage.id(),
+            rel: PathBuf::new(),
+        },
+        stage_dev: roots.stage.dev,
+        start,
+        written: HashSet::new(),
+        moved_in: HashSet::new(),
+        bufs: Buffers::new(),
+        listings,
+    };
+    let how = w.how_into(x, &roots.target, (opts.copy, false));
+    let mut root = Frame {
+        stage: Handle::Borrowed(stage),
+        target: Some(Handle::Borrowed(target)),
+        target_meta: Some(roots.target),
+        name: OsString::new(),
+        entries: sorted(roots.entries).into_iter(),
+        phys: Vec::new(),
+        how,
+        fresh: false,
+        hot: false,
+        taken: false,
+        left: 0,
+        extra: X::Extra::default(),
+    };
+    x.entered(&w.cx, &mut root);
+    w.run(x, root);
+    Ok(())
+}
+
+fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
+    entries.sort_unstable_by(|a, b| a.name.as_encoded_bytes().cmp(b.name.as_encoded_bytes()));
+    entries
+}
+
+/// The walk's own state, apart from what executors may read ([`Ctx`]).
+struct Walk<'a, F: Fs> {
+    cx: Ctx<'a, F>,
+    stage_dev: u64,
+    /// Concurrency clues: when the merge started, and the TARGET directories
+    /// it has written into itself (so entering one again through an alias
+    /// such as `lib64 -> lib` does not mistake its own writes for a peer's).
+    start: Option<Stamp>,
+    written: HashSet<(u64, u64)>,
+    /// Directories this merge moved in whole (where they are below TARGET's
+    /// root): what is below them is its own, reached again through an alias.
+    moved_in: HashSet<Vec<OsString>>,
+    bufs: Buffers,
+    listings: Listings,
+}
+
+/// The per-entry attempt state: whether to look at TARGET before acting,
+/// and whether a name was seen free and then found taken.
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    look: bool,
+    raced: bool,
+}
+
+/// How one attempt at an entry ended.
+enum Turn<T> {
+    /// Settled; a directory to walk next, if any.
+    Done(Option<T>),
+    /// TARGET changed, or the executor learned something: decide again.
+    Again,
+}
+
+type Child<'a, F, X> = Frame<'a, <F as Fs>::Dir, <X as Executor<'a, F>>::Extra>;
+
+impl<'a, F: Fs> Walk<'a, F> {
+    fn run<X: Executor<'a, F>>(&mut self, x: &mut X, root: Child<'a, F, X>) {
+        let mut stack = vec![root];
+        while let Some(top) = stack.last_mut() {
+            if let Some(entry) = top.entries.next() {
+                self.cx.rel.push(&entry.name);
+                match self.entry(x, top, entry) {
+                    Some(child) => stack.push(child),
+                    None => {
+                        self.cx.rel.pop();
+                    }
+                }
+            } else {
+                let done = stack.pop().expect("stack is not empty");
+                x.leave(&self.cx, done, stack.last_mut());
+                if !stack.is_empty() {
+                    self.cx.rel.pop();
+                }
+            }
+        }
+    }
+
+    /// Decides and carries out one staged entry; returns the frame to walk
+    /// next when it is a directory whose children follow.
+    fn entry<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        e: Entry,
+    ) -> Option<Child<'a, F, X>> {
+        let name = e.name;
+        let kind = match e.kind {
+            Kind::Unknown => match self.cx.fs.stat_at(fr.stage.get(), &name) {
+                Ok(m) => m.kind,
+                Err(err) => return self.fail(x, fr, Op::Stat, Side::Stage, err),
+            },
+            k => k,
+        };
+        // A non-directory is first placed without looking: one system call
+        // in the common case; a taken name answers for itself. A directory
+        // is looked at first, so that losing the race for it is known for
+        // sure (what another merge moved in whole keeps its old change times
+        // below it). A copy is looked at first too (a wasted copy costs more
+        // than a look), and so is every name in a directory where the
+        // previous one was taken (a reinstall), rather than fail a rename
+        // per file.
+        let look =
+            kind == Kind::Dir || fr.how.copy || fr.how.crosses || fr.taken || !x.places_blind();
+        let mut at = Attempt { look, raced: false };
+        for _ in 0..MAX_TRIES {
+            if let Turn::Done(child) = self.attempt(x, fr, &name, kind, &mut at) {
+                return child;
+            }
+        }
+        self.take(x, fr, Step::Conflict(ConflictReason::Unstable))
+    }
+
+    fn attempt<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        name: &OsStr,
+        kind: Kind,
+        at: &mut Attempt,
+    ) -> Turn<Child<'a, F, X>> {
+        let looked = std::mem::replace(&mut at.look, true);
+        let tmeta = if looked {
+            match self.look(fr, name, kind) {
+                Look::Dir(dir) => {
+                    let into = self.existing(fr, name, Handle::Owned(dir), None, at.raced);
+                    return Turn::Done(self.enter(x, fr, into));
+                }
+                Look::Found(m) => Some(m),
+                Look::Absent => None,
+                Look::Failed(err) => {
+                    return Turn::Done(self.fail(x, fr, Op::Stat, Side::Target, err));
+                }
+            }
+        } else {
+            None
+        };
+        fr.taken = tmeta.is_some();
+        let seen = tmeta
+            .as_ref()
+            .map_or(Seen::Absent, |m| Seen::Present(m.kind));
+        match decide(kind, seen, &fr.how) {
+            Next::Do(step) => self.act(x, fr, name, step, looked, at),
+            Next::Enter => Turn::Done(self.descend(x, fr, name, at.raced)),
+            Next::Follow => Turn::Done(self.follow(x, fr, name, at.raced)),
+            Next::Compare => {
+                let tmeta = tmeta.expect("only an entry found is compared");
+                match self.compare(fr, name, &tmeta, at.raced) {
+                    Ok(step) => self.act(x, fr, name, step, looked, at),
+                    Err((op, err)) => Turn::Done(self.fail(x, fr, op, Side::Stage, err)),
+                }
+            }
+        }
+    }
+
+    /// What TARGET has at `name`: a directory is looked at by opening it (an
+    /// existing one is then entered with that handle), anything else by
+    /// `lstat`. Below a directory a dry run would create, nothing.
+    fn look<E>(&self, fr: &Frame<'a, F::Dir, E>, name: &OsStr, kind: Kind) -> Look<F::Dir> {
+        let Some(target) = &fr.target else {
+            return Look::Absent;
+        };
+        if kind == Kind::Dir
+            && let Ok(dir) = self.cx.fs.open_dir(target.get(), name)
+        {
+            return Look::Dir(dir);
+        }
+        match self.cx.fs.stat_at(target.get(), name) {
+            Ok(m) => Look::Found(m),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Look::Absent,
+            Err(err) => Look::Failed(err),
+        }
+    }
+
+    /// Compares two non-directories and decides by content, policy and the
+    /// concurrency rule.
+    fn compare<E>(
+        &mut self,
+        fr: &Frame<'a, F::Dir, E>,
+        name: &OsStr,
+        tmeta: &Meta,
+        raced: bool,
+    ) -> Result<Step, (Op, io::Error)> {
+        let fs = self.cx.fs;
+        let smeta = fs
+            .stat_at(fr.stage.get(), name)
+            .map_err(|e| (Op::Stat, e))?;
+        let target = fr
+            .target
+            .as_ref()
+            .expect("an entry found has a directory")
+            .get();
+        let same = identical(
+            fs,
+            &mut self.bufs,
+            fr.stage.get(),
+            &smeta,
+            target,
+            tmeta,
+            name,
+        )
+        .map_err(|e| (Op::Read, e))?;
+        let clues = Clues {
+            raced,
+            fresh_dir: fr.fresh,
+            hot_dir: fr.hot,
+            ctime: tmeta.ctime,
+            start: self.start,
+            wrote_here: fr
+                .target_meta
+                .as_ref()
+                .is_some_and(|m| self.written.contains(&m.id())),
+        };
+        if !same {
+            log::debug!("{}: differs from TARGET ({clues:?})", self.cx.rel.display());
+        }
+        Ok(compared(same, concurrent(&clues), &fr.how))
+    }
+
+    /// Hands `step` to the executor and settles what it answers.
+    fn act<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        name: &OsStr,
+        step: Step,
+        looked: bool,
+        at: &mut Attempt,
+    ) -> Turn<Child<'a, F, X>> {
+        let here = At {
+            cx: &self.cx,
+            fr: &mut *fr,
+            name,
+        };
+        match x.carry_out(here, &step) {
+            Outcome::Done(extra) => {
+                if step.writes_target()
+                    && let Some(m) = &fr.target_meta
+                {
+                    self.written.insert(m.id());
+                }
+                if step == Step::CreateDir {
+                    return Turn::Done(self.created(x, fr, name, extra));
+                }
+                if step == Step::PlaceDir {
+                    let mut phys = fr.phys.clone();
+                    phys.push(name.to_owned());
+                    self.moved_in.insert(phys);
+                }
+                Turn::Done(self.take(x, fr, step))
+            }
+            // Absent when looked at, taken now: another merge placed it
+            // meanwhile. Taken without a look: it was there before.
+            Outcome::Taken => {
+                at.raced |= looked;
+                fr.taken = true;
+                Turn::Again
+            }
+            Outcome::Raced => {
+                at.raced = true;
+                Turn::Again
+            }
+            // Nothing changed in TARGET: decide again without a new look.
+            Outcome::Refused => {
+                fr.how.fallback = true;
+                at.look = looked;
+                Turn::Again
+            }
+            Outcome::Crosses => {
+                fr.how.crosses = true;
+                Turn::Again
+            }
+            Outcome::Failed(op, side, err) => Turn::Done(self.fail(x, fr, op, side, err)),
+        }
+    }
+
+    /// Records a step that settles the entry.
+    fn take<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        step: Step,
+    ) -> Option<Child<'a, F, X>> {
+        if step.stays_staged(fr.how.copy, fr.how.crosses) {
+            fr.left += 1;
+        }
+        x.record(&self.cx.rel, step, None);
+        None
+    }
+
+    fn fail<X: Executor<'a, F>>(
+        &mut self,
+        x: &mut X,
+        fr: &mut Child<'a, F, X>,
+        op: Op,
+        side: Side,
+        err: io::Error,
+    ) -> Option<Child<'a, F, X>> {
+        fr.left += 1;
+        let kind = err.kind();
+        x.record(&self.cx.rel, Step::Error { op, side, kind }, Some(err));
+        None
+    }
+}
+
+/// What TARGET has at a staged entry's name.
+enum Look<D> {
+    Dir(D),
+    Found(Meta),
+    Absent,
+    Failed(io::Error),
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use stagemerge_core::{Kept, Severity, Status, uninstall};
+use stagemerge_core::{Kept, Severity, Status, UninstallReport, uninstall};
 
 use crate::cli::UninstallArgs;
 use crate::exit::Exit;
@@ -35,50 +35,30 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         a.force,
     );
 
+    print(a, &report);
+    Ok(if report.is_clean() {
+        Exit::Ok
+    } else {
+        Exit::Problems
+    })
+}
+
+/// What was kept and why on stderr, the summary, and the JSON document on
+/// stdout with `--json`.
+fn print(a: &UninstallArgs, report: &UninstallReport) {
     let mut out = Messages::new();
     let (mut n_shared, mut n_modified, mut n_missing) = (0, 0, 0);
     let mut listed = Vec::new();
     for (path, kept) in &report.kept {
-        let shown = a.target.join(path);
-        let shown = shown.display();
-        let (why, severity, line) = match kept {
-            Kept::Shared => {
-                n_shared += 1;
-                let line = format!("kept {shown}: another installed package lists it too");
-                ("shared", None, line)
-            }
-            Kept::Status(Status::Missing) => {
-                n_missing += 1;
-                ("missing", None, format!("{shown} was already gone"))
-            }
-            Kept::Status(Status::Modified { what }) => {
-                n_modified += 1;
-                let line = format!(
-                    "kept {shown}: modified since it was installed ({}); --force removes it",
-                    what.join(", ")
-                );
-                ("modified", Some(Severity::Warning), line)
-            }
-            Kept::Status(Status::TypeChanged { recorded, found }) => {
-                n_modified += 1;
-                let line = format!(
-                    "kept {shown}: installed as a {}, now a {}",
-                    recorded.describe(),
-                    found.describe()
-                );
-                ("type-changed", Some(Severity::Warning), line)
-            }
-            Kept::Status(Status::Refused(why)) => {
-                let line = format!("refused {shown}: {why}");
-                ("refused", Some(Severity::Error), line)
-            }
-            Kept::Status(Status::Error(e)) => (
-                "error",
-                Some(Severity::Error),
-                format!("remove {shown}: {e}"),
-            ),
-            Kept::Status(Status::Intact) => continue,
+        let Some((why, severity, line)) = describe(kept, &a.target.join(path).display()) else {
+            continue;
         };
+        match why {
+            "shared" => n_shared += 1,
+            "missing" => n_missing += 1,
+            "modified" | "type-changed" => n_modified += 1,
+            _ => {}
+        }
         listed.push(json!({"path": path.to_string_lossy(), "why": why, "message": line}));
         match severity {
             Some(s) => out.message(s, &line),
@@ -110,10 +90,49 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         text.push('\n');
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
-    Ok(if report.is_clean() {
-        Exit::Ok
-    } else {
-        Exit::Problems
+}
+
+/// A kept path (`shown` as the user named TARGET) as its JSON word, its
+/// severity (`None`: a note) and its line; `None` for an intact one.
+fn describe(
+    kept: &Kept,
+    shown: &dyn std::fmt::Display,
+) -> Option<(&'static str, Option<Severity>, String)> {
+    Some(match kept {
+        Kept::Shared => (
+            "shared",
+            None,
+            format!("kept {shown}: another installed package lists it too"),
+        ),
+        Kept::Status(Status::Missing) => ("missing", None, format!("{shown} was already gone")),
+        Kept::Status(Status::Modified { what }) => (
+            "modified",
+            Some(Severity::Warning),
+            format!(
+                "kept {shown}: modified since it was installed ({}); --force removes it",
+                what.join(", ")
+            ),
+        ),
+        Kept::Status(Status::TypeChanged { recorded, found }) => (
+            "type-changed",
+            Some(Severity::Warning),
+            format!(
+                "kept {shown}: installed as a {}, now a {}",
+                recorded.describe(),
+                found.describe()
+            ),
+        ),
+        Kept::Status(Status::Refused(why)) => (
+            "refused",
+            Some(Severity::Error),
+            format!("refused {shown}: {why}"),
+        ),
+        Kept::Status(Status::Error(e)) => (
+            "error",
+            Some(Severity::Error),
+            format!("remove {shown}: {e}"),
+        ),
+        Kept::Status(Status::Intact) => return None,
     })
 }
 

@@ -29,86 +29,118 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
         Messages::new().message(Severity::Error, &records::incomplete(&a.manifest));
     }
 
+    let tally = Tally {
+        checked: files.len(),
+        contents,
+        presence,
+        lost,
+        incomplete,
+    };
     if a.json {
-        let list: Vec<_> = problems
-            .iter()
-            .map(|(path, s)| {
-                let mut v = json!({ "path": path.to_string_lossy(), "status": word(s) });
-                match s {
-                    Status::Modified { what } => v["differs"] = json!(what),
-                    Status::TypeChanged { recorded, found } => {
-                        v["recorded"] = json!(recorded.describe());
-                        v["found"] = json!(found.describe());
-                    }
-                    Status::Refused(why) => v["message"] = json!(why),
-                    Status::Error(e) => v["message"] = json!(e.to_string()),
-                    Status::Intact | Status::Missing => {}
-                }
-                v
-            })
-            .collect();
-        let doc = json!({
-            "checked": files.len(),
-            "contents_checked": contents,
-            "presence_only": presence,
-            "lost": lost,
-            "incomplete": incomplete,
-            "problems": list,
-        });
-        let _ = writeln!(std::io::stdout(), "{doc:#}");
+        print_json(&problems, &tally);
     } else {
-        let mut out = std::io::stdout().lock();
-        for (path, s) in &problems {
-            let shown = a.target.join(path);
-            let extra = match s {
-                Status::Modified { what } => format!(" ({})", what.join(", ")),
-                Status::TypeChanged { recorded, found } => {
-                    format!(
-                        " (installed as a {}, now a {})",
-                        recorded.describe(),
-                        found.describe()
-                    )
-                }
-                Status::Refused(why) => format!(" ({why})"),
-                Status::Error(e) => format!(" ({e})"),
-                Status::Intact | Status::Missing => String::new(),
-            };
-            let _ = writeln!(out, "{:<13} {}{extra}", word(s), shown.display());
-        }
-        let mut how = Vec::new();
-        if contents > 0 {
-            how.push(format!("{contents} by size, mode and SHA-256"));
-        }
-        if presence > 0 {
-            let why = if lost == presence {
-                "another package's version is visible".to_owned()
-            } else if lost > 0 {
-                format!(
-                    "{lost} hold another package's version; the record has no digests for the rest"
-                )
-            } else {
-                "the record has no digests: contents not checked".to_owned()
-            };
-            how.push(format!("{presence} for presence only ({why})"));
-        }
-        let how = if how.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", how.join(", "))
-        };
-        let _ = writeln!(
-            std::io::stderr(),
-            "stagemerge: verify {}: {} files checked{how}; {} problems",
-            a.target.display(),
-            files.len(),
-            problems.len()
-        );
+        print_text(a, &problems, &tally);
     }
     Ok(if problems.is_empty() && !incomplete {
         Exit::Ok
     } else {
         Exit::Problems
     })
+}
+
+/// What was compared, and how.
+struct Tally {
+    checked: usize,
+    contents: usize,
+    presence: usize,
+    lost: usize,
+    incomplete: bool,
+}
+
+type Problems = [(std::path::PathBuf, Status)];
+
+fn print_json(problems: &Problems, t: &Tally) {
+    let list: Vec<_> = problems
+        .iter()
+        .map(|(path, s)| {
+            let mut v = json!({ "path": path.to_string_lossy(), "status": word(s) });
+            match s {
+                Status::Modified { what } => v["differs"] = json!(what),
+                Status::TypeChanged { recorded, found } => {
+                    v["recorded"] = json!(recorded.describe());
+                    v["found"] = json!(found.describe());
+                }
+                Status::Refused(why) => v["message"] = json!(why),
+                Status::Error(e) => v["message"] = json!(e.to_string()),
+                Status::Intact | Status::Missing => {}
+            }
+            v
+        })
+        .collect();
+    let doc = json!({
+        "checked": t.checked,
+        "contents_checked": t.contents,
+        "presence_only": t.presence,
+        "lost": t.lost,
+        "incomplete": t.incomplete,
+        "problems": list,
+    });
+    let _ = writeln!(std::io::stdout(), "{doc:#}");
+}
+
+fn print_text(a: &VerifyArgs, problems: &Problems, t: &Tally) {
+    let mut out = std::io::stdout().lock();
+    for (path, s) in problems {
+        let shown = a.target.join(path);
+        let extra = match s {
+            Status::Modified { what } => format!(" ({})", what.join(", ")),
+            Status::TypeChanged { recorded, found } => {
+                format!(
+                    " (installed as a {}, now a {})",
+                    recorded.describe(),
+                    found.describe()
+                )
+            }
+            Status::Refused(why) => format!(" ({why})"),
+            Status::Error(e) => format!(" ({e})"),
+            Status::Intact | Status::Missing => String::new(),
+        };
+        let _ = writeln!(out, "{:<13} {}{extra}", word(s), shown.display());
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "stagemerge: verify {}: {} files checked{}; {} problems",
+        a.target.display(),
+        t.checked,
+        how(t),
+        problems.len()
+    );
+}
+
+/// `: N by size, mode and SHA-256, M for presence only (why)`, or nothing.
+fn how(t: &Tally) -> String {
+    let mut how = Vec::new();
+    if t.contents > 0 {
+        how.push(format!("{} by size, mode and SHA-256", t.contents));
+    }
+    if t.presence > 0 {
+        let why = if t.lost == t.presence {
+            "another package's version is visible".to_owned()
+        } else if t.lost > 0 {
+            format!(
+                "{} hold another package's version; the record has no digests for the rest",
+                t.lost
+            )
+        } else {
+            "the record has no digests: contents not checked".to_owned()
+        };
+        how.push(format!("{} for presence only ({why})", t.presence));
+    }
+    if how.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", how.join(", "))
+    }
 }
 
 fn word(s: &Status) -> &'static str {

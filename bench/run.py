@@ -5,6 +5,7 @@ run, alternating methods.
 
 Usage: python3 bench/run.py [--fs tmpfs|disk|both] [--runs N] [--quick]
                             [--synthetic-only] [--only WORKLOAD,...]
+                            [--baseline OLDER-STAGEMERGE]
 
 Writes bench/out/results-FS.json (every timing), bench/out/report-FS.md (the
 tables BENCHMARKS.md quotes) and bench/out/us_per_entry-FS.svg (the chart),
@@ -110,7 +111,7 @@ def peak_kib(cmd, prepare):
     return int(out.stderr.strip().splitlines()[-1])
 
 
-def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=()):
+def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=(), baseline=None):
     base = tempfile.mkdtemp(prefix="stagemerge-bench-", dir=FS[fs])
     p = lambda *a: os.path.join(base, *a)
     # The merged wheel stages, and per-stage copies for the parallel run.
@@ -135,6 +136,9 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=()):
         ("rsync -a", f"rsync -a '{S}/' '{T}/'"),
         ("tar | tar", f"tar -C '{S}' -cf - . | tar -C '{T}' -xf -"),
     ]
+    # Another build of stagemerge (an older commit) timed beside this one,
+    # for "no slower than before" (--baseline).
+    before = [("baseline (older stagemerge)", f"{baseline} merge -q '{S}' '{T}'")] if baseline else []
     results = {}
     memory = {}
 
@@ -150,10 +154,10 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=()):
         work("fresh", f"{reset} && {farm} && mkdir '{T}'",
              [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename per top entry)", f"{floor} --fresh '{S}' '{T}'")] + copiers)
         work("overlay", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'",
-             [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (renameat2 per file)", f"{floor} '{S}' '{T}'"),
+             [("stagemerge", f"{sm} merge -q '{S}' '{T}'")] + before + [("floor (renameat2 per file)", f"{floor} '{S}' '{T}'"),
               ("floor + what SPEC requires", f"{floor} --spec '{S}' '{T}'")] + copiers)
         work("reinstall", f"{reset} && {farm} && cp -a '{p('older')}' '{T}'",
-             [("stagemerge", f"{sm} merge -q '{S}' '{T}'"), ("floor (rename over per file)", f"{floor} --replace '{S}' '{T}'"),
+             [("stagemerge", f"{sm} merge -q '{S}' '{T}'")] + before + [("floor (rename over per file)", f"{floor} --replace '{S}' '{T}'"),
               ("floor + what SPEC requires", f"{floor} --replace --spec '{S}' '{T}'")] + copiers[:1])
         work("identical", f"{reset} && {farm} && cp -a '{p('pristine')}' '{T}'",
              [("stagemerge", f"{sm} merge -q '{S}' '{T}'")] + copiers[:1])
@@ -263,6 +267,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="no synthetic trees")
     ap.add_argument("--synthetic-only", action="store_true", help="only the synthetic trees")
     ap.add_argument("--only", default="", help="comma-separated workloads to run (default: all)")
+    ap.add_argument("--baseline", default=None,
+                    help="another stagemerge binary (an older build) to time beside this one in overlay and reinstall")
     a = ap.parse_args()
     for tool in ["hyperfine", "rsync"]:
         if shutil.which(tool) is None:
@@ -276,7 +282,7 @@ def main():
     for fs in fss:
         runs = a.runs if fs == "tmpfs" else max(3, a.runs // 3)
         only = tuple(w for w in a.only.split(",") if w)
-        results[fs] = run_fs(fs, runs, a.quick, corpus, a.synthetic_only, only)
+        results[fs] = run_fs(fs, runs, a.quick, corpus, a.synthetic_only, only, a.baseline)
     tag = a.fs + ("-synthetic" if a.synthetic_only else "") + ("-" + "-".join(only) if only else "")
     with open(os.path.join(OUT, f"results-{tag}.json"), "w") as fh:
         json.dump(results, fh, indent=1)

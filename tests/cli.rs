@@ -1,11 +1,9 @@
 //! The command line's contract: help and version, exit statuses, what is
 //! printed where, and that refused invocations change nothing.
 
-mod util;
-
 use std::fs;
 
-use util::{Fixture, Prim, Run, Snapshot, command};
+use crate::util::{Fixture, Prim, Run, Snapshot, command};
 
 fn run(args: &[&std::ffi::OsStr]) -> Run {
     let mut c = command(Prim::Rename);
@@ -169,7 +167,7 @@ fn closed_stdout_is_not_an_error() {
 fn on_a_terminal(f: &Fixture, extra: &str) -> String {
     let cmd = format!(
         "STAGEMERGE_PROGRESS_AFTER_MS=0 '{}' merge --copy {extra} '{}' '{}'",
-        util::bin(),
+        crate::util::bin(),
         f.stage.display(),
         f.target.display()
     );

@@ -2,13 +2,11 @@
 //! directories and identical files never fail a merge; different contents
 //! leave exactly one whole version, and every merge that lost says so.
 
-mod util;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use util::parallel::{MERGES, SITE, namespace_stage, run_parallel, shared_namespace_round};
-use util::{BOTH, Fixture};
+use crate::util::parallel::{MERGES, SITE, namespace_stage, run_parallel, shared_namespace_round};
+use crate::util::{BOTH, Fixture};
 
 /// Rounds per test; `STAGEMERGE_ROUNDS` raises it for a long run.
 fn rounds(default: usize) -> usize {

@@ -1,14 +1,12 @@
 //! Copy mode: STAGE left intact, every entry written to a temporary in its
 //! final directory and placed by the same rules; crash-safe.
 
-mod util;
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use util::{Fixture, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode, temporaries};
+use crate::util::{Fixture, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode, temporaries};
 
 /// The two ways a copy makes its temporary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +200,7 @@ fn big_tree(f: &Fixture, n: usize) {
 /// and gives the same TARGET as an uninterrupted run, with no temporary left.
 #[test]
 fn killed_copy_rerun_gives_the_uninterrupted_result() {
-    let trials = util::kill_trials(60);
+    let trials = crate::util::kill_trials(60);
     for temps in [Temps::Anonymous, Temps::Named] {
         let f = Fixture::new_fast(Prim::Rename);
         big_tree(&f, 3000);

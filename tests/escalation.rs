@@ -1,15 +1,13 @@
 //! SAGE_SUDO escalation, for real (as root): an unprivileged builder, sudo
 //! with a NOPASSWD rule, a TARGET owned by root.
 
-mod util;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-use util::{Fixture, Prim, Run, Snapshot, set_mode};
+use crate::util::{Fixture, Prim, Run, Snapshot, set_mode};
 
 const USER: &str = "stagemerge-test";
 
@@ -22,7 +20,7 @@ fn builder() -> Option<u32> {
 }
 
 fn set_up_builder() -> Option<u32> {
-    if !util::is_root() {
+    if !crate::util::is_root() {
         eprintln!("skipped: this test needs root (a user of its own, sudo)");
         return None;
     }
@@ -78,7 +76,7 @@ fn as_builder(uid: u32, sage_sudo: Option<&str>, args: &[&OsStr]) -> Run {
         "--init-groups".into(),
         "--".into(),
     ]);
-    c.arg(util::bin()).args(args);
+    c.arg(crate::util::bin()).args(args);
     c.env_remove("STAGEMERGE_FORCE_FALLBACK");
     match sage_sudo {
         Some(s) => c.env("SAGE_SUDO", s),

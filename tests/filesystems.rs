@@ -1,13 +1,11 @@
 //! The same scenarios on real mounts (as root): a tmpfs, and an ext4 image
 //! on a loop device; plus a stage and a target on different filesystems.
 
-mod util;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use util::parallel::shared_namespace_round;
-use util::{BOTH, Fixture, Prim, Snapshot, assert_nothing_lost, scenarios};
+use crate::util::parallel::shared_namespace_round;
+use crate::util::{BOTH, Fixture, Prim, Snapshot, assert_nothing_lost, scenarios};
 
 /// A filesystem mounted on a temporary directory, unmounted on drop.
 struct Mount {
@@ -29,7 +27,7 @@ impl Mount {
     /// An ext4 image (kept on tmpfs where possible: this machine's disk is
     /// slow to create files on) mounted through a loop device.
     fn ext4() -> Mount {
-        let dir = tempfile::tempdir_in(util::fast_tmp()).unwrap();
+        let dir = tempfile::tempdir_in(crate::util::fast_tmp()).unwrap();
         let image = dir.path().join("fs.img");
         let point = dir.path().join("mnt");
         std::fs::create_dir(&point).unwrap();
@@ -46,7 +44,7 @@ impl Mount {
     /// `renameat2(RENAME_NOREPLACE)` with EINVAL. None when bindfs is not
     /// installed.
     fn bindfs() -> Option<Mount> {
-        let dir = tempfile::tempdir_in(util::fast_tmp()).unwrap();
+        let dir = tempfile::tempdir_in(crate::util::fast_tmp()).unwrap();
         let (real, point) = (dir.path().join("real"), dir.path().join("mnt"));
         std::fs::create_dir(&real).unwrap();
         std::fs::create_dir(&point).unwrap();
@@ -145,7 +143,7 @@ fn stage_on_another_filesystem_is_copied_automatically() {
         let before = Snapshot::of(&f.stage);
         let mut c = f.command();
         c.arg("merge").arg(&f.stage).arg(target.path());
-        util::Run::of(c).assert_code(0).assert_stderr_has(
+        crate::util::Run::of(c).assert_code(0).assert_stderr_has(
             "3 copied (3 because STAGE and TARGET are on different filesystems)",
         );
         assert_nothing_lost(&before, &f.stage, target.path());

@@ -3,16 +3,14 @@
 //! an uninterrupted run writes. `STAGEMERGE_KILL_TRIALS` changes the number
 //! of kills per record format (100 by default).
 
-mod util;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::util::corpus::{corpus, farm, mixed_reinstall, sh};
+use crate::util::{Fixture, Prim, Run, Snapshot, command, fast_tmp, kill_trials, wait_for_file};
 use serde_json::Value;
-use util::corpus::{corpus, farm, mixed_reinstall, sh};
-use util::{Fixture, Prim, Run, Snapshot, command, fast_tmp, kill_trials, wait_for_file};
 
 /// The journal beside a record.
 fn journal(record: &Path) -> PathBuf {

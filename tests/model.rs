@@ -3,15 +3,13 @@
 //! a small pure model of SPEC.md's placement rules, and the plan's steps are
 //! the actions the merge then reports (also in copy mode).
 
-mod util;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use crate::util::{Fixture, Prim, Run, Snapshot, merged, predicted};
 use proptest::prelude::*;
-use util::{Fixture, Prim, Run, Snapshot, merged, predicted};
 
 /// A tree entry, as the rules see it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,6 @@
 //! Trees that break naive tools: non-UTF-8 and 255-byte names, depth beyond
 //! PATH_MAX, hard links, fifos and sockets, read-only files and directories.
 
-mod util;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::os::fd::OwnedFd;
@@ -12,8 +10,10 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::Command;
 
+use crate::util::{
+    BOTH, Fixture, Node, Prim, Run, Snapshot, ino, merge_checked, mode, node_at, set_mode,
+};
 use rustix::fs::{Mode, OFlags};
-use util::{BOTH, Fixture, Node, Prim, Run, Snapshot, ino, merge_checked, mode, node_at, set_mode};
 
 #[test]
 fn non_utf8_and_255_byte_names_are_merged_losslessly() {
@@ -222,7 +222,7 @@ fn read_only_staged_files_and_dirs_are_moved() {
 /// Runs the binary as an unprivileged user when we are root (root ignores
 /// permissions, so the read-only cases would test nothing), else as us.
 fn as_user(prim: Prim, uid: u32, args: &[&OsStr]) -> Run {
-    let mut c = if util::is_root() {
+    let mut c = if crate::util::is_root() {
         let mut c = Command::new("setpriv");
         c.args([
             format!("--reuid={uid}"),
@@ -230,10 +230,10 @@ fn as_user(prim: Prim, uid: u32, args: &[&OsStr]) -> Run {
             "--clear-groups".into(),
             "--".into(),
         ]);
-        c.arg(util::bin());
+        c.arg(crate::util::bin());
         c
     } else {
-        Command::new(util::bin())
+        Command::new(crate::util::bin())
     };
     c.env_remove("STAGEMERGE_FORCE_FALLBACK");
     if prim == Prim::Fallback {
@@ -247,7 +247,7 @@ const NOBODY: u32 = 65534;
 
 /// Hands the fixture to the unprivileged user when running as root.
 fn give_away(f: &Fixture) {
-    if util::is_root() {
+    if crate::util::is_root() {
         set_mode(f.root(), 0o755);
         Command::new("chown")
             .arg("-R")
@@ -259,7 +259,7 @@ fn give_away(f: &Fixture) {
 }
 
 fn user() -> u32 {
-    if util::is_root() {
+    if crate::util::is_root() {
         NOBODY
     } else {
         rustix::process::geteuid().as_raw()
@@ -293,7 +293,7 @@ fn read_only_target_dir_owned_by_user_is_written_then_restored() {
             ],
         );
         run.assert_code(0);
-        util::assert_nothing_lost(&before, &f.stage, &f.target);
+        crate::util::assert_nothing_lost(&before, &f.stage, &f.target);
         assert_eq!(fs::read(lib.join("new.so")).unwrap(), b"new", "{prim:?}");
         assert_eq!(fs::read(lib.join("old.so")).unwrap(), b"replacement");
         assert_eq!(mode(&lib), 0o555, "TARGET's mode restored");
@@ -346,7 +346,7 @@ fn unwritable_target_dir_of_another_user_is_an_error_with_path_op_and_os_error()
         run.assert_code(1)
             .assert_stderr_has(&format!("{op} {}", f.stage.join("lib/new.so").display()))
             .assert_stderr_has("Permission denied (os error 13)");
-        util::assert_nothing_lost(&before, &f.stage, &f.target);
+        crate::util::assert_nothing_lost(&before, &f.stage, &f.target);
         assert_eq!(mode(&f.target.join("lib")), 0o755);
         assert_eq!(
             node_at(&f.target, b"share/ok"),

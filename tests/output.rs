@@ -2,11 +2,9 @@
 //! command, `--color`, `RUST_LOG` debug logging, and the man pages and
 //! completions generated from the command-line definitions.
 
-mod util;
-
 use std::process::Command;
 
-use util::{Fixture, Prim, Run, command};
+use crate::util::{Fixture, Prim, Run, command};
 
 /// A fixture where a merge replaces `n` files in one directory.
 fn replacing(n: usize) -> Fixture {

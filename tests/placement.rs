@@ -1,8 +1,6 @@
 //! Every row of the placement table (SPEC.md), driven through the real
 //! binary on real directories, with the no-replace rename and the fallback.
 
-mod util;
-
 both_primitives!(
     absent_file_is_placed,
     absent_dir_is_placed_whole_by_one_rename,

@@ -15,15 +15,13 @@
 //!
 //! `STAGEMERGE_CUTS` sets the number of cuts per workload (50 by default).
 
-mod util;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use util::corpus::sh;
-use util::{Prim, command, is_root, wait_for_file};
+use crate::util::corpus::sh;
+use crate::util::{Prim, command, is_root, wait_for_file};
 
 const DIRS: usize = 30;
 const PER_DIR: usize = 100;

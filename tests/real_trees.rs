@@ -2,16 +2,14 @@
 //! parallel merges against the legacy `cp -Rp`, and a usr-merged root.
 //! `STAGEMERGE_ROUNDS` lengthens the race runs.
 
-mod util;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::util::corpus::{corpus, farm, run_jobs, sh, stages, usrmerged_root, versions};
 use std::os::unix::ffi::OsStrExt;
-use util::corpus::{corpus, farm, run_jobs, sh, stages, usrmerged_root, versions};
 
-use util::{Node, Prim, Snapshot, command, fast_tmp};
+use crate::util::{Node, Prim, Snapshot, command, fast_tmp};
 
 const JOBS: usize = 16;
 /// Left out of the many race rounds for time (they share no directory with
@@ -41,7 +39,7 @@ fn assert_nothing_lost_unannounced(before: &Snapshot, stage: &Path, target: &Pat
         if matches!(node, Node::Dir { .. }) {
             continue;
         }
-        let here = |root: &Path| util::node_at(root, rel).as_ref() == Some(node);
+        let here = |root: &Path| crate::util::node_at(root, rel).as_ref() == Some(node);
         if here(stage) || here(target) {
             continue;
         }
@@ -62,7 +60,7 @@ fn sequential(stages: &[PathBuf], work: &Path) -> Snapshot {
     let target = round.join("target");
     std::fs::create_dir_all(&target).unwrap();
     for s in &farmed {
-        let r = util::Run::of(merge_cmd(s, &target));
+        let r = crate::util::Run::of(merge_cmd(s, &target));
         assert_eq!(
             r.code,
             0,

@@ -1,8 +1,6 @@
 //! Installation records: manifests (text, JSON), Sage's record, uninstall
 //! that keeps shared files, verify, and the flock lock Sage's tools share.
 
-mod util;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -11,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::util::{Fixture, Prim, Run, Snapshot, set_mode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use util::{Fixture, Prim, Run, Snapshot, set_mode};
 
 /// Runs `stagemerge ARGS...`.
 fn sm(f: &Fixture, args: &[&OsStr]) -> Run {
@@ -55,7 +53,7 @@ fn typical_package(f: &Fixture) {
 
 #[test]
 fn text_manifest_equals_what_sage_computes_on_the_stage() {
-    for prim in util::BOTH {
+    for prim in crate::util::BOTH {
         let f = Fixture::new(prim);
         typical_package(&f);
         let want = sage_file_list(&f.stage);

@@ -2,8 +2,6 @@
 //! durability" and "Safety"). `STAGEMERGE_KILL_TRIALS` lengthens the crash
 //! runs.
 
-mod util;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use util::corpus::{corpus, farm, mixed_reinstall, sh};
-use util::{
+use crate::util::corpus::{corpus, farm, mixed_reinstall, sh};
+use crate::util::{
     Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, kill_trials, temporaries,
 };
 
@@ -201,7 +199,7 @@ fn full_and_read_only_targets_fail_clearly_and_lose_nothing() {
         if !ro {
             assert!(temporaries(&target.point).is_empty());
             for (p, n) in Snapshot::of(&target.point).nodes {
-                if let util::Node::File { data, .. } = n {
+                if let crate::util::Node::File { data, .. } = n {
                     assert_eq!(
                         data.len(),
                         1 << 20,

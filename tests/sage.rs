@@ -8,14 +8,12 @@
 //! fails in some rounds; with stagemerge it never does, and the installation
 //! records list the right files, so uninstalling one package works.
 
-mod util;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use util::corpus::{corpus, sh, stages};
-use util::{Run, Snapshot, bin, fast_tmp};
+use crate::util::corpus::{corpus, sh, stages};
+use crate::util::{Run, Snapshot, bin, fast_tmp};
 
 /// Wheels left out to keep a round short (the race is in the small shared
 /// directories, not in their size).
@@ -157,7 +155,7 @@ fn expected_files(tree: &Path) -> BTreeSet<String> {
     Snapshot::of(tree)
         .nodes
         .into_iter()
-        .filter(|(_, n)| !matches!(n, util::Node::Dir { .. }))
+        .filter(|(_, n)| !matches!(n, crate::util::Node::Dir { .. }))
         .map(|(p, _)| String::from_utf8(p).unwrap())
         .filter(|p| !(p.starts_with("lib/") && p.ends_with(".la")))
         .collect()

@@ -3,12 +3,10 @@
 //! --sandbox` ends where a native merge ends. (Every placement scenario also
 //! runs in the sandbox, with its plans compared first: placement.rs.)
 
-mod util;
-
 use std::path::{Path, PathBuf};
 
-use util::corpus::{corpus, farm, sh, stages, usrmerged_root};
-use util::{
+use crate::util::corpus::{corpus, farm, sh, stages, usrmerged_root};
+use crate::util::{
     Fixture, Prim, Run, Snapshot, assert_plans_agree, command, fast_tmp, merged, mtimes, predicted,
 };
 
@@ -149,7 +147,7 @@ fn plans_agree_on_debian_stages_with_absolute_symlinks() {
     let absolute = debs
         .iter()
         .flat_map(|d| Snapshot::of(d).nodes.into_values())
-        .filter(|n| matches!(n, util::Node::Link { text } if text.starts_with(b"/")))
+        .filter(|n| matches!(n, crate::util::Node::Link { text } if text.starts_with(b"/")))
         .count();
     assert!(absolute > 0, "the Debian corpus has absolute symlinks");
     let staged = farm(&debs, &tmp.path().join("stages"));

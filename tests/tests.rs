@@ -1,0 +1,24 @@
+//! The integration tests, one test binary (as ripgrep's `tests/tests.rs`):
+//! each module is a theme and drives the real `stagemerge` binary on real
+//! directories. One binary links the shared helpers (`util/`) once instead
+//! of once per theme.
+
+#[macro_use]
+mod util;
+
+mod cli;
+mod concurrency;
+mod copy;
+mod escalation;
+mod filesystems;
+mod journal;
+mod model;
+mod odd_trees;
+mod output;
+mod placement;
+mod power_cut;
+mod real_trees;
+mod records;
+mod reliability;
+mod sage;
+mod sandbox;

@@ -104,15 +104,7 @@ pub fn concurrent(c: &Clues) -> bool {
 mod tests {
     use super::*;
 
-    const ALL: [Kind; 7] = [
-        Kind::File,
-        Kind::Dir,
-        Kind::Symlink,
-        Kind::Fifo,
-        Kind::Socket,
-        Kind::CharDevice,
-        Kind::BlockDevice,
-    ];
+    const ALL: [Kind; 7] = Kind::KNOWN;
 
     #[test]
     fn directory_rows_of_the_table() {

@@ -31,6 +31,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind an entry can be found to have (all but [`Kind::Unknown`]),
+    /// in a fixed order (the sandbox's wire format numbers them by it).
+    pub const KNOWN: [Kind; 7] = [
+        Kind::File,
+        Kind::Dir,
+        Kind::Symlink,
+        Kind::Fifo,
+        Kind::Socket,
+        Kind::CharDevice,
+        Kind::BlockDevice,
+    ];
+
     /// A short human name ("directory", "regular file", ...), used in messages.
     pub fn describe(self) -> &'static str {
         match self {

@@ -78,9 +78,20 @@ impl Printing {
 /// A message as stderr shows it without color: `stagemerge: LABEL: msg`, or
 /// `stagemerge: msg` for a note (`None`).
 pub fn line(severity: Option<Severity>, msg: &str) -> String {
-    match severity {
-        Some(Severity::Error) => format!("stagemerge: error: {msg}"),
-        Some(Severity::Warning) => format!("stagemerge: warning: {msg}"),
-        None => format!("stagemerge: {msg}"),
-    }
+    painted(severity, msg, |_, label| label.to_owned())
+}
+
+/// [`line`], with the label (`error:`, `warning:`) passed through `paint`
+/// (the native binary colors it on a terminal).
+pub fn painted(
+    severity: Option<Severity>,
+    msg: &str,
+    paint: impl Fn(Severity, &str) -> String,
+) -> String {
+    let label = match severity {
+        Some(s @ Severity::Error) => paint(s, "error:"),
+        Some(s @ Severity::Warning) => paint(s, "warning:"),
+        None => return format!("stagemerge: {msg}"),
+    };
+    format!("stagemerge: {label} {msg}")
 }

@@ -8,6 +8,7 @@ use std::io::Write;
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 use stagemerge_core::Severity;
+use stagemerge_core::outcome::painted;
 
 use crate::cli::Color;
 
@@ -17,6 +18,16 @@ const ERROR: Style = Style::new()
 const WARNING: Style = Style::new()
     .bold()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+
+/// The label in the severity's style (the escapes are dropped by
+/// anstream where colors are off).
+fn paint(severity: Severity, label: &str) -> String {
+    let style = match severity {
+        Severity::Error => ERROR,
+        Severity::Warning => WARNING,
+    };
+    format!("{style}{label}{style:#}")
+}
 
 /// Applies `--color` to everything this process writes through anstream.
 pub(crate) fn set_color(c: Color) {
@@ -41,21 +52,20 @@ impl Messages {
     }
 
     pub(crate) fn error(&mut self, msg: &str) {
-        let _ = writeln!(self.err, "stagemerge: {ERROR}error:{ERROR:#} {msg}");
+        self.message(Severity::Error, msg);
     }
 
     pub(crate) fn warning(&mut self, msg: &str) {
-        let _ = writeln!(self.err, "stagemerge: {WARNING}warning:{WARNING:#} {msg}");
+        self.message(Severity::Warning, msg);
     }
 
     pub(crate) fn note(&mut self, msg: &str) {
-        let _ = writeln!(self.err, "stagemerge: {msg}");
+        let _ = writeln!(self.err, "{}", painted(None, msg, paint));
     }
 
+    /// The line the sandboxed guest prints too (`core::outcome::line`), its
+    /// label colored as `--color` says.
     pub(crate) fn message(&mut self, severity: Severity, msg: &str) {
-        match severity {
-            Severity::Error => self.error(msg),
-            Severity::Warning => self.warning(msg),
-        }
+        let _ = writeln!(self.err, "{}", painted(Some(severity), msg, paint));
     }
 }

@@ -71,23 +71,17 @@ pub fn error_from_code(code: i64) -> io::Error {
     io::Error::new(kind, format!("{kind} (reported by the sandbox host)"))
 }
 
-const KIND_CODES: [Kind; 8] = [
-    Kind::File,
-    Kind::Dir,
-    Kind::Symlink,
-    Kind::Fifo,
-    Kind::Socket,
-    Kind::CharDevice,
-    Kind::BlockDevice,
-    Kind::Unknown,
-];
-
+/// A kind's code: its index in [`Kind::KNOWN`]; `Unknown` is the next one.
 fn kind_code(kind: Kind) -> u8 {
-    KIND_CODES.iter().position(|k| *k == kind).unwrap_or(7) as u8
+    let unknown = Kind::KNOWN.len();
+    Kind::KNOWN
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(unknown) as u8
 }
 
 fn kind_from(code: u8) -> Kind {
-    KIND_CODES
+    Kind::KNOWN
         .get(usize::from(code))
         .copied()
         .unwrap_or(Kind::Unknown)

@@ -64,23 +64,6 @@ impl<'a, F: Fs> Walk<'a, F> {
         Some(child)
     }
 
-    /// Both are directories: enter TARGET's.
-    pub(super) fn descend<X: Executor<'a, F>>(
-        &mut self,
-        x: &mut X,
-        fr: &mut Child<'a, F, X>,
-        name: &OsStr,
-        raced: bool,
-    ) -> Option<Child<'a, F, X>> {
-        match self.cx.fs.open_dir(fr.target(), name) {
-            Ok(dir) => {
-                let into = self.existing(fr, name, Handle::Owned(dir), None, raced);
-                self.enter(x, fr, into)
-            }
-            Err(err) => self.fail(x, fr, Op::OpenDir, Side::Target, err),
-        }
-    }
-
     /// STAGE has a directory where TARGET has a symlink: merge through it if
     /// it leads to a directory inside TARGET.
     pub(super) fn follow<X: Executor<'a, F>>(
@@ -164,7 +147,8 @@ impl<'a, F: Fs> Walk<'a, F> {
         if let Some(step) = into.step {
             x.record(&self.cx.rel, step, None);
         }
-        let ours = (1..=into.phys.len()).any(|n| self.moved_in.contains(&into.phys[..n]));
+        let ours = !self.moved_in.is_empty()
+            && (1..=into.phys.len()).any(|n| self.moved_in.contains(&into.phys[..n]));
         if let Some(m) = tmeta.as_ref().filter(|_| ours) {
             self.written.insert(m.id());
         }

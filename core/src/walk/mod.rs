@@ -217,7 +217,13 @@ impl<'a, F: Fs> Walk<'a, F> {
             .map_or(Seen::Absent, |m| Seen::Present(m.kind));
         match decide(kind, seen, &fr.how) {
             Next::Do(step) => self.act(x, fr, name, step, looked, at),
-            Next::Enter => Turn::Done(self.descend(x, fr, name, at.raced)),
+            Next::Enter => Turn::Done(match self.cx.fs.open_dir(fr.target(), name) {
+                Ok(dir) => {
+                    let into = self.existing(fr, name, Handle::Owned(dir), None, at.raced);
+                    self.enter(x, fr, into)
+                }
+                Err(err) => self.fail(x, fr, Op::OpenDir, Side::Target, err),
+            }),
             Next::Follow => Turn::Done(self.follow(x, fr, name, at.raced)),
             Next::Compare => {
                 let tmeta = tmeta.expect("only an entry found is compared");

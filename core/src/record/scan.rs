@@ -29,6 +29,11 @@ pub struct Listings(HashMap<PathBuf, Vec<Entry>>);
 impl Listings {
     /// The listing of the staged directory at `path`, if it was taken.
     pub(crate) fn take(&mut self, path: &Path) -> Option<Vec<Entry>> {
+        // Hashing a path walks its components: skip it when there is nothing
+        // to find (a merge without a record).
+        if self.0.is_empty() {
+            return None;
+        }
         self.0.remove(path)
     }
 }

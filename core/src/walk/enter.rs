@@ -152,9 +152,9 @@ impl<'a, F: Fs> Walk<'a, F> {
         if let Some(m) = tmeta.as_ref().filter(|_| ours) {
             self.written.insert(m.id());
         }
-        let hot = tmeta
-            .as_ref()
-            .is_some_and(|m| changed_since(m.ctime, self.start, self.written.contains(&m.id())));
+        let hot = tmeta.as_ref().is_some_and(|m| {
+            changed_since(m.ctime, self.start, false) && !self.wrote_into(Some(m))
+        });
         let how = match &tmeta {
             Some(m) => {
                 // A rename that crossed filesystems into the parent also
@@ -186,6 +186,7 @@ impl<'a, F: Fs> Walk<'a, F> {
             fresh: into.fresh,
             hot,
             taken: false,
+            wrote: false,
             left: 0,
             extra: X::Extra::default(),
         };

@@ -31,6 +31,8 @@ pub(crate) struct Frame<'a, D, E> {
     pub(crate) hot: bool,
     /// The previous name looked up here was taken: look before placing.
     pub(crate) taken: bool,
+    /// This merge has written into `target` (and said so in the walk's set).
+    pub(crate) wrote: bool,
     /// Entries of `stage` that stay in STAGE.
     pub(crate) left: u64,
     /// What the executor keeps for this directory until it is left.

@@ -23,7 +23,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::PathBuf;
 
-use crate::classify::{Clues, concurrent};
+use crate::classify::{Clues, changed_since, concurrent};
 use crate::compare::{Buffers, identical};
 use crate::error::{Error, Op, Side};
 use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
@@ -83,6 +83,7 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
         fresh: false,
         hot: false,
         taken: false,
+        wrote: false,
         left: 0,
         extra: X::Extra::default(),
     };
@@ -235,6 +236,11 @@ impl<'a, F: Fs> Walk<'a, F> {
         }
     }
 
+    /// Whether this merge has written into the TARGET directory `dir`.
+    fn wrote_into(&self, dir: Option<&Meta>) -> bool {
+        dir.is_some_and(|m| self.written.contains(&m.id()))
+    }
+
     /// What TARGET has at `name`: a directory is looked at by opening it (an
     /// existing one is then entered with that handle), anything else by
     /// `lstat`. Below a directory a dry run would create, nothing.
@@ -282,16 +288,16 @@ impl<'a, F: Fs> Walk<'a, F> {
             name,
         )
         .map_err(|e| (Op::Read, e))?;
+        // Whether this merge wrote here matters only for a change after the
+        // start, and costs a lookup: ask only then.
+        let after_start = changed_since(tmeta.ctime, self.start, false);
         let clues = Clues {
             raced,
             fresh_dir: fr.fresh,
             hot_dir: fr.hot,
             ctime: tmeta.ctime,
             start: self.start,
-            wrote_here: fr
-                .target_meta
-                .as_ref()
-                .is_some_and(|m| self.written.contains(&m.id())),
+            wrote_here: after_start && (fr.wrote || self.wrote_into(fr.target_meta.as_ref())),
         };
         if !same {
             log::debug!("{}: differs from TARGET ({clues:?})", self.cx.rel.display());
@@ -317,14 +323,16 @@ impl<'a, F: Fs> Walk<'a, F> {
         match x.carry_out(here, &step) {
             Outcome::Done(extra) => {
                 if step.writes_target()
+                    && !fr.wrote
                     && let Some(m) = &fr.target_meta
                 {
                     self.written.insert(m.id());
+                    fr.wrote = true;
                 }
-                if step == Step::CreateDir {
+                if matches!(step, Step::CreateDir) {
                     return Turn::Done(self.created(x, fr, name, extra));
                 }
-                if step == Step::PlaceDir {
+                if matches!(step, Step::PlaceDir) {
                     let mut phys = fr.phys.clone();
                     phys.push(name.to_owned());
                     self.moved_in.insert(phys);

@@ -48,7 +48,7 @@ impl Apply<'_> {
         if matches!(&r, Err((_, e)) if e.kind() == io::ErrorKind::PermissionDenied) {
             if unlock(fs, fr) {
                 r = move_in(fs, fr.stage.get(), fr.target(), name, fallback);
-            } else if *step == Step::PlaceDir
+            } else if matches!(step, Step::PlaceDir)
                 && let Some(moved) = read_only_dir(fs, fr, name)
             {
                 r = moved;

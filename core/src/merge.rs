@@ -41,8 +41,15 @@ pub fn merge_listed<F: Fs>(
     listings: Listings,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
-    let mut apply = Apply::new(on_action);
     let start = Some(fs.clock(target));
-    walk(fs, stage, target, opts, listings, start, &mut apply)?;
+    let apply = walk(
+        fs,
+        stage,
+        target,
+        opts,
+        listings,
+        start,
+        Apply::new(on_action),
+    )?;
     Ok(apply.report)
 }

@@ -57,8 +57,15 @@ impl Plan {
 /// Returns `Err` only where [`crate::merge`] would do nothing at all: a root
 /// cannot be examined or listed, or both are the same directory.
 pub fn plan<F: Fs>(fs: &F, stage: &F::Dir, target: &F::Dir, opts: &Options) -> Result<Plan, Error> {
-    let mut dry = DryRun::default();
-    walk(fs, stage, target, opts, Listings::default(), None, &mut dry)?;
+    let dry = walk(
+        fs,
+        stage,
+        target,
+        opts,
+        Listings::default(),
+        None,
+        DryRun::default(),
+    )?;
     Ok(dry.plan)
 }
 

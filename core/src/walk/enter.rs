@@ -30,24 +30,23 @@ pub(super) struct Entering<'a, D> {
     fresh: bool,
 }
 
-impl<'a, F: Fs> Walk<'a, F> {
+impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
     /// Enters the directory the executor just created for `name`.
-    pub(super) fn created<X: Executor<'a, F>>(
+    pub(super) fn created(
         &mut self,
-        x: &mut X,
         fr: &mut Child<'a, F, X>,
         name: &OsStr,
         extra: X::Extra,
     ) -> Option<Child<'a, F, X>> {
-        x.record(&self.cx.rel, Step::CreateDir, None);
+        self.x.record(&self.cx.rel, Step::CreateDir, None);
         let here = At {
             cx: &self.cx,
             fr: &mut *fr,
             name,
         };
-        let target = match x.open_created(here) {
+        let target = match self.x.open_created(here) {
             Ok(t) => t.map(Handle::Owned),
-            Err(err) => return self.fail(x, fr, Op::OpenDir, Side::Target, err),
+            Err(err) => return self.fail(fr, Op::OpenDir, Side::Target, err),
         };
         let mut phys = fr.phys.clone();
         phys.push(name.to_owned());
@@ -59,16 +58,15 @@ impl<'a, F: Fs> Walk<'a, F> {
             created: true,
             fresh: fr.fresh,
         };
-        let mut child = self.enter(x, fr, into)?;
+        let mut child = self.enter(fr, into)?;
         child.extra = extra;
         Some(child)
     }
 
     /// STAGE has a directory where TARGET has a symlink: merge through it if
     /// it leads to a directory inside TARGET.
-    pub(super) fn follow<X: Executor<'a, F>>(
+    pub(super) fn follow(
         &mut self,
-        x: &mut X,
         fr: &mut Child<'a, F, X>,
         name: &OsStr,
         raced: bool,
@@ -76,7 +74,7 @@ impl<'a, F: Fs> Walk<'a, F> {
         let fs = self.cx.fs;
         let link = match fs.read_link(fr.target(), name) {
             Ok(l) => l,
-            Err(err) => return self.fail(x, fr, Op::ReadLink, Side::Target, err),
+            Err(err) => return self.fail(fr, Op::ReadLink, Side::Target, err),
         };
         let resolved = resolve_dir(fs, self.cx.target_root, self.cx.stage_id, &fr.phys, &link);
         let link = PathBuf::from(link);
@@ -84,14 +82,14 @@ impl<'a, F: Fs> Walk<'a, F> {
             Ok((dir, phys)) => {
                 let mut into = self.existing(fr, name, dir, Some(Step::Follow { link }), raced);
                 into.phys = phys;
-                return self.enter(x, fr, into);
+                return self.enter(fr, into);
             }
             Err(Refusal::Escapes) => ConflictReason::SymlinkEscapes { link },
             Err(Refusal::NotDir(why)) => ConflictReason::SymlinkNotDir { link, why },
             Err(Refusal::IntoStage) => ConflictReason::IntoStage,
-            Err(Refusal::Io(err)) => return self.fail(x, fr, Op::OpenDir, Side::Target, err),
+            Err(Refusal::Io(err)) => return self.fail(fr, Op::OpenDir, Side::Target, err),
         };
-        self.take(x, fr, Step::Conflict(reason))
+        self.take(fr, Step::Conflict(reason))
     }
 
     /// An existing TARGET directory to enter for `name`.
@@ -117,9 +115,8 @@ impl<'a, F: Fs> Walk<'a, F> {
 
     /// Opens the staged directory and its listing, and makes the frame that
     /// merges it into `into.target`.
-    pub(super) fn enter<X: Executor<'a, F>>(
+    pub(super) fn enter(
         &mut self,
-        x: &mut X,
         fr: &mut Child<'a, F, X>,
         into: Entering<'a, F::Dir>,
     ) -> Option<Child<'a, F, X>> {
@@ -127,14 +124,14 @@ impl<'a, F: Fs> Walk<'a, F> {
         let tmeta = match into.target.as_ref().map(|t| fs.stat_dir(t.get())) {
             None => None,
             Some(Ok(m)) => Some(m),
-            Some(Err(err)) => return self.fail(x, fr, Op::Stat, Side::Target, err),
+            Some(Err(err)) => return self.fail(fr, Op::Stat, Side::Target, err),
         };
         if tmeta.as_ref().is_some_and(|m| m.id() == self.cx.stage_id) {
-            return self.take(x, fr, Step::Conflict(ConflictReason::IntoStage));
+            return self.take(fr, Step::Conflict(ConflictReason::IntoStage));
         }
         let sdir = match fs.open_dir(fr.stage.get(), &into.name) {
             Ok(d) => d,
-            Err(err) => return self.fail(x, fr, Op::OpenDir, Side::Stage, err),
+            Err(err) => return self.fail(fr, Op::OpenDir, Side::Stage, err),
         };
         let listed = match self.listings.take(&self.cx.rel) {
             Some(e) => Ok(e),
@@ -142,10 +139,10 @@ impl<'a, F: Fs> Walk<'a, F> {
         };
         let entries = match listed {
             Ok(e) => sorted(e),
-            Err(err) => return self.fail(x, fr, Op::ReadDir, Side::Stage, err),
+            Err(err) => return self.fail(fr, Op::ReadDir, Side::Stage, err),
         };
         if let Some(step) = into.step {
-            x.record(&self.cx.rel, step, None);
+            self.x.record(&self.cx.rel, step, None);
         }
         let ours = !self.moved_in.is_empty()
             && (1..=into.phys.len()).any(|n| self.moved_in.contains(&into.phys[..n]));
@@ -162,7 +159,7 @@ impl<'a, F: Fs> Walk<'a, F> {
                 // (a bind mount has the same device as its source).
                 let parent_dev = fr.target_meta.as_ref().map(|p| p.dev);
                 let learned = fr.how.crosses && parent_dev == Some(m.dev);
-                let mut how = self.how_into(x, m, below(&fr.how, into.created));
+                let mut how = self.how_into(m, below(&fr.how, into.created));
                 how.crosses |= learned;
                 how
             }
@@ -190,24 +187,19 @@ impl<'a, F: Fs> Walk<'a, F> {
             left: 0,
             extra: X::Extra::default(),
         };
-        x.entered(&self.cx, &mut child);
+        self.x.entered(&self.cx, &mut child);
         Some(child)
     }
 
     /// How the children of a directory go into the TARGET directory `tmeta`:
     /// `(copy, across)` as inherited, whether renames from STAGE would cross
     /// filesystems, and whether TARGET's filesystem needs the fallback.
-    pub(super) fn how_into<X: Executor<'a, F>>(
-        &self,
-        x: &X,
-        tmeta: &Meta,
-        (copy, across): (bool, bool),
-    ) -> How {
+    pub(super) fn how_into(&self, tmeta: &Meta, (copy, across): (bool, bool)) -> How {
         How {
             copy,
             across,
             crosses: tmeta.dev != self.stage_dev,
-            fallback: self.cx.opts.force_fallback || x.refuses_flag(tmeta.dev),
+            fallback: self.cx.opts.force_fallback || self.x.refuses_flag(tmeta.dev),
             policy: self.cx.opts.on_conflict,
         }
     }

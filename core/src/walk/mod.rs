@@ -40,9 +40,9 @@ use decide::{Next, Seen, compared, decide};
 const MAX_TRIES: usize = 8;
 
 /// Walks `stage` into `target`, deciding each entry and handing the step to
-/// `x`. `start` is when a merge started, by TARGET's clock (`None` for a
-/// plan, which concurrency does not enter); `listings` are staged
-/// directories already listed.
+/// the executor `x`, which it returns at the end. `start` is when a merge
+/// started, by TARGET's clock (`None` for a plan, which concurrency does not
+/// enter); `listings` are staged directories already listed.
 ///
 /// Returns `Err` only when nothing could be done: a root cannot be examined
 /// or listed, or both handles are the same directory.
@@ -53,8 +53,8 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
     opts: &'a Options,
     listings: Listings,
     start: Option<Stamp>,
-    x: &mut X,
-) -> Result<(), Error> {
+    x: X,
+) -> Result<X, Error> {
     let roots = crate::roots::examine(fs, stage, target)?;
     let mut w = Walk {
         cx: Ctx {
@@ -70,8 +70,9 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
         moved_in: HashSet::new(),
         bufs: Buffers::new(),
         listings,
+        x,
     };
-    let how = w.how_into(x, &roots.target, (opts.copy, false));
+    let how = w.how_into(&roots.target, (opts.copy, false));
     let mut root = Frame {
         stage: Handle::Borrowed(stage),
         target: Some(Handle::Borrowed(target)),
@@ -87,9 +88,9 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
         left: 0,
         extra: X::Extra::default(),
     };
-    x.entered(&w.cx, &mut root);
-    w.run(x, root);
-    Ok(())
+    w.x.entered(&w.cx, &mut root);
+    w.run(root);
+    Ok(w.x)
 }
 
 fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
@@ -97,8 +98,9 @@ fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-/// The walk's own state, apart from what executors may read ([`Ctx`]).
-struct Walk<'a, F: Fs> {
+/// The walk's own state, apart from what executors may read ([`Ctx`]),
+/// and its executor.
+struct Walk<'a, F: Fs, X> {
     cx: Ctx<'a, F>,
     stage_dev: u64,
     /// Concurrency clues: when the merge started, and the TARGET directories
@@ -111,6 +113,7 @@ struct Walk<'a, F: Fs> {
     moved_in: HashSet<Vec<OsString>>,
     bufs: Buffers,
     listings: Listings,
+    x: X,
 }
 
 /// The per-entry attempt state: whether to look at TARGET before acting,
@@ -131,13 +134,13 @@ enum Turn<T> {
 
 type Child<'a, F, X> = Frame<'a, <F as Fs>::Dir, <X as Executor<'a, F>>::Extra>;
 
-impl<'a, F: Fs> Walk<'a, F> {
-    fn run<X: Executor<'a, F>>(&mut self, x: &mut X, root: Child<'a, F, X>) {
+impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
+    fn run(&mut self, root: Child<'a, F, X>) {
         let mut stack = vec![root];
         while let Some(top) = stack.last_mut() {
             if let Some(entry) = top.entries.next() {
                 self.cx.rel.push(&entry.name);
-                match self.entry(x, top, entry) {
+                match self.entry(top, entry) {
                     Some(child) => stack.push(child),
                     None => {
                         self.cx.rel.pop();
@@ -145,7 +148,7 @@ impl<'a, F: Fs> Walk<'a, F> {
                 }
             } else {
                 let done = stack.pop().expect("stack is not empty");
-                x.leave(&self.cx, done, stack.last_mut());
+                self.x.leave(&self.cx, done, stack.last_mut());
                 if !stack.is_empty() {
                     self.cx.rel.pop();
                 }
@@ -155,17 +158,12 @@ impl<'a, F: Fs> Walk<'a, F> {
 
     /// Decides and carries out one staged entry; returns the frame to walk
     /// next when it is a directory whose children follow.
-    fn entry<X: Executor<'a, F>>(
-        &mut self,
-        x: &mut X,
-        fr: &mut Child<'a, F, X>,
-        e: Entry,
-    ) -> Option<Child<'a, F, X>> {
+    fn entry(&mut self, fr: &mut Child<'a, F, X>, e: Entry) -> Option<Child<'a, F, X>> {
         let name = e.name;
         let kind = match e.kind {
             Kind::Unknown => match self.cx.fs.stat_at(fr.stage.get(), &name) {
                 Ok(m) => m.kind,
-                Err(err) => return self.fail(x, fr, Op::Stat, Side::Stage, err),
+                Err(err) => return self.fail(fr, Op::Stat, Side::Stage, err),
             },
             k => k,
         };
@@ -177,20 +175,22 @@ impl<'a, F: Fs> Walk<'a, F> {
         // than a look), and so is every name in a directory where the
         // previous one was taken (a reinstall), rather than fail a rename
         // per file.
-        let look =
-            kind == Kind::Dir || fr.how.copy || fr.how.crosses || fr.taken || !x.places_blind();
+        let look = kind == Kind::Dir
+            || fr.how.copy
+            || fr.how.crosses
+            || fr.taken
+            || !self.x.places_blind();
         let mut at = Attempt { look, raced: false };
         for _ in 0..MAX_TRIES {
-            if let Turn::Done(child) = self.attempt(x, fr, &name, kind, &mut at) {
+            if let Turn::Done(child) = self.attempt(fr, &name, kind, &mut at) {
                 return child;
             }
         }
-        self.take(x, fr, Step::Conflict(ConflictReason::Unstable))
+        self.take(fr, Step::Conflict(ConflictReason::Unstable))
     }
 
-    fn attempt<X: Executor<'a, F>>(
+    fn attempt(
         &mut self,
-        x: &mut X,
         fr: &mut Child<'a, F, X>,
         name: &OsStr,
         kind: Kind,
@@ -201,12 +201,12 @@ impl<'a, F: Fs> Walk<'a, F> {
             match self.look(fr, name, kind) {
                 Look::Dir(dir) => {
                     let into = self.existing(fr, name, Handle::Owned(dir), None, at.raced);
-                    return Turn::Done(self.enter(x, fr, into));
+                    return Turn::Done(self.enter(fr, into));
                 }
                 Look::Found(m) => Some(m),
                 Look::Absent => None,
                 Look::Failed(err) => {
-                    return Turn::Done(self.fail(x, fr, Op::Stat, Side::Target, err));
+                    return Turn::Done(self.fail(fr, Op::Stat, Side::Target, err));
                 }
             }
         } else {
@@ -217,20 +217,20 @@ impl<'a, F: Fs> Walk<'a, F> {
             .as_ref()
             .map_or(Seen::Absent, |m| Seen::Present(m.kind));
         match decide(kind, seen, &fr.how) {
-            Next::Do(step) => self.act(x, fr, name, step, looked, at),
+            Next::Do(step) => self.act(fr, name, step, looked, at),
             Next::Enter => Turn::Done(match self.cx.fs.open_dir(fr.target(), name) {
                 Ok(dir) => {
                     let into = self.existing(fr, name, Handle::Owned(dir), None, at.raced);
-                    self.enter(x, fr, into)
+                    self.enter(fr, into)
                 }
-                Err(err) => self.fail(x, fr, Op::OpenDir, Side::Target, err),
+                Err(err) => self.fail(fr, Op::OpenDir, Side::Target, err),
             }),
-            Next::Follow => Turn::Done(self.follow(x, fr, name, at.raced)),
+            Next::Follow => Turn::Done(self.follow(fr, name, at.raced)),
             Next::Compare => {
                 let tmeta = tmeta.expect("only an entry found is compared");
                 match self.compare(fr, name, &tmeta, at.raced) {
-                    Ok(step) => self.act(x, fr, name, step, looked, at),
-                    Err((op, err)) => Turn::Done(self.fail(x, fr, op, Side::Stage, err)),
+                    Ok(step) => self.act(fr, name, step, looked, at),
+                    Err((op, err)) => Turn::Done(self.fail(fr, op, Side::Stage, err)),
                 }
             }
         }
@@ -306,9 +306,8 @@ impl<'a, F: Fs> Walk<'a, F> {
     }
 
     /// Hands `step` to the executor and settles what it answers.
-    fn act<X: Executor<'a, F>>(
+    fn act(
         &mut self,
-        x: &mut X,
         fr: &mut Child<'a, F, X>,
         name: &OsStr,
         step: Step,
@@ -320,7 +319,7 @@ impl<'a, F: Fs> Walk<'a, F> {
             fr: &mut *fr,
             name,
         };
-        match x.carry_out(here, &step) {
+        match self.x.carry_out(here, &step) {
             Outcome::Done(extra) => {
                 if step.writes_target()
                     && !fr.wrote
@@ -330,14 +329,14 @@ impl<'a, F: Fs> Walk<'a, F> {
                     fr.wrote = true;
                 }
                 if matches!(step, Step::CreateDir) {
-                    return Turn::Done(self.created(x, fr, name, extra));
+                    return Turn::Done(self.created(fr, name, extra));
                 }
                 if matches!(step, Step::PlaceDir) {
                     let mut phys = fr.phys.clone();
                     phys.push(name.to_owned());
                     self.moved_in.insert(phys);
                 }
-                Turn::Done(self.take(x, fr, step))
+                Turn::Done(self.take(fr, step))
             }
             // Absent when looked at, taken now: another merge placed it
             // meanwhile. Taken without a look: it was there before.
@@ -360,27 +359,21 @@ impl<'a, F: Fs> Walk<'a, F> {
                 fr.how.crosses = true;
                 Turn::Again
             }
-            Outcome::Failed(op, side, err) => Turn::Done(self.fail(x, fr, op, side, err)),
+            Outcome::Failed(op, side, err) => Turn::Done(self.fail(fr, op, side, err)),
         }
     }
 
     /// Records a step that settles the entry.
-    fn take<X: Executor<'a, F>>(
-        &mut self,
-        x: &mut X,
-        fr: &mut Child<'a, F, X>,
-        step: Step,
-    ) -> Option<Child<'a, F, X>> {
+    fn take(&mut self, fr: &mut Child<'a, F, X>, step: Step) -> Option<Child<'a, F, X>> {
         if step.stays_staged(fr.how.copy, fr.how.crosses) {
             fr.left += 1;
         }
-        x.record(&self.cx.rel, step, None);
+        self.x.record(&self.cx.rel, step, None);
         None
     }
 
-    fn fail<X: Executor<'a, F>>(
+    fn fail(
         &mut self,
-        x: &mut X,
         fr: &mut Child<'a, F, X>,
         op: Op,
         side: Side,
@@ -388,7 +381,8 @@ impl<'a, F: Fs> Walk<'a, F> {
     ) -> Option<Child<'a, F, X>> {
         fr.left += 1;
         let kind = err.kind();
-        x.record(&self.cx.rel, Step::Error { op, side, kind }, Some(err));
+        self.x
+            .record(&self.cx.rel, Step::Error { op, side, kind }, Some(err));
         None
     }
 }

@@ -5,8 +5,23 @@ use std::path::Path;
 
 use crate::merge;
 use crate::options::Options;
+use crate::report::Report;
 use crate::step::Action;
 use crate::testing::memfs::MemFs;
+
+/// Merges `stage` into `target` (made by `setup`) on a filesystem where
+/// everything changed after the merge started; returns the filesystem, the
+/// STAGE handle, the report and the actions.
+fn merge_changed(setup: impl Fn(&MemFs)) -> (MemFs, usize, Report, Vec<(String, Action)>) {
+    let mut fs = MemFs::new();
+    fs.changed_after_start = true;
+    setup(&fs);
+    let (stage, target) = (fs.mkdirs("stage"), fs.mkdirs("target"));
+    let mut actions = Vec::new();
+    let mut on_action = |p: &Path, a| actions.push((p.to_string_lossy().into_owned(), a));
+    let report = merge(&fs, &stage, &target, &Options::default(), &mut on_action).unwrap();
+    (fs, stage, report, actions)
+}
 
 /// Regression: a directory this merge moved in whole, reached again through
 /// a TARGET symlink (`c -> b`), changed after the merge started, by this
@@ -16,23 +31,11 @@ use crate::testing::memfs::MemFs;
 /// few hundred); it is this merge's own later write, which replaces.
 #[test]
 fn regression_own_dir_moved_in_whole_and_met_through_an_alias_is_not_a_peers() {
-    let mut fs = MemFs::new();
-    fs.changed_after_start = true;
-    fs.file("stage/b/c", b"from b");
-    fs.file("stage/c/c", b"from c");
-    fs.link_text("target/c", "b");
-    let (stage, target) = (fs.mkdirs("stage"), fs.mkdirs("target"));
-    let mut actions = Vec::new();
-    let report = merge(
-        &fs,
-        &stage,
-        &target,
-        &Options::default(),
-        &mut |p: &Path, a| {
-            actions.push((p.to_string_lossy().into_owned(), a));
-        },
-    )
-    .unwrap();
+    let (fs, stage, report, actions) = merge_changed(|fs| {
+        fs.file("stage/b/c", b"from b");
+        fs.file("stage/c/c", b"from c");
+        fs.link_text("target/c", "b");
+    });
     assert_eq!(
         actions,
         [
@@ -51,19 +54,14 @@ fn regression_own_dir_moved_in_whole_and_met_through_an_alias_is_not_a_peers() {
 /// weaken).
 #[test]
 fn a_different_file_in_a_directory_changed_by_someone_else_is_a_concurrent_write() {
-    let mut fs = MemFs::new();
-    fs.changed_after_start = true;
-    fs.file("stage/d/f", b"mine");
-    fs.file("target/d/f", b"theirs");
-    let (stage, target) = (fs.mkdirs("stage"), fs.mkdirs("target"));
-    let report = merge(
-        &fs,
-        &stage,
-        &target,
-        &Options::default(),
-        &mut |_: &Path, _| {},
-    )
-    .unwrap();
+    let (fs, stage, report, actions) = merge_changed(|fs| {
+        fs.file("stage/d/f", b"mine");
+        fs.file("target/d/f", b"theirs");
+    });
+    assert_eq!(
+        actions.last().map(|(_, a)| *a),
+        Some(Action::ConcurrentWrite)
+    );
     assert_eq!(report.counts.concurrent, 1);
     assert!(
         fs.tree(stage).contains_key("d/f"),

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::parallel::shared_namespace_round;
-use crate::util::{BOTH, Fixture, Prim, Snapshot, assert_nothing_lost, scenarios};
+use crate::util::{
+    BOTH, Fixture, Prim, Snapshot, assert_nothing_lost, merged, predicted, scenarios,
+};
 
 /// A filesystem mounted on a temporary directory, unmounted on drop.
 struct Mount {
@@ -152,5 +154,48 @@ fn stage_on_another_filesystem_is_copied_automatically() {
             std::fs::read(target.path().join("share/doc/readme")).unwrap(),
             b"r"
         );
+    }
+}
+
+/// Regression: a different file already in TARGET, staged on another
+/// filesystem, is replaced by a copy renamed over it. The rename that was
+/// tried before failed with EXDEV and left the entry as an error. The plan
+/// says so beforehand (copying predicted from the two devices).
+#[test]
+fn reinstall_from_another_filesystem_replaces_by_copy() {
+    require_root!();
+    let (a, b) = (Mount::tmpfs(), Mount::ext4());
+    for prim in BOTH {
+        let f = Fixture::new_in(a.path(), prim);
+        let target = tempfile::tempdir_in(b.path()).unwrap();
+        f.file("stage/lib/libx.so", b"new");
+        f.file("stage/lib/liby.so", b"y");
+        std::fs::create_dir(target.path().join("lib")).unwrap();
+        std::fs::write(target.path().join("lib/libx.so"), b"old").unwrap();
+        let before = Snapshot::of(&f.stage);
+        let mut plan = f.command();
+        plan.arg("plan").arg(&f.stage).arg(target.path());
+        let plan = crate::util::Run::of(plan);
+        plan.assert_code(0);
+        let want = [
+            ("merge-dir", "lib"),
+            ("replaced", "lib/libx.so"),
+            ("copied", "lib/liby.so"),
+        ]
+        .map(|(w, p)| (w.to_owned(), p.to_owned()));
+        assert_eq!(predicted(&plan.stdout), want, "{prim:?}\n{}", plan.stdout);
+        let mut c = f.command();
+        c.arg("merge")
+            .arg("--verbose")
+            .arg(&f.stage)
+            .arg(target.path());
+        let run = crate::util::Run::of(c);
+        run.assert_code(0);
+        assert_eq!(merged(&run.stdout), want, "{prim:?}\n{}", run.stderr);
+        assert_eq!(
+            std::fs::read(target.path().join("lib/libx.so")).unwrap(),
+            b"new"
+        );
+        assert_eq!(Snapshot::of(&f.stage), before, "{prim:?}: STAGE untouched");
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::error::{Op, Side};
 use crate::fs::Kind;
 use crate::report::ConflictReason;
+use crate::walk::How;
 
 /// What is (or would be) done with one staged entry.
 ///
@@ -149,20 +150,20 @@ impl Step {
         )
     }
 
-    /// Whether the staged entry is still in STAGE after this step. `copy`:
-    /// the directory is copied, not moved; `crosses`: a rename from its
-    /// staged directory would cross filesystems (a replacement is then
-    /// copied). Directories entered are settled when they are left, so they
-    /// answer `false`.
-    pub(crate) fn stays_staged(&self, copy: bool, crosses: bool) -> bool {
+    /// Whether the staged entry is still in STAGE after this step, in a
+    /// directory merged `how`: an identical entry stays only in copy mode
+    /// (across filesystems it is dropped as usual), a replacement stays
+    /// whenever it went in as a copy. Directories entered are settled when
+    /// they are left, so they answer `false`.
+    pub(crate) fn stays_staged(&self, how: &How) -> bool {
         match self {
             Step::Copy { .. }
             | Step::Keep
             | Step::KeepConcurrent
             | Step::Conflict(_)
             | Step::Error { .. } => true,
-            Step::Identical => copy,
-            Step::Replace => copy || crosses,
+            Step::Identical => how.copy,
+            Step::Replace => how.copies(),
             Step::PlaceDir
             | Step::Place { .. }
             | Step::CreateDir

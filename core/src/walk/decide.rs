@@ -35,6 +35,15 @@ pub(crate) struct How {
     pub(crate) policy: OnConflict,
 }
 
+impl How {
+    /// Whether entries go in as copies: copy mode, or a rename from the
+    /// staged directory would cross filesystems (then a placement and a
+    /// replacement are copies, and the staged original stays).
+    pub(crate) fn copies(&self) -> bool {
+        self.copy || self.crosses
+    }
+}
+
 /// What the walk does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Next {
@@ -79,7 +88,7 @@ pub(crate) fn compared(same: bool, concurrent: bool, how: &How) -> Step {
 
 /// How an entry whose name is free in TARGET is placed.
 fn place(kind: Kind, how: &How) -> Step {
-    let copying = how.copy || how.crosses;
+    let copying = how.copies();
     match kind {
         Kind::Dir if copying || how.fallback => Step::CreateDir,
         Kind::Dir => Step::PlaceDir,

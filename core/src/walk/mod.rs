@@ -14,6 +14,7 @@ mod frame;
 mod tests;
 
 pub(crate) use apply::Apply;
+pub(crate) use decide::How;
 pub(crate) use dry::DryRun;
 pub(crate) use executor::{At, Ctx, Executor, Outcome};
 pub(crate) use frame::Frame;
@@ -365,7 +366,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
 
     /// Records a step that settles the entry.
     fn take(&mut self, fr: &mut Child<'a, F, X>, step: Step) -> Option<Child<'a, F, X>> {
-        if step.stays_staged(fr.how.copy, fr.how.crosses) {
+        if step.stays_staged(&fr.how) {
             fr.left += 1;
         }
         self.x.record(&self.cx.rel, step, None);

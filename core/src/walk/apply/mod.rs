@@ -83,7 +83,7 @@ impl<'o> Apply<'o> {
     /// A different entry: replaced by one atomic rename (a copy renamed over
     /// it when copying).
     fn replace<F: Fs>(&mut self, at: &mut Here<'_, '_, F>) -> Outcome<Restore> {
-        if at.fr.how.copy || at.fr.how.crosses {
+        if at.fr.how.copies() {
             return self.copy(at, true);
         }
         let (fs, name) = (at.cx.fs, at.name);

@@ -89,7 +89,7 @@ impl Apply<'_> {
         if denied(&r) && unlock(fs, fr) {
             r = fs.create_dir(fr.target(), name, smeta.mode);
         }
-        let copied = fr.how.copy || fr.how.crosses;
+        let copied = fr.how.copies();
         match r {
             Ok(()) => Outcome::Done(Restore {
                 times: smeta.atime.zip(smeta.mtime).filter(|_| copied),

@@ -1,4 +1,5 @@
-//! Builds the guest (`../guest`, the core as a WASI command) for
+//! Builds the guest (stagemerge-core's `stagemerge-guest` binary, the core as
+//! a WASI command, from wherever cargo unpacked that package) for
 //! `wasm32-wasip1` with a nested cargo, and hands its bytes and their
 //! SHA-256 to the crate.
 //!
@@ -34,22 +35,26 @@ const KEEP: &[&str] = &[
 ];
 
 fn main() {
-    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest.parent().expect("wasm-host sits in the workspace");
-    let guest = root.join("guest");
-    for p in ["src", "Cargo.toml", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", guest.join(p).display());
+    // Where cargo unpacked stagemerge-core (the workspace's `core/`, or a
+    // registry's source cache): its build script says so through `links`.
+    let core = PathBuf::from(
+        env::var_os("DEP_STAGEMERGE_CORE_MANIFEST_DIR")
+            .expect("stagemerge-core's build script sets manifest_dir"),
+    );
+    for p in ["src", "guest", "Cargo.toml", "Cargo.lock"] {
+        let path = core.join(p);
+        // A path that does not exist would rerun this script every time.
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
     }
-    for p in ["src", "Cargo.toml"] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            root.join("core").join(p).display()
-        );
-    }
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
+    // The workspace shares one guest target directory between its profiles
+    // (`.cargo/config.toml`); a package built on its own uses OUT_DIR.
     println!("cargo:rerun-if-env-changed=STAGEMERGE_GUEST_TARGET_DIR");
     let target_dir = env::var_os("STAGEMERGE_GUEST_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("guest"));
+        .unwrap_or_else(|| out.join("guest-target"));
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -66,8 +71,11 @@ fn main() {
         "--target",
         "wasm32-wasip1",
     ])
+    .args(["--bin", "stagemerge-guest", "--features", "guest"])
+    // The guest aborts on panic (no unwinding tables in the module).
+    .args(["--config", "profile.release.panic=\"abort\""])
     .arg("--manifest-path")
-    .arg(guest.join("Cargo.toml"))
+    .arg(core.join("Cargo.toml"))
     .arg("--target-dir")
     .arg(&target_dir);
     let status = cmd.status().expect("run cargo for the guest");
@@ -79,7 +87,6 @@ fn main() {
     }
     let wasm = target_dir.join("wasm32-wasip1/release/stagemerge-guest.wasm");
     let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
     let copy = out.join("stagemerge-guest.wasm");
     std::fs::write(&copy, &bytes).unwrap_or_else(|e| panic!("write {}: {e}", copy.display()));
     println!("cargo:rustc-env=STAGEMERGE_GUEST_WASM={}", copy.display());

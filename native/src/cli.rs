@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Move a staged install tree (a DESTDIR) into a live shared prefix:
 /// safe when many merges run at once, atomic per file, resumable.
@@ -15,6 +15,45 @@ pub(crate) struct Cli {
 
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// A subcommand's arguments, defined only when that subcommand runs (or
+/// its help or a man page is made): defining every subcommand's arguments on
+/// each start was most of an empty merge's start-up (BENCHMARKS.md,
+/// "Start-up").
+#[derive(Debug)]
+pub(crate) struct Lazy<T>(pub(crate) T);
+
+impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Lazy)
+    }
+
+    fn from_arg_matches_mut(m: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(m).map(Lazy)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+
+    fn update_from_arg_matches_mut(&mut self, m: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(m)
+    }
+}
+
+impl<T: Args> Args for Lazy<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args_for_update)
+    }
+
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
 }
 
 /// `--color`.
@@ -33,19 +72,19 @@ pub(crate) enum Command {
     /// Merge STAGE into TARGET: every staged entry is renamed into place
     /// (no-replace), merged into an existing directory, found identical, or
     /// replaced atomically; what cannot be merged stays in STAGE.
-    Merge(MergeArgs),
+    Merge(Lazy<MergeArgs>),
     /// Show what `merge` would do, changing nothing: one line per staged
     /// entry (place-dir, place, merge-dir, follow, identical, replace, keep,
     /// conflict, error) and a summary; exit status 1 if the merge would
     /// report conflicts or errors.
-    Plan(PlanArgs),
+    Plan(Lazy<PlanArgs>),
     /// Remove a package's files listed in a manifest or Sage installation
     /// record, deepest first, then the directories they leave empty. Files
     /// that another record in --manifest-dir lists are kept.
-    Uninstall(UninstallArgs),
+    Uninstall(Lazy<UninstallArgs>),
     /// Compare installed files with a manifest: list missing, modified and
     /// type-changed files; exit status 1 if there are any.
-    Verify(VerifyArgs),
+    Verify(Lazy<VerifyArgs>),
     /// Write the man pages or a shell completion script, generated from
     /// these definitions.
     #[command(subcommand)]
@@ -54,7 +93,7 @@ pub(crate) enum Command {
     /// STAGE, TARGET and the entries FILE and DIR in each; exit 0 only if
     /// all were refused.
     #[command(name = "sandbox-probe", hide = true)]
-    SandboxProbe(ProbeArgs),
+    SandboxProbe(Lazy<ProbeArgs>),
     /// Internal: answers the probe of SAGE_SUDO escalation.
     #[command(name = "escalation-check", hide = true)]
     EscalationCheck,

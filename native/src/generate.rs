@@ -11,6 +11,8 @@ use crate::exit::Exit;
 
 pub(crate) fn run(what: Generate) -> Result<Exit> {
     let mut cmd = Cli::command();
+    // Every subcommand's arguments are deferred (`cli::Lazy`): define them.
+    cmd.build();
     match what {
         Generate::Man { dir } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;

@@ -1,5 +1,10 @@
-//! `stagemerge`: the command-line front end and native platform shim.
+//! `stagemerge`: the command-line front end and native platform shim, as a
+//! library behind two binaries: `stagemerge` ([`main`]) and, with the
+//! `sandbox` feature, its Wasmtime helper `stagemerge-sandbox`
+//! ([`sandbox::serve::main`]), kept apart so that the front end's start-up
+//! loads no Wasmtime.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 mod cli;
 mod config;
@@ -14,35 +19,34 @@ mod run_merge;
 mod run_plan;
 mod run_uninstall;
 mod run_verify;
-#[cfg_attr(not(feature = "sandbox"), path = "sandbox_absent.rs")]
-mod sandbox;
+pub mod sandbox;
 mod shim;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Lazy};
 use crate::exit::Exit;
 
-fn main() -> ExitCode {
+/// The `stagemerge` command: parses the command line, runs it, and returns
+/// the exit status (0 done, 1 done with problems, 2 nothing done).
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     output::set_color(cli.color);
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
-        .format_timestamp_micros()
-        .init();
+    init_logging();
     shim::raise_open_files();
     let outcome = match cli.command {
-        Command::Merge(args) => {
+        Command::Merge(Lazy(args)) => {
             config::MergeConfig::from_args(args).and_then(|cfg| run_merge::run(&cfg))
         }
-        Command::Plan(args) => {
+        Command::Plan(Lazy(args)) => {
             config::PlanConfig::from_args(args).and_then(|cfg| run_plan::run(&cfg))
         }
-        Command::Uninstall(args) => run_uninstall::run(&args),
-        Command::Verify(args) => run_verify::run(&args),
+        Command::Uninstall(Lazy(args)) => run_uninstall::run(&args),
+        Command::Verify(Lazy(args)) => run_verify::run(&args),
         Command::Generate(what) => generate::run(what),
-        Command::SandboxProbe(a) => sandbox::probe(&a),
+        Command::SandboxProbe(Lazy(a)) => sandbox::probe(&a),
         Command::EscalationCheck => Ok(escalate::check()),
     };
     match outcome {
@@ -52,4 +56,11 @@ fn main() -> ExitCode {
             Exit::NothingDone.into()
         }
     }
+}
+
+/// `RUST_LOG=stagemerge=debug` logs to stderr (both binaries).
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
+        .format_timestamp_micros()
+        .init();
 }

@@ -32,7 +32,7 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
     if cfg.sandbox {
-        return run_sandboxed(cfg, stage, target);
+        return run_sandboxed(cfg);
     }
 
     let fs = if cfg.sync {
@@ -71,10 +71,15 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
 
 /// `merge --sandbox`: the guest merges through read-write preopens, with
 /// the same options and printing.
-fn run_sandboxed(cfg: &MergeConfig, stage: Dir, target: Dir) -> Result<Exit> {
-    let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
-    let request = sandbox::request(Command::Merge, &cfg.options, cfg.printing, &roots);
-    sandbox::run(roots, Access::ReadWrite, &request)
+fn run_sandboxed(cfg: &MergeConfig) -> Result<Exit> {
+    let roots = (cfg.stage.as_path(), cfg.target.as_path());
+    sandbox::run(
+        Command::Merge,
+        &cfg.options,
+        cfg.printing,
+        roots,
+        Access::ReadWrite,
+    )
 }
 
 /// The merge itself, with the progress line and `--verbose` listing.

@@ -17,13 +17,18 @@ pub(crate) fn run(cfg: &PlanConfig) -> Result<Exit> {
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
     if cfg.sandbox {
-        let roots = sandbox::Roots::new(&cfg.stage, stage, &cfg.target, target);
         let printing = Printing {
             json: cfg.json,
             ..Printing::default()
         };
-        let request = sandbox::request(Command::Plan, &cfg.options, printing, &roots);
-        return sandbox::run(roots, Access::ReadOnly, &request);
+        let roots = (cfg.stage.as_path(), cfg.target.as_path());
+        return sandbox::run(
+            Command::Plan,
+            &cfg.options,
+            printing,
+            roots,
+            Access::ReadOnly,
+        );
     }
     let plan = stagemerge_core::plan(&NativeFs::new(), &stage, &target, &cfg.options)
         .map_err(|e| anyhow!(e.render(&cfg.stage, &cfg.target)))?;

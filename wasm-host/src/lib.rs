@@ -1,8 +1,8 @@
 //! Runs the stagemerge core inside Wasmtime, where it can reach nothing but
 //! the two directories it is given.
 //!
-//! The guest (`guest/`, built for `wasm32-wasip1` by this crate's build
-//! script and embedded here) is the same core the native binary runs. It
+//! The guest (stagemerge-core's `stagemerge-guest` binary, `core/guest/`,
+//! built for `wasm32-wasip1` by this crate's build script and embedded here) is the same core the native binary runs. It
 //! sees STAGE at `/stage` and TARGET at `/target` as WASI preview 1
 //! preopens, read-only for a plan. What preview 1 cannot say (permission
 //! bits, owners, absolute symlink texts, a long listing in one call) it asks
@@ -36,14 +36,7 @@ pub const GUEST_WASM: &[u8] = include_bytes!(env!("STAGEMERGE_GUEST_WASM"));
 /// SHA-256 of [`GUEST_WASM`], in hex (computed when it was built).
 pub const GUEST_SHA256: &str = env!("STAGEMERGE_GUEST_SHA256");
 
-/// What the guest may do to the preopened directories.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Only reads (a plan): WASI refuses every write.
-    ReadOnly,
-    /// Reads and writes (a merge).
-    ReadWrite,
-}
+pub use stagemerge_core::abi::Access;
 
 /// One root handed to the guest: the host path WASI preopens, and the
 /// caller's handle to the same directory for the host imports.

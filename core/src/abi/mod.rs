@@ -10,7 +10,7 @@
 
 mod request;
 
-pub use request::{Command, Request};
+pub use request::{Access, Command, Request};
 
 use std::io;
 

@@ -62,6 +62,32 @@ fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("bad request: {what}"))
 }
 
+/// What the guest may do to the two preopened roots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads (a plan): WASI refuses every write.
+    ReadOnly,
+    /// Reads and writes (a merge).
+    ReadWrite,
+}
+
+impl Access {
+    /// The word that names it on the sandbox helper's command line.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            Access::ReadOnly => "--read-only",
+            Access::ReadWrite => "--read-write",
+        }
+    }
+
+    /// The access [`Access::as_arg`] named, if `arg` is one.
+    pub fn from_arg(arg: &str) -> Option<Access> {
+        [Access::ReadOnly, Access::ReadWrite]
+            .into_iter()
+            .find(|a| a.as_arg() == arg)
+    }
+}
+
 impl Request {
     /// The request as the bytes the guest's `request` import returns.
     /// Names that are not UTF-8 travel lossily: they only appear in

@@ -1,85 +1,61 @@
-//! Running a command of the guest in the Wasmtime sandbox, with the native
-//! primitives answering its host imports.
+//! The helper's side of `--sandbox` (`stagemerge-sandbox`, feature
+//! `sandbox`): reads the front end's request, opens the two roots and runs
+//! the guest in Wasmtime, the native primitives answering its host imports.
+//!
+//! Usage (by the front end only): `stagemerge-sandbox --read-only|--read-write
+//! STAGE TARGET`, the encoded [`Request`] on stdin. Exit status: the guest's,
+//! or 2 when the sandbox could not run.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-use anyhow::Result;
-use cap_std::fs::Dir;
-use stagemerge_core::Options;
-use stagemerge_core::abi::{Command, Request};
-use stagemerge_core::outcome::Printing;
-pub(crate) use stagemerge_wasm_host::Access;
-use stagemerge_wasm_host::{Root, Sandbox};
+use anyhow::{Context, Result, bail};
+use stagemerge_core::abi::Request;
+use stagemerge_wasm_host::{Access, Root, Sandbox};
 
 use crate::exit::Exit;
-use crate::shim::NativeFs;
+use crate::output::Messages;
+use crate::shim::{NativeFs, open_root};
 
-/// The two roots, as paths (for WASI's preopens and for messages) and as the
-/// handles the host imports read through.
-pub(crate) struct Roots<'p> {
-    stage: Root<'p, Dir>,
-    target: Root<'p, Dir>,
-}
-
-impl<'p> Roots<'p> {
-    pub(crate) fn new(stage: &'p Path, stage_dir: Dir, target: &'p Path, target_dir: Dir) -> Self {
-        Roots {
-            stage: Root {
-                path: stage,
-                dir: stage_dir,
-            },
-            target: Root {
-                path: target,
-                dir: target_dir,
-            },
+/// The helper's `main`: runs the request, or reports why it could not.
+pub fn main() -> ExitCode {
+    crate::init_logging();
+    match serve(std::env::args_os().skip(1).collect()) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+        Err(e) => {
+            Messages::new().error(&format!("{e:#}"));
+            Exit::NothingDone.into()
         }
     }
 }
 
-/// What the guest is to do, with the options and printing the native front
-/// end validated, and the roots' names for its messages.
-pub(crate) fn request(
-    command: Command,
-    options: &Options,
-    printing: Printing,
-    roots: &Roots<'_>,
-) -> Request {
-    Request {
-        command,
-        options: options.clone(),
-        printing,
-        stage: roots.stage.path.to_owned(),
-        target: roots.target.path.to_owned(),
-    }
-}
-
-/// Runs the guest on `request`; its exit status is ours.
-pub(crate) fn run(roots: Roots<'_>, access: Access, request: &Request) -> Result<Exit> {
-    let sandbox = Sandbox::load()?;
-    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, request)?;
-    Ok(match code {
-        0 => Exit::Ok,
-        1 => Exit::Problems,
-        _ => Exit::NothingDone,
-    })
-}
-
-/// `stagemerge sandbox-probe`: the guest's write probe on the two roots.
-pub(crate) fn probe(a: &crate::cli::ProbeArgs) -> Result<Exit> {
-    let stage = crate::shim::open_root(&a.stage, "STAGE")?;
-    let target = crate::shim::open_root(&a.target, "TARGET")?;
-    let access = if a.writable {
-        Access::ReadWrite
-    } else {
-        Access::ReadOnly
+fn serve(args: Vec<OsString>) -> Result<i32> {
+    let [access, stage, target] = <[OsString; 3]>::try_from(args)
+        .ok()
+        .context("usage: stagemerge-sandbox --read-only|--read-write STAGE TARGET (run by stagemerge --sandbox)")?;
+    let Some(access) = access.to_str().and_then(Access::from_arg) else {
+        bail!("stagemerge-sandbox: unknown access {access:?}");
     };
-    let roots = Roots::new(&a.stage, stage, &a.target, target);
-    let command = Command::ProbeWrites {
-        file: a.file.clone(),
-        dir: a.dir.clone(),
-    };
-    let request = request(command, &Options::default(), Printing::default(), &roots);
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("read the request from stdin")?;
+    let request = Request::decode(&bytes).context("decode the request")?;
+    let (stage, target) = (PathBuf::from(stage), PathBuf::from(target));
+    let stage_dir = open_root(&stage, "STAGE")?;
+    let target_dir = open_root(&target, "TARGET")?;
+    let roots = (
+        Root {
+            path: &stage,
+            dir: stage_dir,
+        },
+        Root {
+            path: &target,
+            dir: target_dir,
+        },
+    );
     let sandbox = Sandbox::load()?;
-    let code = sandbox.run(NativeFs::new(), roots.stage, roots.target, access, &request)?;
-    Ok(if code == 0 { Exit::Ok } else { Exit::Problems })
+    sandbox.run(NativeFs::new(), roots.0, roots.1, access, &request)
 }

@@ -9,8 +9,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip1; then
     rustup target add wasm32-wasip1
 fi
-cargo build --release --quiet --manifest-path "$here/../Cargo.toml" -p stagemerge
-bin="$here/../target/release/stagemerge"
+# STAGEMERGE=/path/to/stagemerge runs an installed binary instead (tests/wheel.sh).
+if [ -n "${STAGEMERGE:-}" ]; then
+    bin="$STAGEMERGE"
+else
+    cargo build --release --quiet --manifest-path "$here/../Cargo.toml" -p stagemerge
+    bin="$here/../target/release/stagemerge"
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -64,6 +64,14 @@ cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
 cargo build --locked -p stagemerge-wasm-host --bin stagemerge-wasm-run
 CARGO_TARGET_WASM32_WASIP1_RUNNER="$PWD/target/debug/stagemerge-wasm-run" \
     cargo test --locked -p stagemerge-core --target wasm32-wasip1 "$@" 2>&1 | tee -a "$log" || status=$?
+# The wheel, built from source and installed into a fresh venv (pip's and
+# Sage's install lines).
+bash tests/wheel.sh 2>&1 | tee -a "$log" || status=$?
+# What users download: the binaries' sizes (README "Install").
+cargo build --release --locked --quiet -p stagemerge
+for b in stagemerge stagemerge-sandbox; do
+    echo "size: target/release/$b $(du -b "target/release/$b" | cut -f1 | awk '{ printf "%.1f MB", $1 / 1e6 }')"
+done
 # cargo ends on the doc tests' (empty) result line; close with the totals.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

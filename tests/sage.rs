@@ -4,9 +4,11 @@
 //! SAGE_LOCAL and unloading it with the drop-in (tests/sage/mini-spkg.bash).
 //! The packages are the corpus's real PyPI wheels (staged by
 //! `pip install --root`) and two autotools-like packages with `lib64/` and
-//! libtool `.la` files. With `cp -Rp` (stagemerge absent) the same Makefile
-//! fails in some rounds; with stagemerge it never does, and the installation
-//! records list the right files, so uninstalling one package works.
+//! libtool `.la` files. With sage-spkg's former `cp -Rp` the same Makefile
+//! fails in some rounds; with the drop-in's fallback (today's `tar` pipe,
+//! stagemerge absent) and with stagemerge it never does, and the
+//! installation records list the right files, so uninstalling one package
+//! works.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -122,8 +124,19 @@ fn makefile(dir: &Path, pkgs: &[Pkg]) -> PathBuf {
     path
 }
 
+/// How a round unloads each DESTDIR.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unload {
+    /// sage-spkg's step before sage PR #41875: `cp -Rp`.
+    UpstreamCp,
+    /// The drop-in without stagemerge on PATH: today's `tar` pipe.
+    DropInTar,
+    /// The drop-in with stagemerge.
+    DropInStagemerge,
+}
+
 /// One `make -j16` of every package into a fresh SAGE_LOCAL.
-fn round(dir: &Path, pkgs: &[Pkg], stagemerge: bool) -> (Run, PathBuf) {
+fn round(dir: &Path, pkgs: &[Pkg], unload: Unload) -> (Run, PathBuf) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
     let local = sage_local(dir);
@@ -137,13 +150,16 @@ fn round(dir: &Path, pkgs: &[Pkg], stagemerge: bool) -> (Run, PathBuf) {
     c.env("ALIGN_UNLOAD_MS", "250");
     c.env_remove("SAGE_SUDO")
         .env_remove("STAGEMERGE_FORCE_FALLBACK");
-    if stagemerge {
+    if unload == Unload::UpstreamCp {
+        c.env("UNLOAD", "upstream-cp");
+    }
+    if unload == Unload::DropInStagemerge {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![bin_dir.to_path_buf()];
         dirs.extend(std::env::split_paths(&path));
         c.env("PATH", std::env::join_paths(dirs).unwrap());
     } else {
-        // As on a machine without stagemerge: the drop-in runs cp -Rp.
+        // As on a machine without stagemerge.
         c.env("SAGE_STAGEMERGE", "no");
     }
     (Run::of(c), local)
@@ -151,13 +167,19 @@ fn round(dir: &Path, pkgs: &[Pkg], stagemerge: bool) -> (Run, PathBuf) {
 
 /// Every file and symlink of a staged tree, as the record must list it
 /// (libtool archives are not installed).
-fn expected_files(tree: &Path) -> BTreeSet<String> {
+/// Without stagemerge a staged `lib64/` is folded into `lib/` first (the
+/// record then names it there).
+fn expected_files(tree: &Path, unload: Unload) -> BTreeSet<String> {
     Snapshot::of(tree)
         .nodes
         .into_iter()
         .filter(|(_, n)| !matches!(n, crate::util::Node::Dir { .. }))
         .map(|(p, _)| String::from_utf8(p).unwrap())
         .filter(|p| !(p.starts_with("lib/") && p.ends_with(".la")))
+        .map(|p| match p.strip_prefix("lib64/") {
+            Some(rest) if unload != Unload::DropInStagemerge => format!("lib/{rest}"),
+            _ => p,
+        })
         .collect()
 }
 
@@ -184,11 +206,11 @@ fn record_files(local: &Path, pkg: &Pkg) -> BTreeSet<String> {
 /// needs the file); every recorded file is in
 /// SAGE_LOCAL (a staged lib64/ landed in lib/ through the symlink); no
 /// libtool archive and no DESTDIR is left.
-fn assert_installed(local: &Path, pkgs: &[Pkg]) {
+fn assert_installed(local: &Path, pkgs: &[Pkg], unload: Unload) {
     for p in pkgs {
         // Every path the package staged, whoever's version is visible:
         // Sage's own `find | sort` of the DESTDIR, in every race outcome.
-        let want = expected_files(&p.tree);
+        let want = expected_files(&p.tree, unload);
         let got = record_files(local, p);
         assert!(
             got == want,
@@ -251,7 +273,7 @@ fn make_j16_with_the_drop_in_never_fails_where_cp_does_and_records_allow_uninsta
     let cp_max = rounds("STAGEMERGE_SAGE_CP_ROUNDS", 50);
     let mut failed = None;
     for i in 0..cp_max {
-        let (run, _) = round(&tmp.path().join("cp"), &pkgs, false);
+        let (run, _) = round(&tmp.path().join("cp"), &pkgs, Unload::UpstreamCp);
         if run.code != 0 {
             let why = run
                 .stderr
@@ -270,12 +292,27 @@ fn make_j16_with_the_drop_in_never_fails_where_cp_does_and_records_allow_uninsta
     let (n, why) = failed.unwrap_or_else(|| panic!("cp -Rp never failed in {cp_max} rounds"));
     eprintln!("cp -Rp: round {n} failed: {why}");
 
+    // Without stagemerge the drop-in runs today's tar pipe: it does not fail
+    // (the last writer of a shared file wins, silently), and Sage's own file
+    // list is the record.
+    let tar_rounds = rounds("STAGEMERGE_SAGE_TAR_ROUNDS", 3);
+    for i in 0..tar_rounds {
+        let (run, l) = round(&tmp.path().join("tar"), &pkgs, Unload::DropInTar);
+        assert_eq!(run.code, 0, "round {i} with the tar fallback failed:\n{}", run.stderr);
+        assert_installed(&l, &pkgs, Unload::DropInTar);
+        assert!(
+            !run.stderr.contains("stagemerge"),
+            "stagemerge did not run: {}",
+            run.stderr
+        );
+    }
+
     let sm_rounds = rounds("STAGEMERGE_SAGE_ROUNDS", 20);
     let dir = tmp.path().join("stagemerge");
     let mut local = PathBuf::new();
     let mut raced = 0;
     for i in 0..sm_rounds {
-        let (run, l) = round(&dir, &pkgs, true);
+        let (run, l) = round(&dir, &pkgs, Unload::DropInStagemerge);
         assert_eq!(
             run.code, 0,
             "round {i} with stagemerge failed:\n{}",
@@ -285,7 +322,7 @@ fn make_j16_with_the_drop_in_never_fails_where_cp_does_and_records_allow_uninsta
             run.stdout
                 .contains("Moving package files from temporary location")
         );
-        assert_installed(&l, &pkgs);
+        assert_installed(&l, &pkgs, Unload::DropInStagemerge);
         if run.stderr.contains("concurrent write:") {
             raced += 1;
         }

@@ -3,13 +3,16 @@
 # unload_destdir for SageMath's build/bin/sage-spkg, using stagemerge.
 #
 # sage-spkg installs each package into a staging directory (DESTDIR) and then
-# "unloads" it into the live prefix. Today that is `cp -Rp STAGE/. PREFIX`,
+# "unloads" it into the live prefix. That was `cp -Rp STAGE/. PREFIX`,
 # which fails at random under `make -j` when two packages create the same
 # directory or file at once (`cp: cannot create regular file
-# '.../backports/__init__.py': File exists`). This function does the same
+# '.../backports/__init__.py': File exists`); since sage PR #41875 it is a
+# `tar` pipe. This function does the same
 # job with `stagemerge merge`, which places every entry by a no-replace
-# rename and merges shared directories safely, and falls back to today's
-# `cp -Rp` when stagemerge is not installed.
+# rename and merges shared directories safely. When stagemerge is not
+# installed it runs what sage-spkg runs today (since sage PR #41875): a `tar`
+# pipe, which does not fail under make -j but copies every byte, writes over
+# other packages' files and resets shared directories' modes.
 #
 # Use: source this file after sage-spkg's own definition of unload_destdir
 # (or paste the function over it). It reads what sage-spkg sets:
@@ -34,12 +37,18 @@ unload_destdir() {
         return 0
     fi
 
+    # sage-spkg stages with lib64 -> lib (Sage issue #26996) and removes that
+    # symlink before unloading; a lib64 directory a package made stays.
+    if [ -L "$PREFIX/lib64" ]; then
+        rm -f "$PREFIX/lib64"
+    fi
+
     # Libtool archives name the staging location; they are never installed.
     rm -f "$PREFIX"/lib/*.la
 
     # Sage's prefix has lib64 -> lib. stagemerge merges a staged lib64/
-    # through that symlink by itself; cp cannot copy a directory onto a
-    # symlink, so for cp the staged lib64 is folded into lib first.
+    # through that symlink by itself; tar would replace the symlink with a
+    # directory, so for tar the staged lib64 is folded into lib first.
     local use_stagemerge=
     if [ "${SAGE_STAGEMERGE:-yes}" != no ] && command -v stagemerge >/dev/null 2>&1; then
         use_stagemerge=yes
@@ -72,8 +81,15 @@ unload_destdir() {
             return 1
         fi
     else
+        # Today's sage-spkg: the file list first, then the tar pipe.
         (cd "$PREFIX" && find . -type f -o -type l | sed 's|^\./||' | sort) > "$manifest"
-        if ! ${SAGE_SUDO:-} cp -Rp "$PREFIX/." "$SAGE_INST_LOCAL"; then
+        # Both ends of the pipe must succeed (the status of each, whatever
+        # the caller's set -e or pipefail).
+        local status
+        # shellcheck disable=SC2086  # SAGE_SUDO is a command prefix
+        status=$( (cd "$PREFIX" && tar cf - .) | ${SAGE_SUDO:-} tar xpf - -C "$SAGE_INST_LOCAL"
+            echo "${PIPESTATUS[*]}")
+        if [ "$status" != "0 0" ]; then
             echo >&2 "Error moving files for $PKG_NAME."
             rm -f "$manifest"
             return 1

@@ -8,7 +8,8 @@
 #
 # Usage: mini-spkg.bash PKG_NAME PKG_VER STAGED_PREFIX_TREE
 # Environment: SAGE_LOCAL, STAGEMERGE_CONTRIB (contrib/sage), and PATH with
-# or without stagemerge.
+# or without stagemerge; UNLOAD=upstream-cp runs sage-spkg's former
+# `cp -Rp` step instead of the drop-in.
 set -u
 PKG_NAME=$1
 PKG_VER=$2
@@ -32,9 +33,22 @@ if [ -n "${ALIGN_UNLOAD_MS:-}" ]; then
     sleep "$(printf '0.%09d' $((tick - now % tick)))"
 fi
 
-# shellcheck source=../../contrib/sage/unload_destdir.bash
-. "$STAGEMERGE_CONTRIB/unload_destdir.bash"
-unload_destdir || exit 1
+if [ "${UNLOAD:-drop-in}" = upstream-cp ]; then
+    # The unload step of sage-spkg before sage PR #41875, for comparison.
+    # (Its staging had lib64 -> lib, so a package's lib64 files were in lib.)
+    P=$SAGE_DESTDIR_LOCAL
+    if [ -d "$P/lib64" ] && [ ! -L "$P/lib64" ]; then
+        mkdir -p "$P/lib" && cp -Rp "$P/lib64/." "$P/lib/" && rm -rf "$P/lib64" || exit 1
+    fi
+    rm -f "$P"/lib/*.la
+    FILE_LIST="$(cd "$P" && find . -type f -o -type l | sed 's|^\./||' | sort)"
+    cp -Rp "$P/." "$SAGE_INST_LOCAL" || exit 1
+    rm -rf "$SAGE_DESTDIR"
+else
+    # shellcheck source=../../contrib/sage/unload_destdir.bash
+    . "$STAGEMERGE_CONTRIB/unload_destdir.bash"
+    unload_destdir || exit 1
+fi
 
 record="$SAGE_LOCAL/var/lib/sage/installed/$PKG_NAME-$PKG_VER"
 FILE_LIST="$FILE_LIST" python3 - "$record" "$PKG_NAME" "$PKG_VER" <<'PY'

@@ -298,7 +298,11 @@ fn make_j16_with_the_drop_in_never_fails_where_cp_does_and_records_allow_uninsta
     let tar_rounds = rounds("STAGEMERGE_SAGE_TAR_ROUNDS", 3);
     for i in 0..tar_rounds {
         let (run, l) = round(&tmp.path().join("tar"), &pkgs, Unload::DropInTar);
-        assert_eq!(run.code, 0, "round {i} with the tar fallback failed:\n{}", run.stderr);
+        assert_eq!(
+            run.code, 0,
+            "round {i} with the tar fallback failed:\n{}",
+            run.stderr
+        );
         assert_installed(&l, &pkgs, Unload::DropInTar);
         assert!(
             !run.stderr.contains("stagemerge"),

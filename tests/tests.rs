@@ -15,6 +15,7 @@ mod journal;
 mod model;
 mod odd_trees;
 mod output;
+mod ownership;
 mod placement;
 mod power_cut;
 mod real_trees;

@@ -82,6 +82,10 @@ pub(crate) enum Command {
     /// record, deepest first, then the directories they leave empty. Files
     /// that another record in --manifest-dir lists are kept.
     Uninstall(Lazy<UninstallArgs>),
+    /// Which records of a records directory list each PATH, and whose
+    /// version of it is visible in TARGET; exit status 1 if a path is listed
+    /// by no record.
+    Owner(Lazy<OwnerArgs>),
     /// Compare installed files with a manifest: list missing, modified and
     /// type-changed files; exit status 1 if there are any.
     Verify(Lazy<VerifyArgs>),
@@ -286,6 +290,28 @@ pub(crate) struct UninstallArgs {
 
     /// The prefix the package was merged into.
     pub(crate) target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OwnerArgs {
+    /// The directory of the installed packages' manifests or records (such
+    /// as var/lib/sage/installed); each record is a package, named by its
+    /// file name.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) manifest_dir: PathBuf,
+
+    /// Print the answer as JSON on stdout: {"records", "paths": [{"path",
+    /// "present", "owners": [{"record", "incomplete", "version"}],
+    /// "visible"}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// The prefix the packages were merged into.
+    pub(crate) target: PathBuf,
+
+    /// Paths relative to TARGET (or absolute, below TARGET as named).
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod output;
 mod progress;
 mod records;
 mod run_merge;
+mod run_owner;
 mod run_plan;
 mod run_uninstall;
 mod run_verify;
@@ -45,6 +46,7 @@ pub fn main() -> ExitCode {
         }
         Command::Uninstall(Lazy(args)) => run_uninstall::run(&args),
         Command::Verify(Lazy(args)) => run_verify::run(&args),
+        Command::Owner(Lazy(args)) => run_owner::run(&args),
         Command::Generate(what) => generate::run(what),
         Command::SandboxProbe(Lazy(a)) => sandbox::probe(&a),
         Command::EscalationCheck => Ok(escalate::check()),

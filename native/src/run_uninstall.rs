@@ -1,10 +1,9 @@
 //! `stagemerge uninstall`: removes a package's recorded files.
 
-use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 use stagemerge_core::{Kept, Severity, Status, UninstallReport, uninstall};
 
@@ -12,6 +11,7 @@ use crate::cli::UninstallArgs;
 use crate::exit::Exit;
 use crate::output::Messages;
 use crate::records;
+use crate::records::owners::Owners;
 use crate::shim::NativeFs;
 use crate::shim::open_root;
 
@@ -22,16 +22,16 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         anyhow::bail!("{}; nothing was removed", records::incomplete(&a.manifest));
     }
     let files = records::read(&a.manifest)?;
-    let shared = match &a.manifest_dir {
-        Some(dir) => others(dir, &a.manifest)?,
-        None => HashSet::new(),
+    let others = match &a.manifest_dir {
+        Some(dir) => Owners::read(dir, Some(&a.manifest))?,
+        None => Owners::default(),
     };
     let target = open_root(&a.target, "TARGET")?;
     let report = uninstall(
         &NativeFs::new(),
         &target,
         &files,
-        &|p: &Path| shared.contains(p),
+        &|p: &Path| others.lists(p),
         a.force,
     );
 
@@ -134,38 +134,4 @@ fn describe(
         ),
         Kept::Status(Status::Intact) => return None,
     })
-}
-
-/// Every path listed by the records in `dir` other than `own`.
-fn others(dir: &Path, own: &Path) -> Result<HashSet<PathBuf>> {
-    let own = own
-        .canonicalize()
-        .with_context(|| format!("resolve {}", own.display()))?;
-    let mut paths = HashSet::new();
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("read directory {}", dir.display()))?;
-    for e in entries {
-        let e = e.with_context(|| format!("read directory {}", dir.display()))?;
-        if !e.file_type()?.is_file() {
-            continue;
-        }
-        let p = e.path().canonicalize()?;
-        let name = e.file_name();
-        if p == own || p == records::journal::path(&own) {
-            continue;
-        }
-        if records::journal::is_journal(&name) {
-            // An interrupted merge of another package may have placed what
-            // its journal lists: that package needs those files too.
-            paths.extend(records::journal::read_file(&p)?.into_iter().map(|o| o.path));
-            continue;
-        }
-        if records::is_auxiliary(&name) {
-            continue;
-        }
-        for f in records::read(&p)? {
-            paths.insert(f.path);
-        }
-    }
-    Ok(paths)
 }

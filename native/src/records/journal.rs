@@ -26,6 +26,13 @@ pub(crate) fn path(record: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The record whose journal lies at `journal` (`None` for a name that is not
+/// UTF-8, whose record cannot be named portably).
+pub(crate) fn record_of(journal: &Path) -> Option<PathBuf> {
+    let stem = journal.file_name()?.to_str()?.strip_suffix(SUFFIX)?;
+    Some(journal.with_file_name(stem))
+}
+
 /// Whether `name` is a journal.
 pub(crate) fn is_journal(name: &OsStr) -> bool {
     name.as_encoded_bytes().ends_with(SUFFIX.as_bytes())

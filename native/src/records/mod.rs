@@ -26,6 +26,7 @@
 mod durable;
 pub(crate) mod journal;
 mod json;
+pub(crate) mod owners;
 mod recording;
 mod sage;
 mod text;

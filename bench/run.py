@@ -57,13 +57,16 @@ def count_entries(path):
     return n
 
 
-def link_tree(src, dst):
-    """dst: the tree of src, files hard-linked, first version of a path wins."""
+def link_tree(src, dst, unless=None):
+    """dst: the tree of src, files hard-linked, first version of a path wins;
+    with `unless`, leaving out the paths that tree has too."""
     for base, dirs, files in os.walk(src):
         rel = os.path.relpath(base, src)
         os.makedirs(os.path.join(dst, rel), exist_ok=True)
         for f in files:
             to = os.path.join(dst, rel, f)
+            if unless and os.path.lexists(os.path.join(unless, rel, f)):
+                continue
             if not os.path.lexists(to):
                 os.link(os.path.join(base, f), to, follow_symlinks=False)
 
@@ -93,9 +96,14 @@ def synthetic(dst, dirs, per_dir):
                 fh.write(b"x" * 64)
 
 
-def hyperfine(name, prepare, commands, runs, export):
-    args = ["hyperfine", "--style", "basic", "--runs", str(runs), "--prepare", prepare,
-            "--export-json", export, "-i"]
+def hyperfine(name, prepare, commands, runs, export, ignore_failure=True):
+    """Times `commands` (label, shell command); `prepare` runs before each
+    run. Without one (prepare None) the commands run without a shell, after
+    20 warm-up runs: for start-up figures, where a shell would be most of
+    the time."""
+    args = ["hyperfine", "--style", "basic", "--runs", str(runs), "--export-json", export]
+    args += ["-i"] if ignore_failure else []
+    args += ["--prepare", prepare] if prepare else ["-N", "--warmup", "20"]
     for label, cmd in commands:
         args += ["-n", label, cmd]
     print(f"== {name}", flush=True)

@@ -25,7 +25,6 @@ floor <= 1.3).
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -37,44 +36,22 @@ STATIC = os.path.join(R.ROOT, "target", "static")
 
 
 def build():
-    env = dict(os.environ)
     R.sh("cargo build --release --locked -p stagemerge -p stagemerge-bench-floor", cwd=R.ROOT)
     os.makedirs(STATIC, exist_ok=True)
     shutil.copy2(os.path.join(R.BIN, "stagemerge"), os.path.join(STATIC, "stagemerge-dynamic"))
     R.sh("cargo rustc --release --locked -p stagemerge --bin stagemerge -- -C target-feature=+crt-static",
-         cwd=R.ROOT, env=env)
+         cwd=R.ROOT)
     shutil.copy2(os.path.join(R.BIN, "stagemerge"), os.path.join(STATIC, "stagemerge"))
     # Leave target/release/stagemerge as a plain build makes it.
     R.sh("cargo build --release --locked -p stagemerge", cwd=R.ROOT)
 
 
-def own_part(src, dst, merged):
-    """dst: the files of src that no earlier stage had (those in `merged`),
-    so that every stage is an overlay: a rename into an existing directory
-    per file, as the floor does it (a shared file, such as a namespace
-    package's __init__.py, goes in with the first stage that has it)."""
-    for base, _, files in os.walk(src):
-        rel = os.path.relpath(base, src)
-        os.makedirs(os.path.join(dst, rel), exist_ok=True)
-        for f in files:
-            if not os.path.lexists(os.path.join(merged, rel, f)):
-                shutil.copy2(os.path.join(base, f), os.path.join(dst, rel, f), follow_symlinks=False)
-
-
 def timed(name, prepare, commands, runs, base):
-    out = os.path.join(base, name + ".json")
-    args = ["hyperfine", "--style", "basic", "--runs", str(runs), "--export-json", out]
-    if prepare:
-        # Every run, warm-up ones included, needs its fresh trees: no warm-up.
-        args += ["--prepare", prepare]
-    else:
-        args += ["-N", "--warmup", "20"]
-    for label, cmd in commands:
-        args += ["-n", label, cmd]
-    print(f"== {name}", flush=True)
-    subprocess.run(args, check=True)
-    with open(out) as fh:
-        return {r["command"]: r for r in json.load(fh)["results"]}
+    """run.py's hyperfine (a failing run stops the benchmark), its results
+    by command label."""
+    res = R.hyperfine(name, prepare, commands, runs, os.path.join(base, name + ".json"),
+                      ignore_failure=False)
+    return {r["command"]: r for r in res}
 
 
 def table(res, ref):
@@ -117,10 +94,14 @@ def main():
 
     corpus = os.path.join(R.ROOT, "target", "corpus", "wheels")
     wheels = sorted(os.listdir(corpus))
-    os.makedirs(p("stages"))
-    os.makedirs(p("pristine"))
+    for d in ("all", "stages", "pristine"):
+        os.makedirs(p(d))
+    # Each stage holds what no earlier stage had, so that every stage is an
+    # overlay, a rename into an existing directory per file, as the floor
+    # does it (a file two wheels share goes in with the first that has it).
     for w in wheels:
-        own_part(os.path.join(corpus, w), p("stages", w), p("pristine"))
+        R.sh(f"cp -a '{os.path.join(corpus, w)}' '{p('all', w)}'")
+        R.link_tree(p("all", w), p("stages", w), unless=p("pristine"))
         R.link_tree(p("stages", w), p("pristine"))
     R.skeleton(p("pristine"), p("skeleton"))
     S, T = p("S"), p("T")

@@ -254,3 +254,35 @@ fn sandbox_merge_equals_native_merge_on_wheel_stages() {
         "the sandboxed merges ended elsewhere than the native ones"
     );
 }
+
+/// `stagemerge` copied somewhere without its helper: `--sandbox` names the
+/// helper it looked for and exits 2, and nothing moves; the native merge
+/// still works from there.
+#[test]
+fn sandbox_without_its_helper_beside_the_binary_says_so_and_moves_nothing() {
+    let f = Fixture::new(Prim::Rename);
+    f.file("stage/lib/x.py", b"x");
+    let alone = f.dir("alone").join("stagemerge");
+    std::fs::copy(crate::util::bin(), &alone).unwrap();
+    let before = Snapshot::of(&f.stage);
+    for sub in ["plan", "merge"] {
+        let mut c = std::process::Command::new(&alone);
+        c.args([sub, "--sandbox"]).arg(&f.stage).arg(&f.target);
+        Run::of(c)
+            .assert_code(2)
+            .assert_stderr_has(&format!(
+                "{}",
+                f.root().join("alone/stagemerge-sandbox").display()
+            ))
+            .assert_stderr_has("it is not there");
+        assert_eq!(Snapshot::of(&f.stage), before, "{sub}: STAGE unchanged");
+        assert!(
+            Snapshot::of(&f.target).is_empty(),
+            "{sub}: TARGET unchanged"
+        );
+    }
+    let mut c = std::process::Command::new(&alone);
+    c.arg("merge").arg(&f.stage).arg(&f.target);
+    Run::of(c).assert_code(0);
+    assert!(f.target.join("lib/x.py").is_file());
+}

@@ -24,6 +24,7 @@ pub mod installed;
 mod merge;
 pub mod options;
 pub mod outcome;
+pub mod ownership;
 pub mod plan;
 pub mod record;
 pub mod report;

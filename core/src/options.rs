@@ -1,5 +1,9 @@
 //! Settings of one merge, validated by the front end before the merge starts.
 
+use std::sync::Arc;
+
+use crate::ownership::Ownership;
+
 /// What to do when STAGE/p and TARGET/p are different non-directories.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnConflict {
@@ -24,4 +28,10 @@ pub struct Options {
     /// Copy instead of moving: STAGE is left intact, each entry is written
     /// into its final directory and placed by the same rules.
     pub copy: bool,
+    /// The installed packages' records and what to do with the files they
+    /// own (`--manifest-dir`): when set, replacements name their owners,
+    /// `--on-owned`, `--allow-overwrite` and `--protect` apply, and every
+    /// version a merge makes invisible that a package still lists is kept
+    /// in the clobber store.
+    pub ownership: Option<Arc<Ownership>>,
 }

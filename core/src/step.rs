@@ -52,8 +52,12 @@ pub enum Step {
     /// (or a copy renamed over it).
     Replace,
     /// TARGET holds a different non-directory that is kept
-    /// (`--on-conflict keep`).
+    /// (`--on-conflict keep`, `--on-owned keep`).
     Keep,
+    /// TARGET holds a protected file whose content no record lists (the
+    /// user edited it): it stays, and the staged file is placed beside it
+    /// as `NAME.stagemerge-new` (replacing an older one there).
+    Protect,
     /// TARGET holds a different non-directory another merge placed while this
     /// one ran: the first writer wins. Only a merge takes this step.
     KeepConcurrent,
@@ -94,6 +98,8 @@ pub enum Action {
     Kept,
     /// Kept a different TARGET entry another merge placed meanwhile.
     ConcurrentWrite,
+    /// Kept an edited protected file; the staged one went beside it.
+    Protected,
     /// Not merged: a conflict.
     Conflict,
     /// Not merged: an I/O error.
@@ -113,6 +119,7 @@ impl Action {
             Action::Replaced => "replaced",
             Action::Kept => "kept",
             Action::ConcurrentWrite => "concurrent",
+            Action::Protected => "protected",
             Action::Conflict => "conflict",
             Action::Error => "error",
         }
@@ -133,6 +140,7 @@ impl Step {
             Step::Replace => Action::Replaced,
             Step::Keep => Action::Kept,
             Step::KeepConcurrent => Action::ConcurrentWrite,
+            Step::Protect => Action::Protected,
             Step::Conflict(_) => Action::Conflict,
             Step::Error { .. } => Action::Error,
         }
@@ -147,23 +155,22 @@ impl Step {
                 | Step::Copy { .. }
                 | Step::CreateDir
                 | Step::Replace
+                | Step::Protect
         )
     }
 
     /// Whether the staged entry is still in STAGE after this step, in a
     /// directory merged `how`: an identical entry stays only in copy mode
     /// (across filesystems it is dropped as usual), a replacement stays
-    /// whenever it went in as a copy. Directories entered are settled when
-    /// they are left, so they answer `false`.
+    /// whenever it went in as a copy, a version that lost stays unless the
+    /// clobber store takes it. Directories entered are settled when they
+    /// are left, so they answer `false`.
     pub(crate) fn stays_staged(&self, how: &How) -> bool {
         match self {
-            Step::Copy { .. }
-            | Step::Keep
-            | Step::KeepConcurrent
-            | Step::Conflict(_)
-            | Step::Error { .. } => true,
+            Step::Copy { .. } | Step::Conflict(_) | Step::Error { .. } => true,
+            Step::Keep | Step::KeepConcurrent => !how.stores_lost(),
             Step::Identical => how.copy,
-            Step::Replace => how.copies(),
+            Step::Replace | Step::Protect => how.copies(),
             Step::PlaceDir
             | Step::Place { .. }
             | Step::CreateDir

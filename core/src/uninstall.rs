@@ -1,5 +1,7 @@
 //! `uninstall`: removes a package's recorded files, deepest first, then the
-//! directories they leave empty.
+//! directories they leave empty; where another installed package lists a
+//! file and the package's own version is visible, puts back the most
+//! recent version another owner needs from the clobber store.
 
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
@@ -9,13 +11,20 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::{Fs, Kind};
 use crate::installed::{Installed, Status, check, locate};
+use crate::ownership::{Claims, Owners, Version, store, version_of};
 use crate::resolve::open_phys;
 
 /// What happened to one recorded file that was not simply removed.
 #[derive(Debug)]
 pub enum Kept {
-    /// Another installed package lists it too.
+    /// Another installed package lists it too; its content stays.
     Shared,
+    /// Another installed package lists it, and its version was put back
+    /// from the clobber store in place of this package's.
+    Restored {
+        /// The packages whose records list the version put back.
+        owners: Vec<String>,
+    },
     /// Not as recorded (and `force` was not given), or not there at all.
     Status(Status),
 }
@@ -29,27 +38,41 @@ pub struct UninstallReport {
     pub pruned: u64,
     /// Files not removed, with why, deepest first.
     pub kept: Vec<(PathBuf, Kept)>,
+    /// Versions removed from the clobber store because no installed
+    /// package lists them any more.
+    pub store_pruned: u64,
 }
 
 impl UninstallReport {
     /// True when nothing was kept except shared files and files already gone.
     pub fn is_clean(&self) -> bool {
-        self.kept
-            .iter()
-            .all(|(_, k)| matches!(k, Kept::Shared | Kept::Status(Status::Missing)))
+        self.kept.iter().all(|(_, k)| {
+            matches!(
+                k,
+                Kept::Shared | Kept::Restored { .. } | Kept::Status(Status::Missing)
+            )
+        })
     }
 }
 
-/// Removes `files` from `target`, deepest first, skipping those for which
-/// `shared` is true and, unless `force`, those not as recorded. A directory
-/// is never removed as a file, and nothing outside TARGET is touched. Then
-/// removes each directory that held a removed file and is now empty, and
-/// its parents while they become empty (never TARGET itself).
+/// Removes `files` from `target`, deepest first, keeping those `others`
+/// (the records of the other installed packages) list and, unless `force`,
+/// those not as recorded. A directory is never removed as a file, and
+/// nothing outside TARGET is touched. Then removes each directory that held
+/// a removed file and is now empty, and its parents while they become empty
+/// (never TARGET itself).
+///
+/// A listed file whose visible version is this package's (by its record's
+/// digest) gets, by one rename, the most recent version in the clobber
+/// store that another package's record lists, if there is one. The store's
+/// versions of each path that no remaining record lists are removed (all
+/// of them where no record lists the path; none where a record lists it
+/// without a digest, since that version cannot be told).
 pub fn uninstall<F: Fs>(
     fs: &F,
     target: &F::Dir,
     files: &[Installed],
-    shared: &dyn Fn(&Path) -> bool,
+    others: &Owners,
     force: bool,
 ) -> UninstallReport {
     let mut order: Vec<&Installed> = files.iter().collect();
@@ -65,10 +88,18 @@ pub fn uninstall<F: Fs>(
     let mut report = UninstallReport::default();
     let mut emptied: BTreeSet<(Reverse<usize>, Vec<OsString>)> = BTreeSet::new();
     for f in order {
-        if shared(&f.path) {
-            report.kept.push((f.path.clone(), Kept::Shared));
+        let claims = others.claims(&f.path);
+        if !claims.others.is_empty() {
+            let kept = match restore(fs, target, f, others, &claims) {
+                Some(owners) => Kept::Restored { owners },
+                None => Kept::Shared,
+            };
+            report.kept.push((f.path.clone(), kept));
+            let needed = |v: &Version| claims.unknown || claims.versions.contains(v);
+            report.store_pruned += store::prune(fs, target, &f.path, &needed).unwrap_or(0);
             continue;
         }
+        report.store_pruned += store::prune(fs, target, &f.path, &|_| false).unwrap_or(0);
         let (dir, phys, name) = match locate(fs, target, &f.path) {
             Ok(l) => l,
             Err(s) => {
@@ -111,6 +142,36 @@ pub fn uninstall<F: Fs>(
         }
     }
     report
+}
+
+/// Puts back, at `f`'s path, the most recent stored version another
+/// package lists, if `f`'s own version is what is visible there. Returns
+/// the packages whose version it put back.
+fn restore<F: Fs>(
+    fs: &F,
+    target: &F::Dir,
+    f: &Installed,
+    others: &Owners,
+    claims: &Claims,
+) -> Option<Vec<String>> {
+    let mine = version_of(f).filter(|_| f.contents_checked())?;
+    // Another package installed the same content: it is theirs as well.
+    if claims.versions.contains(&mine) || claims.unknown {
+        return None;
+    }
+    let (dir, _, name) = locate(fs, target, &f.path).ok()?;
+    if !matches!(check(fs, dir.get(), &name, f), Status::Intact) {
+        return None;
+    }
+    let stored = store::versions(fs, target, &f.path).ok()??;
+    let back = stored
+        .kept
+        .iter()
+        .rev()
+        .find(|k| claims.versions.contains(&k.version))?;
+    fs.rename_replace(stored.dir.get(), &back.name, dir.get(), &name)
+        .ok()?;
+    Some(others.listing(&f.path, &back.version))
 }
 
 /// Removes the directory `name` in the directory at `phys` (components

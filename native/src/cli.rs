@@ -213,10 +213,13 @@ pub(crate) struct MergeArgs {
     #[arg(long)]
     pub(crate) sync: bool,
 
+    #[command(flatten)]
+    pub(crate) ownership: OwnershipArgs,
+
     /// Run the merge inside the Wasmtime sandbox, which can reach only STAGE
     /// and TARGET; it places entries with the portable primitives (link +
     /// unlink, mkdir + children) and writes no records.
-    #[arg(long, conflicts_with_all = ["copy", "manifest", "sage_record", "sync"])]
+    #[arg(long, conflicts_with_all = ["copy", "manifest", "sage_record", "sync", "manifest_dir"])]
     pub(crate) sandbox: bool,
 
     /// The staged tree (its contents are merged, not the directory itself).
@@ -224,6 +227,37 @@ pub(crate) struct MergeArgs {
 
     /// The live prefix to merge into.
     pub(crate) target: PathBuf,
+}
+
+/// What the installed packages' records decide (merge and plan).
+#[derive(Debug, Args)]
+pub(crate) struct OwnershipArgs {
+    /// The directory of the installed packages' records, one file per
+    /// package in any of the three formats (Sage: SAGE_LOCAL/var/lib/sage/
+    /// installed). Replacing another package's file names it; --on-owned,
+    /// --allow-overwrite and --protect apply; every version the merge makes
+    /// invisible that a package still lists is kept in
+    /// TARGET/.stagemerge/clobbered, for `uninstall` to put back.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) manifest_dir: Option<PathBuf>,
+
+    /// A different file that another package's record lists (default: as
+    /// --on-conflict).
+    #[arg(long, value_enum, value_name = "POLICY", requires = "manifest_dir")]
+    pub(crate) on_owned: Option<ConflictPolicy>,
+
+    /// Paths (or globs, relative to TARGET) where another package's file
+    /// may be replaced whatever --on-owned says, as portage's
+    /// COLLISION_IGNORE. Repeatable.
+    #[arg(long, value_name = "GLOB", requires = "manifest_dir")]
+    pub(crate) allow_overwrite: Vec<String>,
+
+    /// Protected configuration (a path, a directory such as `etc/`, or a
+    /// glob; repeatable): a file there whose content no record lists (the
+    /// user edited it) is kept, and the staged one is placed beside it as
+    /// NAME.stagemerge-new.
+    #[arg(long, value_name = "PATH-OR-GLOB", requires = "manifest_dir")]
+    pub(crate) protect: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +273,15 @@ pub(crate) struct PlanArgs {
     /// Plan a copy (as `merge --copy`): STAGE would be left intact.
     #[arg(long)]
     pub(crate) copy: bool,
+
+    #[command(flatten)]
+    pub(crate) ownership: OwnershipArgs,
+
+    /// The record the merge would write (`merge --manifest` or
+    /// `--sage-record`): in --manifest-dir, it is the package's own, not
+    /// another owner.
+    #[arg(long, value_name = "FILE", requires = "manifest_dir")]
+    pub(crate) manifest: Option<PathBuf>,
 
     /// Compute the plan inside the Wasmtime sandbox, with STAGE and TARGET
     /// preopened read-only: it provably cannot write anything. The output is

@@ -2,12 +2,14 @@
 //! anything touches the filesystem for writing.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use stagemerge_core::outcome::{Printing, Verbosity};
+use stagemerge_core::ownership::{Ownership, Patterns};
 use stagemerge_core::{OnConflict, Options, Record};
 
-use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, PlanArgs};
+use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, OwnershipArgs, PlanArgs};
 
 /// Environment switch that forces the portable fallback (link + unlink,
 /// mkdir + children) so tests exercise it on filesystems that have the
@@ -61,6 +63,11 @@ impl MergeConfig {
         } else {
             Verbosity::Normal
         };
+        let own: Vec<&Path> = [a.manifest.as_deref(), a.sage_record.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let ownership = ownership(&a.ownership, &own)?;
         let manifest = a.manifest.map(|p| (p, a.manifest_format));
         // JSON manifests carry digests; a text manifest or a Sage record
         // needs only the paths.
@@ -86,6 +93,7 @@ impl MergeConfig {
                 on_conflict,
                 force_fallback,
                 copy: a.copy,
+                ownership,
             },
             printing: Printing {
                 verbosity,
@@ -122,14 +130,16 @@ pub(crate) struct PlanConfig {
 impl PlanConfig {
     pub(crate) fn from_args(a: PlanArgs) -> Result<Self> {
         check_roots(&a.stage, &a.target)?;
+        let own: Vec<&Path> = a.manifest.as_deref().into_iter().collect();
         Ok(PlanConfig {
-            stage: a.stage,
-            target: a.target,
             options: Options {
                 on_conflict: policy(a.on_conflict),
                 force_fallback: force_fallback(),
                 copy: a.copy,
+                ownership: ownership(&a.ownership, &own)?,
             },
+            stage: a.stage,
+            target: a.target,
             json: a.json,
             sandbox: a.sandbox,
         })
@@ -140,6 +150,24 @@ impl PlanConfig {
 /// and its plan then both place by link + unlink and mkdir).
 fn force_fallback() -> bool {
     std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The records of `--manifest-dir`, read once (a broken one stops the run
+/// before anything moves), with the policies; `own` are the records this
+/// merge writes.
+fn ownership(a: &OwnershipArgs, own: &[&Path]) -> Result<Option<Arc<Ownership>>> {
+    let Some(dir) = &a.manifest_dir else {
+        return Ok(None);
+    };
+    let patterns = |given: &[String], option: &str| {
+        Patterns::new(given.to_vec()).map_err(|e| anyhow::anyhow!("--{option}: {e}"))
+    };
+    Ok(Some(Arc::new(Ownership {
+        owners: crate::records::owners::read(dir, None, own)?,
+        on_owned: a.on_owned.map(policy),
+        allow_overwrite: patterns(&a.allow_overwrite, "allow-overwrite")?,
+        protect: patterns(&a.protect, "protect")?,
+    })))
 }
 
 fn policy(p: ConflictPolicy) -> OnConflict {

@@ -11,8 +11,9 @@ use stagemerge_core::{Fs, Installed, State, Status, verify};
 
 use crate::cli::OwnerArgs;
 use crate::exit::Exit;
-use crate::records::owners::{Owner, Owners};
+use crate::records::owners;
 use crate::shim::{NativeFs, open_root};
+use stagemerge_core::ownership::Owner;
 
 /// Whose version of a path a record's entry finds in TARGET.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +58,7 @@ struct Answer<'o> {
 }
 
 pub(crate) fn run(a: &OwnerArgs) -> Result<Exit> {
-    let owners = Owners::read(&a.manifest_dir, None)?;
+    let owners = owners::read(&a.manifest_dir, None, &[])?;
     let target = open_root(&a.target, "TARGET")?;
     let fs = NativeFs::new();
     let mut answers = Vec::new();

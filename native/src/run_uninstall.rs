@@ -1,7 +1,6 @@
 //! `stagemerge uninstall`: removes a package's recorded files.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Result;
 use serde_json::json;
@@ -11,9 +10,10 @@ use crate::cli::UninstallArgs;
 use crate::exit::Exit;
 use crate::output::Messages;
 use crate::records;
-use crate::records::owners::Owners;
+use crate::records::owners;
 use crate::shim::NativeFs;
 use crate::shim::open_root;
+use stagemerge_core::ownership::Owners;
 
 pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     // The record may lack files the interrupted merge moved: removing by it
@@ -23,17 +23,11 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     }
     let files = records::read(&a.manifest)?;
     let others = match &a.manifest_dir {
-        Some(dir) => Owners::read(dir, Some(&a.manifest))?,
+        Some(dir) => owners::read(dir, Some(&a.manifest), &[])?,
         None => Owners::default(),
     };
     let target = open_root(&a.target, "TARGET")?;
-    let report = uninstall(
-        &NativeFs::new(),
-        &target,
-        &files,
-        &|p: &Path| others.lists(p),
-        a.force,
-    );
+    let report = uninstall(&NativeFs::new(), &target, &files, &others, a.force);
 
     print(a, &report);
     Ok(if report.is_clean() {
@@ -47,7 +41,7 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
 /// stdout with `--json`.
 fn print(a: &UninstallArgs, report: &UninstallReport) {
     let mut out = Messages::new();
-    let (mut n_shared, mut n_modified, mut n_missing) = (0, 0, 0);
+    let (mut n_shared, mut n_restored, mut n_modified, mut n_missing) = (0, 0, 0, 0);
     let mut listed = Vec::new();
     for (path, kept) in &report.kept {
         let Some((why, severity, line)) = describe(kept, &a.target.join(path).display()) else {
@@ -55,6 +49,7 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
         };
         match why {
             "shared" => n_shared += 1,
+            "restored" => n_restored += 1,
             "missing" => n_missing += 1,
             "modified" | "type-changed" => n_modified += 1,
             _ => {}
@@ -68,12 +63,13 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
     }
     if !a.quiet {
         out.note(&format!(
-            "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} modified kept, {} already gone",
+            "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} restored, {} modified kept, {} already gone",
             a.manifest.display(),
             a.target.display(),
             report.removed,
             report.pruned,
             n_shared,
+            n_restored,
             n_modified,
             n_missing
         ));
@@ -84,6 +80,7 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
             "version": 1,
             "removed": report.removed,
             "pruned": report.pruned,
+            "store_pruned": report.store_pruned,
             "kept": listed,
         });
         let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
@@ -103,6 +100,14 @@ fn describe(
             "shared",
             None,
             format!("kept {shown}: another installed package lists it too"),
+        ),
+        Kept::Restored { owners } => (
+            "restored",
+            None,
+            format!(
+                "restored {shown}: the version of {} is back from the clobber store",
+                owners.join(", ")
+            ),
         ),
         Kept::Status(Status::Missing) => ("missing", None, format!("{shown} was already gone")),
         Kept::Status(Status::Modified { what }) => (

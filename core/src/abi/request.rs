@@ -4,11 +4,15 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::installed::Installed;
 use crate::options::{OnConflict, Options};
 use crate::outcome::{Printing, Verbosity};
+use crate::ownership::{Owner, Owners, Ownership, Patterns};
+use crate::record::State;
 
 /// A command for the guest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +52,88 @@ fn policy_word(p: OnConflict) -> &'static str {
         OnConflict::Keep => "keep",
         OnConflict::Fail => "fail",
     }
+}
+
+fn policy_from(word: &str) -> Option<OnConflict> {
+    [OnConflict::Replace, OnConflict::Keep, OnConflict::Fail]
+        .into_iter()
+        .find(|p| policy_word(*p) == word)
+}
+
+/// The records travel as names, flags and, per entry, the path and the
+/// version's digest: all the guest's decisions use.
+fn encode_ownership(o: &Ownership) -> Value {
+    let owners: Vec<Value> = o
+        .owners
+        .versioned()
+        .map(|(owner, versions)| {
+            let entries: Vec<Value> = owner
+                .entries
+                .iter()
+                .zip(versions)
+                .map(|(e, v)| json!([e.path.to_string_lossy(), v.map(hex::encode)]))
+                .collect();
+            json!({"name": owner.name, "own": owner.own,
+                   "incomplete": owner.incomplete, "entries": entries})
+        })
+        .collect();
+    json!({
+        "on_owned": o.on_owned.map(policy_word),
+        "allow_overwrite": o.allow_overwrite.given(),
+        "protect": o.protect.given(),
+        "owners": owners,
+    })
+}
+
+fn decode_ownership(v: &Value) -> io::Result<Ownership> {
+    let strings = |k: &str| -> io::Result<Vec<String>> {
+        v[k].as_array()
+            .ok_or_else(|| bad(k))?
+            .iter()
+            .map(|s| s.as_str().map(String::from).ok_or_else(|| bad(k)))
+            .collect()
+    };
+    let on_owned = match &v["on_owned"] {
+        Value::Null => None,
+        w => Some(policy_from(w.as_str().unwrap_or("")).ok_or_else(|| bad("on_owned"))?),
+    };
+    let mut owners = Owners::default();
+    for o in v["owners"].as_array().ok_or_else(|| bad("owners"))? {
+        let mut entries = Vec::new();
+        let mut versions = Vec::new();
+        for e in o["entries"].as_array().ok_or_else(|| bad("entries"))? {
+            let path = e[0].as_str().ok_or_else(|| bad("entry path"))?;
+            let version = match &e[1] {
+                Value::Null => None,
+                d => {
+                    let mut out = [0; 32];
+                    hex::decode_to_slice(d.as_str().unwrap_or(""), &mut out)
+                        .map_err(|_| bad("entry version"))?;
+                    Some(out)
+                }
+            };
+            entries.push(Installed {
+                path: path.into(),
+                kind: None,
+                detail: None,
+                state: State::Placed,
+            });
+            versions.push(version);
+        }
+        let owner = Owner {
+            name: o["name"].as_str().ok_or_else(|| bad("owner name"))?.into(),
+            own: o["own"].as_bool().ok_or_else(|| bad("own"))?,
+            incomplete: o["incomplete"].as_bool().ok_or_else(|| bad("incomplete"))?,
+            entries,
+        };
+        owners.add_versioned(owner, versions);
+    }
+    Ok(Ownership {
+        owners,
+        on_owned,
+        allow_overwrite: Patterns::new(strings("allow_overwrite")?).map_err(|e| bad(&e))?,
+        protect: Patterns::new(strings("protect")?).map_err(|e| bad(&e))?,
+    })
 }
 
 fn verbosity_word(v: Verbosity) -> &'static str {
@@ -105,6 +191,7 @@ impl Request {
             "on_conflict": policy_word(o.on_conflict),
             "force_fallback": o.force_fallback,
             "copy": o.copy,
+            "ownership": o.ownership.as_deref().map_or(Value::Null, encode_ownership),
             "json": self.printing.json,
             "verbosity": verbosity_word(self.printing.verbosity),
             "stage": self.stage.to_string_lossy(),
@@ -128,10 +215,12 @@ impl Request {
             },
             _ => return Err(bad("command")),
         };
-        let on_conflict = [OnConflict::Replace, OnConflict::Keep, OnConflict::Fail]
-            .into_iter()
-            .find(|p| policy_word(*p) == text("on_conflict").unwrap_or(""))
-            .ok_or_else(|| bad("on_conflict"))?;
+        let on_conflict =
+            policy_from(text("on_conflict").unwrap_or("")).ok_or_else(|| bad("on_conflict"))?;
+        let ownership = match &v["ownership"] {
+            Value::Null => None,
+            o => Some(Arc::new(decode_ownership(o)?)),
+        };
         let verbosity = [Verbosity::Quiet, Verbosity::Normal, Verbosity::Verbose]
             .into_iter()
             .find(|p| verbosity_word(*p) == text("verbosity").unwrap_or(""))
@@ -142,6 +231,7 @@ impl Request {
                 on_conflict,
                 force_fallback: flag("force_fallback")?,
                 copy: flag("copy")?,
+                ownership,
             },
             printing: Printing {
                 verbosity,
@@ -177,6 +267,7 @@ mod tests {
                     on_conflict,
                     force_fallback: true,
                     copy: true,
+                    ownership: None,
                 },
                 printing: Printing {
                     verbosity,
@@ -193,5 +284,59 @@ mod tests {
             assert_eq!((back.stage, back.target), (r.stage, r.target));
         }
         assert!(Request::decode(b"{\"command\":\"rm\"}").is_err());
+    }
+
+    #[test]
+    fn ownership_survives_the_trip() {
+        let mut owners = Owners::default();
+        let entry = |p: &str| Installed {
+            path: p.into(),
+            kind: None,
+            detail: None,
+            state: State::Placed,
+        };
+        let foo = Owner {
+            name: "foo-1.2".into(),
+            own: false,
+            incomplete: true,
+            entries: vec![entry("lib/a"), entry("etc/x.conf")],
+        };
+        owners.add_versioned(foo, vec![Some([7; 32]), None]);
+        let own = Owner {
+            name: "me-1".into(),
+            own: true,
+            incomplete: false,
+            entries: vec![entry("lib/a")],
+        };
+        owners.add_versioned(own, vec![Some([9; 32])]);
+        let r = Request {
+            command: Command::Plan,
+            options: Options {
+                ownership: Some(Arc::new(Ownership {
+                    owners,
+                    on_owned: Some(OnConflict::Fail),
+                    allow_overwrite: Patterns::new(vec!["share/**".into()]).unwrap(),
+                    protect: Patterns::new(vec!["etc/".into()]).unwrap(),
+                })),
+                ..Options::default()
+            },
+            printing: Printing {
+                verbosity: Verbosity::Normal,
+                json: false,
+            },
+            stage: "s".into(),
+            target: "t".into(),
+        };
+        let back = Request::decode(&r.encode()).unwrap();
+        let o = back.options.ownership.unwrap();
+        assert_eq!(o.on_owned, Some(OnConflict::Fail));
+        assert_eq!(o.allow_overwrite.given(), ["share/**"]);
+        assert!(o.protect.matches(std::path::Path::new("etc/x.conf")));
+        let a = o.owners.claims(std::path::Path::new("lib/a"));
+        assert_eq!(a.others, ["foo-1.2"]);
+        assert_eq!(a.versions, [[7; 32], [9; 32]]);
+        let x = o.owners.claims(std::path::Path::new("etc/x.conf"));
+        assert!(x.unknown && x.versions.is_empty());
+        assert!(o.owners.owners()[0].incomplete && o.owners.owners()[1].own);
     }
 }

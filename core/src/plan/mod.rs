@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::fs::Fs;
 use crate::options::Options;
+use crate::ownership::Collided;
 use crate::record::Listings;
 pub use crate::step::Step;
 use crate::walk::{DryRun, walk};
@@ -27,6 +28,9 @@ pub struct Planned {
     pub path: PathBuf,
     /// What would happen.
     pub step: Step,
+    /// With ownership: whose different file the entry meets, for the
+    /// collision report.
+    pub collided: Option<Collided>,
 }
 
 /// A whole plan, in walk order (each directory's names sorted by bytes,

@@ -8,6 +8,47 @@ use serde_json::{Map, Value, json};
 use super::{Plan, Step};
 use crate::escape::{escape, put_path};
 use crate::fs::Kind;
+use crate::options::OnConflict;
+use crate::ownership::{Collided, Whose};
+use crate::report::{describe, put_collided};
+use crate::walk::compared;
+
+/// The policies a collision report shows, by their word.
+const POLICIES: [(&str, OnConflict); 3] = [
+    ("replace", OnConflict::Replace),
+    ("keep", OnConflict::Keep),
+    ("fail", OnConflict::Fail),
+];
+
+/// The step a merge running alone would take under `policy`.
+fn outcome(c: &Collided, policy: OnConflict) -> Step {
+    compared(false, false, policy, c.edited)
+}
+
+/// The option whose policy decides: `--on-owned` for another package's
+/// file (unless `--allow-overwrite` exempts it), `--on-conflict` else.
+fn option(c: &Collided) -> &'static str {
+    match c.whose {
+        Whose::Owned(_) if !c.allowed => "--on-owned",
+        _ => "--on-conflict",
+    }
+}
+
+/// `--on-owned replace: replace, keep: keep, fail: conflict`, or what a
+/// protected edited file gets under every policy.
+fn policies(c: &Collided) -> String {
+    if c.edited {
+        return format!(
+            "protected and edited: kept, the staged file placed as NAME{} (every policy)",
+            crate::ownership::NEW_SUFFIX
+        );
+    }
+    let each: Vec<String> = POLICIES
+        .iter()
+        .map(|&(word, p)| format!("{word}: {}", outcome(c, p).word()))
+        .collect();
+    format!("{} {}", option(c), each.join(", "))
+}
 
 fn kind_tag(kind: Kind) -> &'static str {
     match kind {
@@ -36,6 +77,7 @@ impl Step {
             Step::Replace => "replace",
             Step::Keep => "keep",
             Step::KeepConcurrent => "keep-concurrent",
+            Step::Protect => "protect",
             Step::Conflict(_) => "conflict",
             Step::Error { .. } => "error",
         }
@@ -109,7 +151,7 @@ impl Plan {
                 Step::MergeDir | Step::Follow { .. } => &mut t.merge_dir,
                 Step::Identical => &mut t.identical,
                 Step::Replace => &mut t.replace,
-                Step::Keep | Step::KeepConcurrent => &mut t.keep,
+                Step::Keep | Step::KeepConcurrent | Step::Protect => &mut t.keep,
                 Step::Conflict(_) => &mut t.conflicts,
                 Step::Error { .. } => &mut t.errors,
             };
@@ -143,19 +185,35 @@ impl Plan {
     }
 
     /// The text form: one line per step (`word path[ detail]`, the word
-    /// padded to 10 columns), then the summary line. Paths are escaped so
-    /// every step is one line.
+    /// padded to 10 columns), then the summary line, then (with
+    /// ownership) the collision report: per different file met, whose it
+    /// is and what each policy would do. Paths are escaped so every step is
+    /// one line.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for p in &self.steps {
             let path = escape(p.path.as_os_str().as_encoded_bytes());
-            let _ = match p.step.detail() {
+            let detail = match (p.step.detail(), &p.collided) {
+                (Some(d), Some(c)) => Some(format!("{d}; {}", describe(c))),
+                (None, Some(c)) => Some(describe(c)),
+                (d, None) => d,
+            };
+            let _ = match detail {
                 Some(d) => writeln!(out, "{:<10} {path}  ({d})", p.step.word()),
                 None => writeln!(out, "{:<10} {path}", p.step.word()),
             };
         }
         out.push_str(&self.summary());
         out.push('\n');
+        let collisions: Vec<_> = self.steps.iter().filter(|p| p.collided.is_some()).collect();
+        if !collisions.is_empty() {
+            let _ = writeln!(out, "collisions: {}", collisions.len());
+        }
+        for p in collisions {
+            let c = p.collided.as_ref().expect("filtered");
+            let path = escape(p.path.as_os_str().as_encoded_bytes());
+            let _ = writeln!(out, "  {path}: {}; {}", describe(c), policies(c));
+        }
         out
     }
 
@@ -191,6 +249,18 @@ impl Plan {
                         o.insert("error".into(), kind.to_string().into());
                     }
                     _ => {}
+                }
+                if let Some(c) = &p.collided {
+                    put_collided(&mut o, c);
+                    if c.edited {
+                        o.insert("edited".into(), true.into());
+                    }
+                    let by: Map<String, Value> = POLICIES
+                        .iter()
+                        .map(|&(word, policy)| (word.into(), outcome(c, policy).word().into()))
+                        .collect();
+                    o.insert("policies".into(), Value::Object(by));
+                    o.insert("option".into(), option(c).into());
                 }
                 Value::Object(o)
             })

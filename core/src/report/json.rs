@@ -6,11 +6,25 @@ use serde_json::{Map, Value, json};
 
 use super::{Problem, Report, Warning};
 use crate::escape::put_path;
+use crate::ownership::{Collided, Whose};
+
+/// `"owners": [...]` (empty: unowned) and `"allowed"` when
+/// `--allow-overwrite` applied.
+pub(crate) fn put_collided(o: &mut Map<String, Value>, c: &Collided) {
+    let owners: Vec<Value> = match &c.whose {
+        Whose::Unowned => Vec::new(),
+        Whose::Owned(names) => names.iter().map(|n| n.as_str().into()).collect(),
+    };
+    o.insert("owners".into(), owners.into());
+    if c.allowed {
+        o.insert("allowed".into(), true.into());
+    }
+}
 
 impl Report {
     /// The report as one JSON document: `{"format": "stagemerge-report",
     /// "version": 1, "stage", "target", "counts": {...}, "warnings": [{"kind",
-    /// "path"}], "problems": [{"kind": "conflict", "path", "reason"} |
+    /// "path", "owners"?, "stored"?}], "problems": [{"kind": "conflict", "path", "reason"} |
     /// {"kind": "error", "path", "op", "side", "error"}]}`. Paths are relative
     /// to both roots; `path_hex` replaces `path` for names that are not UTF-8.
     pub fn to_json(&self, stage_root: &Path, target_root: &Path) -> String {
@@ -23,9 +37,16 @@ impl Report {
                     Warning::Replaced { .. } => "replaced",
                     Warning::Kept { .. } => "kept",
                     Warning::ConcurrentWrite { .. } => "concurrent-write",
+                    Warning::Protected { .. } => "protected",
                 };
                 o.insert("kind".into(), kind.into());
                 put_path(&mut o, w.path());
+                if let Some(c) = w.collided() {
+                    put_collided(&mut o, c);
+                }
+                if let Warning::Kept { stored, .. } | Warning::ConcurrentWrite { stored, .. } = w {
+                    o.insert("stored".into(), (*stored).into());
+                }
                 Value::Object(o)
             })
             .collect();
@@ -35,10 +56,17 @@ impl Report {
             .map(|p| {
                 let mut o = Map::new();
                 match p {
-                    Problem::Conflict { path, reason } => {
+                    Problem::Conflict {
+                        path,
+                        reason,
+                        collided,
+                    } => {
                         o.insert("kind".into(), "conflict".into());
                         put_path(&mut o, path);
                         o.insert("reason".into(), reason.brief().into());
+                        if let Some(c) = collided {
+                            put_collided(&mut o, c);
+                        }
                     }
                     Problem::Io(e) => {
                         o.insert("kind".into(), "error".into());
@@ -68,6 +96,7 @@ impl Report {
                 "replaced": c.replaced,
                 "kept": c.kept,
                 "concurrent": c.concurrent,
+                "protected": c.protected,
                 "conflicts": c.conflicts,
                 "errors": c.errors,
             },

@@ -26,6 +26,7 @@ impl Warning {
             Warning::Replaced { .. } => "replaced files",
             Warning::Kept { .. } => "kept files",
             Warning::ConcurrentWrite { .. } => "concurrent writes",
+            Warning::Protected { .. } => "protected files",
         }
     }
 }
@@ -92,9 +93,12 @@ mod tests {
             warnings: (0..n)
                 .map(|i| Warning::Replaced {
                     path: PathBuf::from(format!("f{i}")),
+                    collided: None,
                 })
                 .chain([Warning::Kept {
                     path: PathBuf::from("k"),
+                    collided: None,
+                    stored: false,
                 }])
                 .collect(),
             ..Report::default()

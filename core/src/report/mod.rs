@@ -4,6 +4,7 @@
 mod json;
 mod messages;
 
+pub(crate) use json::put_collided;
 pub use messages::Severity;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::io;
 use crate::error::{Error, Op, Side};
 use crate::escape::escape;
 use crate::fs::Kind;
+use crate::ownership::{Collided, Whose};
 use crate::step::Step;
 
 /// How many entries each action touched.
@@ -40,6 +42,8 @@ pub struct Counts {
     pub kept: u64,
     /// Different entries another merge placed while this one ran; theirs kept.
     pub concurrent: u64,
+    /// Edited protected files kept; the staged ones placed beside them.
+    pub protected: u64,
     /// Conflicts: the entry was left in STAGE and TARGET unchanged.
     pub conflicts: u64,
     /// I/O errors: the entry was left in STAGE.
@@ -53,16 +57,33 @@ pub enum Warning {
     Replaced {
         /// The entry, relative to both roots.
         path: PathBuf,
+        /// With ownership: whose file it was.
+        collided: Option<Collided>,
     },
     /// TARGET/path held a different non-directory that was kept
-    /// (`--on-conflict keep`); the staged one is still in STAGE.
+    /// (`--on-conflict keep`, `--on-owned keep`).
     Kept {
         /// The entry, relative to both roots.
         path: PathBuf,
+        /// With ownership: whose file it is.
+        collided: Option<Collided>,
+        /// The staged version went into the clobber store (else it is
+        /// still in STAGE).
+        stored: bool,
     },
     /// Another merge placed a different TARGET/path while this one ran; its
-    /// version stays and the staged one is still in STAGE.
+    /// version stays.
     ConcurrentWrite {
+        /// The entry, relative to both roots.
+        path: PathBuf,
+        /// With ownership: whose file it is.
+        collided: Option<Collided>,
+        /// As for `Kept`.
+        stored: bool,
+    },
+    /// TARGET/path is protected and was edited: it stays, and the staged
+    /// version is at `path.stagemerge-new`.
+    Protected {
         /// The entry, relative to both roots.
         path: PathBuf,
     },
@@ -72,32 +93,80 @@ impl Warning {
     /// The entry the warning is about, relative to both roots.
     pub fn path(&self) -> &Path {
         match self {
-            Warning::Replaced { path }
-            | Warning::Kept { path }
-            | Warning::ConcurrentWrite { path } => path,
+            Warning::Replaced { path, .. }
+            | Warning::Kept { path, .. }
+            | Warning::ConcurrentWrite { path, .. }
+            | Warning::Protected { path } => path,
+        }
+    }
+
+    /// Whose TARGET's file is, where the merge knew the records.
+    pub fn collided(&self) -> Option<&Collided> {
+        match self {
+            Warning::Replaced { collided, .. }
+            | Warning::Kept { collided, .. }
+            | Warning::ConcurrentWrite { collided, .. } => collided.as_ref(),
+            Warning::Protected { .. } => None,
         }
     }
 
     /// The message, with the roots as the user named them.
     pub fn render(&self, stage_root: &Path, target_root: &Path) -> String {
         let t = target_root.join(self.path());
+        let whose = match self.collided() {
+            Some(c) => format!(" ({})", describe(c)),
+            None => String::new(),
+        };
+        let staged = |stored: bool| {
+            if stored {
+                format!(
+                    "the staged version is kept in TARGET's clobber store ({}/{})",
+                    crate::ownership::store::ROOT,
+                    crate::ownership::store::CLOBBERED
+                )
+            } else {
+                format!(
+                    "the staged version stays at {}",
+                    stage_root.join(self.path()).display()
+                )
+            }
+        };
         match self {
             Warning::Replaced { .. } => {
-                format!("replaced {} (the staged version differs)", t.display())
+                format!(
+                    "replaced {}{whose}: the staged version differs",
+                    t.display()
+                )
             }
-            Warning::Kept { .. } => format!(
-                "kept {}; the different staged version stays at {}",
+            Warning::Kept { stored, .. } => format!(
+                "kept {}{whose}; the different {}",
                 t.display(),
-                stage_root.join(self.path()).display()
+                staged(*stored).trim_start_matches("the ")
             ),
-            Warning::ConcurrentWrite { .. } => format!(
-                "concurrent write: another merge placed a different {} while this one ran; \
-                 kept it, the staged version stays at {}",
+            Warning::ConcurrentWrite { stored, .. } => format!(
+                "concurrent write: another merge placed a different {}{whose} while this one \
+                 ran; kept it, {}",
                 t.display(),
-                stage_root.join(self.path()).display()
+                staged(*stored)
+            ),
+            Warning::Protected { .. } => format!(
+                "kept {}: protected, and edited since installed (no record has its content); \
+                 the staged version is at {}{}",
+                t.display(),
+                t.display(),
+                crate::ownership::NEW_SUFFIX
             ),
         }
     }
+}
+
+/// `owned by foo-1.2`, `unowned`, with `--allow-overwrite` when it applied.
+pub(crate) fn describe(c: &Collided) -> String {
+    let mut s = c.whose.describe();
+    if c.allowed {
+        s.push_str(", --allow-overwrite");
+    }
+    s
 }
 
 /// Why an entry could not be merged although no system call failed.
@@ -141,6 +210,8 @@ pub enum Problem {
         path: PathBuf,
         /// Why.
         reason: ConflictReason,
+        /// With ownership: whose different file it met.
+        collided: Option<Collided>,
     },
     /// A system call failed.
     Io(Error),
@@ -151,7 +222,11 @@ impl Problem {
     pub fn render(&self, stage_root: &Path, target_root: &Path) -> String {
         match self {
             Problem::Io(e) => e.render(stage_root, target_root),
-            Problem::Conflict { path, reason } => {
+            Problem::Conflict {
+                path,
+                reason,
+                collided,
+            } => {
                 let s = stage_root.join(path);
                 let t = target_root.join(path);
                 let (s, t) = (s.display(), t.display());
@@ -173,9 +248,19 @@ impl Problem {
                     ConflictReason::IntoStage => format!(
                         "conflict: the destination {t} is STAGE itself or inside it; {s} left in STAGE"
                     ),
-                    ConflictReason::Different => format!(
-                        "conflict: {t} differs from {s} (--on-conflict fail); left in STAGE"
-                    ),
+                    ConflictReason::Different => match collided {
+                        Some(c) if !c.allowed && matches!(c.whose, Whose::Owned(_)) => format!(
+                            "conflict: {t} ({}) differs from {s} (--on-owned fail); left in STAGE",
+                            describe(c)
+                        ),
+                        Some(c) => format!(
+                            "conflict: {t} ({}) differs from {s} (--on-conflict fail); left in STAGE",
+                            describe(c)
+                        ),
+                        None => format!(
+                            "conflict: {t} differs from {s} (--on-conflict fail); left in STAGE"
+                        ),
+                    },
                     ConflictReason::Unstable => {
                         format!("conflict: {t} kept changing while merging {s}; left in STAGE")
                     }
@@ -214,7 +299,18 @@ impl Report {
     /// Counts the step a merge took for the staged entry `path`, with its
     /// warning or problem, and what it leaves in STAGE. `err` is the error
     /// of a [`Step::Error`].
-    pub(crate) fn record(&mut self, path: &Path, step: &Step, err: Option<io::Error>) {
+    ///
+    /// `collided` is what the records say of TARGET's different file, and
+    /// `stored` whether a staged version that lost went into the clobber
+    /// store.
+    pub(crate) fn record(
+        &mut self,
+        path: &Path,
+        step: &Step,
+        err: Option<io::Error>,
+        collided: Option<Collided>,
+        stored: bool,
+    ) {
         let c = &mut self.counts;
         let shadowed = match step {
             Step::PlaceDir => {
@@ -234,25 +330,38 @@ impl Report {
             Step::Replace => {
                 c.replaced += 1;
                 let path = path.to_owned();
-                return self.warnings.push(Warning::Replaced { path });
+                return self.warnings.push(Warning::Replaced { path, collided });
+            }
+            Step::Protect => {
+                c.protected += 1;
+                let path = path.to_owned();
+                return self.warnings.push(Warning::Protected { path });
             }
             Step::Keep => {
                 c.kept += 1;
                 Warning::Kept {
                     path: path.to_owned(),
+                    collided,
+                    stored,
                 }
             }
             Step::KeepConcurrent => {
                 c.concurrent += 1;
                 Warning::ConcurrentWrite {
                     path: path.to_owned(),
+                    collided,
+                    stored,
                 }
             }
             Step::Conflict(reason) => {
                 c.conflicts += 1;
                 self.left.push((path.to_owned(), Left::Unplaced));
                 let (path, reason) = (path.to_owned(), reason.clone());
-                return self.problems.push(Problem::Conflict { path, reason });
+                return self.problems.push(Problem::Conflict {
+                    path,
+                    reason,
+                    collided,
+                });
             }
             Step::Error { op, side, kind } => {
                 self.left.push((path.to_owned(), Left::Unplaced));

@@ -33,6 +33,8 @@ pub(crate) struct How {
     pub(crate) fallback: bool,
     /// The `--on-conflict` policy.
     pub(crate) policy: OnConflict,
+    /// The clobber store is kept (the merge knows the records).
+    pub(crate) store: bool,
 }
 
 impl How {
@@ -41,6 +43,12 @@ impl How {
     /// replacement are copies, and the staged original stays).
     pub(crate) fn copies(&self) -> bool {
         self.copy || self.crosses
+    }
+
+    /// Whether a staged version that loses to TARGET's goes into the
+    /// clobber store (by a rename, so not where entries go in as copies).
+    pub(crate) fn stores_lost(&self) -> bool {
+        self.store && !self.copies()
     }
 }
 
@@ -73,12 +81,17 @@ pub(crate) fn decide(kind: Kind, seen: Seen, how: &How) -> Next {
 
 /// Decides between two non-directories once compared: `same` content, or a
 /// difference (`concurrent` by [`crate::classify::concurrent`]) settled by
-/// the policy.
-pub(crate) fn compared(same: bool, concurrent: bool, how: &How) -> Step {
+/// `policy` (the merge's, or `--on-owned` for another package's file). An
+/// `edited` protected file stays, whatever the policy, unless another merge
+/// just wrote it.
+pub(crate) fn compared(same: bool, concurrent: bool, policy: OnConflict, edited: bool) -> Step {
     if same {
         return Step::Identical;
     }
-    match on_difference(how.policy, concurrent) {
+    if edited && !concurrent {
+        return Step::Protect;
+    }
+    match on_difference(policy, concurrent) {
         Decision::Fail => Step::Conflict(ConflictReason::Different),
         Decision::Keep => Step::Keep,
         Decision::KeepConcurrent => Step::KeepConcurrent,
@@ -119,6 +132,7 @@ mod tests {
             crosses: false,
             fallback: false,
             policy: OnConflict::Replace,
+            store: false,
         }
     }
 
@@ -206,21 +220,24 @@ mod tests {
 
     #[test]
     fn a_difference_follows_the_policy_and_the_first_writer() {
-        let h = how();
-        let diff = |concurrent, policy| compared(false, concurrent, &How { policy, ..h });
+        let diff = |concurrent, policy| compared(false, concurrent, policy, false);
         assert_eq!(diff(false, OnConflict::Replace), Step::Replace);
         assert_eq!(diff(true, OnConflict::Replace), Step::KeepConcurrent);
         assert_eq!(diff(false, OnConflict::Keep), Step::Keep);
         let fail = Step::Conflict(ConflictReason::Different);
         assert_eq!(diff(true, OnConflict::Fail), fail);
-        let fail = How {
-            policy: OnConflict::Fail,
-            ..h
-        };
         assert_eq!(
-            compared(true, true, &fail),
+            compared(true, true, OnConflict::Fail, true),
             Step::Identical,
             "same is never a conflict"
+        );
+        let edited = |concurrent, policy| compared(false, concurrent, policy, true);
+        assert_eq!(edited(false, OnConflict::Fail), Step::Protect);
+        assert_eq!(edited(false, OnConflict::Replace), Step::Protect);
+        assert_eq!(
+            edited(true, OnConflict::Replace),
+            Step::KeepConcurrent,
+            "another merge's write is not the user's edit"
         );
     }
 

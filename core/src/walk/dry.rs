@@ -5,6 +5,7 @@ use std::io;
 use std::path::Path;
 
 use crate::fs::Fs;
+use crate::ownership::Collided;
 use crate::plan::{Plan, Planned};
 use crate::step::Step;
 
@@ -46,10 +47,17 @@ impl<'a, F: Fs> Executor<'a, F> for DryRun {
     ) {
     }
 
-    fn record(&mut self, rel: &Path, step: Step, _err: Option<io::Error>) {
+    fn record(
+        &mut self,
+        rel: &Path,
+        step: Step,
+        _err: Option<io::Error>,
+        collided: Option<Collided>,
+    ) {
         self.plan.steps.push(Planned {
             path: rel.to_owned(),
             step,
+            collided,
         });
     }
 }

@@ -38,7 +38,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         name: &OsStr,
         extra: X::Extra,
     ) -> Option<Child<'a, F, X>> {
-        self.x.record(&self.cx.rel, Step::CreateDir, None);
+        self.x.record(&self.cx.rel, Step::CreateDir, None, None);
         let here = At {
             cx: &self.cx,
             fr: &mut *fr,
@@ -142,7 +142,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             Err(err) => return self.fail(fr, Op::ReadDir, Side::Stage, err),
         };
         if let Some(step) = into.step {
-            self.x.record(&self.cx.rel, step, None);
+            self.x.record(&self.cx.rel, step, None, None);
         }
         let ours = !self.moved_in.is_empty()
             && (1..=into.phys.len()).any(|n| self.moved_in.contains(&into.phys[..n]));
@@ -150,7 +150,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             self.written.insert(m.id());
         }
         let hot = tmeta.as_ref().is_some_and(|m| {
-            changed_since(m.ctime, self.start, false) && !self.wrote_into(Some(m))
+            changed_since(m.ctime, self.cx.start, false) && !self.wrote_into(Some(m))
         });
         let how = match &tmeta {
             Some(m) => {
@@ -201,6 +201,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             crosses: tmeta.dev != self.stage_dev,
             fallback: self.cx.opts.force_fallback || self.x.refuses_flag(tmeta.dev),
             policy: self.cx.opts.on_conflict,
+            store: self.cx.opts.ownership.is_some(),
         }
     }
 }

@@ -5,8 +5,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Op, Side};
-use crate::fs::Fs;
+use crate::fs::{Fs, Stamp};
 use crate::options::Options;
+use crate::ownership::Collided;
 use crate::step::Step;
 
 use super::frame::Frame;
@@ -18,6 +19,8 @@ pub(crate) struct Ctx<'a, F: Fs> {
     pub(crate) target_root: &'a F::Dir,
     /// STAGE's root, which nothing may be merged into.
     pub(crate) stage_id: (u64, u64),
+    /// When a merge started, by TARGET's clock (`None` for a plan).
+    pub(crate) start: Option<Stamp>,
     /// The entry (or directory) being worked on, relative to both roots.
     pub(crate) rel: PathBuf,
 }
@@ -82,6 +85,13 @@ pub(crate) trait Executor<'a, F: Fs> {
     );
 
     /// The step taken for the entry at `rel`, with the error of a
-    /// [`Step::Error`] where there is one.
-    fn record(&mut self, rel: &Path, step: Step, err: Option<io::Error>);
+    /// [`Step::Error`] where there is one, and what the records say of a
+    /// different TARGET file it met (with ownership).
+    fn record(
+        &mut self,
+        rel: &Path,
+        step: Step,
+        err: Option<io::Error>,
+        collided: Option<Collided>,
+    );
 }

@@ -14,7 +14,7 @@ mod frame;
 mod tests;
 
 pub(crate) use apply::Apply;
-pub(crate) use decide::How;
+pub(crate) use decide::{How, compared};
 pub(crate) use dry::DryRun;
 pub(crate) use executor::{At, Ctx, Executor, Outcome};
 pub(crate) use frame::Frame;
@@ -30,11 +30,12 @@ use crate::error::{Error, Op, Side};
 use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
 use crate::handle::Handle;
 use crate::options::Options;
+use crate::ownership::{Collided, Version, version};
 use crate::record::Listings;
 use crate::report::ConflictReason;
 use crate::step::Step;
 
-use decide::{Next, Seen, compared, decide};
+use decide::{Next, Seen, decide};
 
 /// How often one entry is re-examined when TARGET keeps changing under it
 /// (each time another merge won a race for the same name).
@@ -63,10 +64,11 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
             opts,
             target_root: target,
             stage_id: roots.stage.id(),
+            start,
             rel: PathBuf::new(),
         },
         stage_dev: roots.stage.dev,
-        start,
+        collided: None,
         written: HashSet::new(),
         moved_in: HashSet::new(),
         bufs: Buffers::new(),
@@ -104,10 +106,12 @@ fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
 struct Walk<'a, F: Fs, X> {
     cx: Ctx<'a, F>,
     stage_dev: u64,
-    /// Concurrency clues: when the merge started, and the TARGET directories
-    /// it has written into itself (so entering one again through an alias
-    /// such as `lib64 -> lib` does not mistake its own writes for a peer's).
-    start: Option<Stamp>,
+    /// What the records say of the different TARGET file the entry being
+    /// decided met, for the step's record.
+    collided: Option<Collided>,
+    /// Concurrency clue: the TARGET directories this merge has written into
+    /// itself (so entering one again through an alias such as `lib64 ->
+    /// lib` does not mistake its own writes for a peer's).
     written: HashSet<(u64, u64)>,
     /// Directories this merge moved in whole (where they are below TARGET's
     /// root): what is below them is its own, reached again through an alias.
@@ -291,19 +295,31 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         .map_err(|e| (Op::Read, e))?;
         // Whether this merge wrote here matters only for a change after the
         // start, and costs a lookup: ask only then.
-        let after_start = changed_since(tmeta.ctime, self.start, false);
+        let after_start = changed_since(tmeta.ctime, self.cx.start, false);
         let clues = Clues {
             raced,
             fresh_dir: fr.fresh,
             hot_dir: fr.hot,
             ctime: tmeta.ctime,
-            start: self.start,
+            start: self.cx.start,
             wrote_here: after_start && (fr.wrote || self.wrote_into(fr.target_meta.as_ref())),
         };
-        if !same {
-            log::debug!("{}: differs from TARGET ({clues:?})", self.cx.rel.display());
+        if same {
+            return Ok(Step::Identical);
         }
-        Ok(compared(same, concurrent(&clues), &fr.how))
+        log::debug!("{}: differs from TARGET ({clues:?})", self.cx.rel.display());
+        let (policy, edited) = match &self.cx.opts.ownership {
+            None => (fr.how.policy, false),
+            Some(own) => {
+                let c = own.collision(&self.cx.rel, fr.how.policy, || {
+                    version_of_entry(fs, target, name, tmeta).map_err(|e| (Op::Read, e))
+                })?;
+                let edited = c.seen.edited;
+                self.collided = Some(c.seen);
+                (c.policy, edited)
+            }
+        };
+        Ok(compared(same, concurrent(&clues), policy, edited))
     }
 
     /// Hands `step` to the executor and settles what it answers.
@@ -369,7 +385,8 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         if step.stays_staged(&fr.how) {
             fr.left += 1;
         }
-        self.x.record(&self.cx.rel, step, None);
+        let collided = self.collided.take();
+        self.x.record(&self.cx.rel, step, None, collided);
         None
     }
 
@@ -382,10 +399,32 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
     ) -> Option<Child<'a, F, X>> {
         fr.left += 1;
         let kind = err.kind();
-        self.x
-            .record(&self.cx.rel, Step::Error { op, side, kind }, Some(err));
+        self.collided = None;
+        self.x.record(
+            &self.cx.rel,
+            Step::Error { op, side, kind },
+            Some(err),
+            None,
+        );
         None
     }
+}
+
+/// The version of TARGET's non-directory `dir/name` (whose `lstat` is
+/// `meta`): the digest of a regular file or of a symlink's text; `None`
+/// for anything else.
+pub(crate) fn version_of_entry<F: Fs>(
+    fs: &F,
+    dir: &F::Dir,
+    name: &OsStr,
+    meta: &Meta,
+) -> io::Result<Option<Version>> {
+    if !matches!(meta.kind, Kind::File | Kind::Symlink) {
+        return Ok(None);
+    }
+    Ok(Some(version(
+        &crate::record::detail(fs, dir, name, meta)?.content,
+    )))
 }
 
 /// What TARGET has at a staged entry's name.

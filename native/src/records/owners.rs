@@ -6,113 +6,82 @@
 //! for the record it belongs to: that merge may have placed what it lists,
 //! and the package needs those files as much as its recorded ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use stagemerge_core::Installed;
+use stagemerge_core::ownership::{Owner, Owners};
 
 use super::journal;
 
-/// One package's record in the directory.
-#[derive(Debug)]
-pub(crate) struct Owner {
-    /// The record's file name.
-    pub(crate) name: String,
-    /// Its journal is there: a merge of this package was interrupted.
-    pub(crate) incomplete: bool,
-    /// What the record (and its journal) lists.
-    pub(crate) entries: Vec<Installed>,
+/// Reads every record in `dir`, leaving out `skip` (a record and its
+/// journal; the package being uninstalled) and marking `own` (the record
+/// a merge writes: its versions count as known, but it is not another
+/// owner). A file that is not a record in one of the three formats is an
+/// error naming it, never skipped: an owner left out could lose its files.
+pub(crate) fn read(dir: &Path, skip: Option<&Path>, own: &[&Path]) -> Result<Owners> {
+    let skip = match skip {
+        Some(p) => Some(
+            p.canonicalize()
+                .with_context(|| format!("resolve {}", p.display()))?,
+        ),
+        None => None,
+    };
+    // The own record may not exist yet (a first install): resolve its
+    // directory.
+    let own: Vec<PathBuf> = own.iter().filter_map(|p| resolved_name(p)).collect();
+    // Resolved once, so that a record's path compares with `skip`.
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("resolve {}", dir.display()))?;
+    // Each record with its journal, if any; one owner for both, in name
+    // order so that what is printed is stable.
+    let mut found: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
+    let entries =
+        std::fs::read_dir(&dir).with_context(|| format!("read directory {}", dir.display()))?;
+    for e in entries {
+        let e = e.with_context(|| format!("read directory {}", dir.display()))?;
+        let kind = e
+            .file_type()
+            .with_context(|| format!("stat {}", e.path().display()))?;
+        if !kind.is_file() {
+            continue;
+        }
+        let (name, path) = (e.file_name(), e.path());
+        if journal::is_journal(&name) {
+            let record = journal::record_of(&path).unwrap_or_else(|| path.clone());
+            found.insert(record, Some(path));
+        } else if !super::is_auxiliary(&name) {
+            found.entry(path).or_insert(None);
+        }
+    }
+    let mut owners = Owners::default();
+    for (record, journal) in found {
+        if skip.as_ref() != Some(&record) {
+            let is_own = own.contains(&record);
+            owners.add(read_owner(&record, journal.as_deref(), is_own)?);
+        }
+    }
+    Ok(owners)
 }
 
-/// The records of a directory, and for each recorded path which list it.
-#[derive(Debug, Default)]
-pub(crate) struct Owners {
-    owners: Vec<Owner>,
-    by_path: HashMap<PathBuf, Vec<(usize, usize)>>,
-}
-
-impl Owners {
-    /// Reads every record in `dir`, leaving out `skip` (a record and its
-    /// journal; the package being uninstalled). A file that is not a record
-    /// in one of the three formats is an error naming it, never skipped:
-    /// an owner left out could lose its files.
-    pub(crate) fn read(dir: &Path, skip: Option<&Path>) -> Result<Owners> {
-        let skip = match skip {
-            Some(p) => Some(
-                p.canonicalize()
-                    .with_context(|| format!("resolve {}", p.display()))?,
-            ),
-            None => None,
-        };
-        // Resolved once, so that a record's path compares with `skip`.
-        let dir = dir
-            .canonicalize()
-            .with_context(|| format!("resolve {}", dir.display()))?;
-        // Each record with its journal, if any; one owner for both, in name
-        // order so that what is printed is stable.
-        let mut found: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
-        let entries =
-            std::fs::read_dir(&dir).with_context(|| format!("read directory {}", dir.display()))?;
-        for e in entries {
-            let e = e.with_context(|| format!("read directory {}", dir.display()))?;
-            let kind = e
-                .file_type()
-                .with_context(|| format!("stat {}", e.path().display()))?;
-            if !kind.is_file() {
-                continue;
-            }
-            let (name, path) = (e.file_name(), e.path());
-            if journal::is_journal(&name) {
-                let record = journal::record_of(&path).unwrap_or_else(|| path.clone());
-                found.insert(record, Some(path));
-            } else if !super::is_auxiliary(&name) {
-                found.entry(path).or_insert(None);
-            }
-        }
-        let mut owners = Owners::default();
-        for (record, journal) in found {
-            if skip.as_ref() != Some(&record) {
-                owners.add(read_owner(&record, journal.as_deref())?);
-            }
-        }
-        Ok(owners)
-    }
-
-    fn add(&mut self, owner: Owner) {
-        let i = self.owners.len();
-        for (j, entry) in owner.entries.iter().enumerate() {
-            self.by_path
-                .entry(entry.path.clone())
-                .or_default()
-                .push((i, j));
-        }
-        self.owners.push(owner);
-    }
-
-    /// The records that list `path`, each with its entry for it.
-    pub(crate) fn of(&self, path: &Path) -> impl Iterator<Item = (&Owner, &Installed)> {
-        self.by_path
-            .get(path)
-            .into_iter()
-            .flatten()
-            .map(|&(i, j)| (&self.owners[i], &self.owners[i].entries[j]))
-    }
-
-    /// Whether any record lists `path`.
-    pub(crate) fn lists(&self, path: &Path) -> bool {
-        self.by_path.contains_key(path)
-    }
-
-    /// How many records were read.
-    pub(crate) fn len(&self) -> usize {
-        self.owners.len()
-    }
+/// `path` with its directory resolved (the file itself need not exist).
+fn resolved_name(path: &Path) -> Option<PathBuf> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return None;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    parent.canonicalize().ok().map(|p| p.join(name))
 }
 
 /// A record (if there: an interrupted first install has only its journal)
 /// and its journal, if any.
-fn read_owner(record: &Path, journal_file: Option<&Path>) -> Result<Owner> {
+fn read_owner(record: &Path, journal_file: Option<&Path>, own: bool) -> Result<Owner> {
     let mut entries = if record.symlink_metadata().is_ok() {
         super::read(record)?
     } else {
@@ -133,6 +102,7 @@ fn read_owner(record: &Path, journal_file: Option<&Path>) -> Result<Owner> {
         .unwrap_or_default();
     Ok(Owner {
         name,
+        own,
         incomplete: journal_file.is_some(),
         entries,
     })

@@ -1,6 +1,7 @@
 //! The applying executor: carries out each step on the two trees (this is
 //! `merge`), answering "taken" or "raced" where TARGET changed under it.
 
+mod clobber;
 mod copy;
 mod place;
 mod unlock;
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use crate::error::{Op, Side};
 use crate::fs::{Fs, Stamp};
+use crate::ownership::Collided;
 use crate::report::Report;
 use crate::step::{Action, Step};
 
@@ -45,6 +47,9 @@ pub(crate) struct Apply<'o> {
     /// (where it is, below TARGET's root, and its name), so the others are
     /// linked to it and the group stays one inode.
     links: HashMap<(u64, u64), (Vec<OsString>, OsString)>,
+    /// The step just carried out moved a staged version into the clobber
+    /// store (for its warning).
+    stored: bool,
 }
 
 impl<'o> Apply<'o> {
@@ -54,6 +59,7 @@ impl<'o> Apply<'o> {
             on_action,
             flagless: Vec::new(),
             links: HashMap::new(),
+            stored: false,
         }
     }
 
@@ -83,6 +89,11 @@ impl<'o> Apply<'o> {
     /// A different entry: replaced by one atomic rename (a copy renamed over
     /// it when copying).
     fn replace<F: Fs>(&mut self, at: &mut Here<'_, '_, F>) -> Outcome<Restore> {
+        match self.keep_replaced(at) {
+            Outcome::Done(()) => {}
+            Outcome::Failed(op, side, e) => return Outcome::Failed(op, side, e),
+            _ => return Outcome::Raced,
+        }
         if at.fr.how.copies() {
             return self.copy(at, true);
         }
@@ -132,12 +143,11 @@ impl<'a, F: Fs> Executor<'a, F> for Apply<'_> {
             Step::Copy { .. } => self.copy(at, false),
             Step::Identical => self.drop_staged(at),
             Step::Replace => self.replace(at),
-            Step::MergeDir
-            | Step::Follow { .. }
-            | Step::Keep
-            | Step::KeepConcurrent
-            | Step::Conflict(_)
-            | Step::Error { .. } => Outcome::Done(Restore::default()),
+            Step::Protect => self.protect(at),
+            Step::Keep | Step::KeepConcurrent => self.store_lost(at),
+            Step::MergeDir | Step::Follow { .. } | Step::Conflict(_) | Step::Error { .. } => {
+                Outcome::Done(Restore::default())
+            }
         }
     }
 
@@ -195,8 +205,15 @@ impl<'a, F: Fs> Executor<'a, F> for Apply<'_> {
         }
     }
 
-    fn record(&mut self, rel: &Path, step: Step, err: Option<io::Error>) {
+    fn record(
+        &mut self,
+        rel: &Path,
+        step: Step,
+        err: Option<io::Error>,
+        collided: Option<Collided>,
+    ) {
         (self.on_action)(rel, step.action());
-        self.report.record(rel, &step, err);
+        let stored = std::mem::take(&mut self.stored);
+        self.report.record(rel, &step, err, collided, stored);
     }
 }

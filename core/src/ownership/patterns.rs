@@ -1,0 +1,89 @@
+//! Paths and globs that select entries by their path below TARGET
+//! (`--protect`, `--allow-overwrite`).
+
+use std::fmt;
+use std::path::Path;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// A set of patterns, each a path, a directory (`etc/`, or a path that is
+/// a directory: everything below it) or a glob (`*` and `?` stay within
+/// one component, `**` crosses them), relative to TARGET.
+#[derive(Clone)]
+pub struct Patterns {
+    given: Vec<String>,
+    set: GlobSet,
+}
+
+impl Patterns {
+    /// Compiles `given`; an invalid glob is an error naming it.
+    pub fn new(given: Vec<String>) -> Result<Patterns, String> {
+        let mut b = GlobSetBuilder::new();
+        for p in &given {
+            let bare = p.trim_start_matches("./").trim_end_matches('/');
+            if bare.is_empty() || bare.starts_with('/') {
+                return Err(format!(
+                    "pattern {p:?}: give a path relative to TARGET (e.g. etc/ or lib/*.so)"
+                ));
+            }
+            b.add(glob(bare).map_err(|e| format!("pattern {p:?}: {e}"))?);
+            // A pattern names a path or a directory: what is below it too.
+            b.add(glob(&format!("{bare}/**")).map_err(|e| format!("pattern {p:?}: {e}"))?);
+        }
+        let set = b.build().map_err(|e| e.to_string())?;
+        Ok(Patterns { given, set })
+    }
+
+    /// No patterns.
+    pub fn none() -> Patterns {
+        Patterns {
+            given: Vec::new(),
+            set: GlobSet::empty(),
+        }
+    }
+
+    /// The patterns as given.
+    pub fn given(&self) -> &[String] {
+        &self.given
+    }
+
+    /// Whether `path` (relative to TARGET) is selected.
+    pub fn matches(&self, path: &Path) -> bool {
+        !self.given.is_empty() && self.set.is_match(path)
+    }
+}
+
+fn glob(p: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(p).literal_separator(true).build()
+}
+
+impl fmt::Debug for Patterns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.given).finish()
+    }
+}
+
+impl Default for Patterns {
+    fn default() -> Self {
+        Patterns::none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_covers_what_is_below_and_a_star_stays_in_its_component() {
+        let p = Patterns::new(vec!["etc/".into(), "lib/*.so".into()]).unwrap();
+        for yes in ["etc", "etc/x.conf", "etc/a/b.conf", "lib/libz.so"] {
+            assert!(p.matches(Path::new(yes)), "{yes}");
+        }
+        for no in ["etcetera", "lib/sub/libz.so", "usr/etc/x.conf"] {
+            assert!(!p.matches(Path::new(no)), "{no}");
+        }
+        assert!(!Patterns::none().matches(Path::new("etc")));
+        assert!(Patterns::new(vec!["/etc".into()]).is_err());
+        assert!(Patterns::new(vec!["a[".into()]).is_err());
+    }
+}

@@ -1,0 +1,262 @@
+//! The clobber store: versions of files that a merge made invisible while
+//! a package still lists them, kept inside TARGET so that an uninstall can
+//! put one back.
+//!
+//! Layout: `TARGET/.stagemerge/clobbered/<key>/<stamp>-<sha256>`, where
+//! `<key>` is the first 128 bits of the SHA-256 of the path (as recorded,
+//! relative to TARGET), `<stamp>` the start of the merge that kept the
+//! version (`seconds.nanoseconds`, zero-padded, so names sort by age) and
+//! `<sha256>` the version's digest, which names its owners: the records
+//! that list that digest for the path. A version gets here by one link
+//! (TARGET's file, just before a rename replaces it) or one rename (a
+//! staged file that lost to another version): never a copy.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::fs::{Fs, Stamp};
+use crate::handle::Handle;
+
+use super::Version;
+
+/// The store's directory below TARGET.
+pub const ROOT: &str = ".stagemerge";
+/// The clobbered versions' directory inside [`ROOT`].
+pub const CLOBBERED: &str = "clobbered";
+
+/// How a version gets into the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum By {
+    /// A second name for TARGET's file, which a rename then replaces.
+    Link,
+    /// The staged file itself, moved.
+    Rename,
+}
+
+/// One kept version of a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// Its name in the path's store directory.
+    pub name: OsString,
+    /// Its digest.
+    pub version: Version,
+}
+
+/// The store directory of `path`, relative to TARGET's root.
+pub fn key(path: &Path) -> String {
+    let d = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    hex::encode(&d[..16])
+}
+
+/// A kept version's name.
+fn entry_name(stamp: Stamp, v: &Version) -> String {
+    format!(
+        "{:020}.{:09}-{}",
+        stamp.secs.max(0),
+        stamp.nanos,
+        hex::encode(v)
+    )
+}
+
+fn parse(name: &OsStr) -> Option<Version> {
+    let (_, digest) = name.to_str()?.rsplit_once('-')?;
+    let mut v = [0; 32];
+    hex::decode_to_slice(digest, &mut v).ok()?;
+    Some(v)
+}
+
+/// Opens (creating with `create`) `name` in `dir`.
+fn sub<F: Fs>(fs: &F, dir: &F::Dir, name: &str, create: bool) -> io::Result<F::Dir> {
+    let name = OsStr::new(name);
+    // An uninstall removes an emptied directory of the store; a merge that
+    // created it a moment before opens it again.
+    for _ in 0..8 {
+        match fs.open_dir(dir, name) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+                match fs.create_dir(dir, name, Some(0o755)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            r => return r,
+        }
+    }
+    fs.open_dir(dir, name)
+}
+
+/// The directory of `path`'s kept versions.
+fn dir_of<F: Fs>(fs: &F, root: &F::Dir, path: &Path, create: bool) -> io::Result<F::Dir> {
+    let store = sub(fs, root, ROOT, create)?;
+    let clobbered = sub(fs, &store, CLOBBERED, create)?;
+    sub(fs, &clobbered, &key(path), create)
+}
+
+/// A version to keep: of which path, which, and by the merge that started
+/// when.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keeping<'p> {
+    pub(crate) path: &'p Path,
+    pub(crate) version: Version,
+    pub(crate) stamp: Stamp,
+}
+
+/// The versions of one path in the store, oldest first, and their
+/// directory.
+pub(crate) struct Stored<'r, D> {
+    pub(crate) dir: Handle<'r, D>,
+    pub(crate) kept: Vec<Kept>,
+}
+
+/// Keeps `from/name` (a file or symlink) as `k`. The same version kept by
+/// the same merge is there already: nothing to do (a staged file moved
+/// `By::Rename` is then removed, the store having its bytes).
+pub(crate) fn keep<F: Fs>(
+    fs: &F,
+    root: &F::Dir,
+    k: Keeping<'_>,
+    from: &F::Dir,
+    name: &OsStr,
+    by: By,
+) -> io::Result<()> {
+    let dir = dir_of(fs, root, k.path, true)?;
+    let to = OsString::from(entry_name(k.stamp, &k.version));
+    let r = match by {
+        By::Link => fs.link(from, name, &dir, &to),
+        By::Rename => match fs.rename_noreplace(from, name, &dir, &to) {
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => fs
+                .link(from, name, &dir, &to)
+                .and_then(|()| fs.remove_file(from, name)),
+            r => r,
+        },
+    };
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match by {
+            By::Link => Ok(()),
+            By::Rename => fs.remove_file(from, name),
+        },
+        r => r,
+    }
+}
+
+/// The versions of `path` in the store; `None` when the store has none.
+pub(crate) fn versions<'r, F: Fs>(
+    fs: &F,
+    root: &'r F::Dir,
+    path: &Path,
+) -> io::Result<Option<Stored<'r, F::Dir>>> {
+    let dir = match dir_of(fs, root, path, false) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut kept: Vec<Kept> = fs
+        .read_dir(&dir)?
+        .into_iter()
+        .filter_map(|e| {
+            Some(Kept {
+                version: parse(&e.name)?,
+                name: e.name,
+            })
+        })
+        .collect();
+    kept.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Some(Stored {
+        dir: Handle::Owned(dir),
+        kept,
+    }))
+}
+
+/// Removes the versions of `path` that `needed` says no package needs, and
+/// the store directories that leaves empty. Returns how many it removed.
+pub(crate) fn prune<F: Fs>(
+    fs: &F,
+    root: &F::Dir,
+    path: &Path,
+    needed: &dyn Fn(&Version) -> bool,
+) -> io::Result<u64> {
+    let Some(Stored { dir, kept }) = versions(fs, root, path)? else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    let mut left = 0;
+    for k in kept {
+        if needed(&k.version) {
+            left += 1;
+            continue;
+        }
+        match fs.remove_file(dir.get(), &k.name) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    drop(dir);
+    if left == 0 {
+        remove_empty(fs, root, path);
+    }
+    Ok(removed)
+}
+
+/// Removes `path`'s store directory and the store's own directories if
+/// they are empty; a merge adding to them meanwhile keeps them.
+fn remove_empty<F: Fs>(fs: &F, root: &F::Dir, path: &Path) {
+    let Ok(store) = fs.open_dir(root, OsStr::new(ROOT)) else {
+        return;
+    };
+    if let Ok(clobbered) = fs.open_dir(&store, OsStr::new(CLOBBERED))
+        && fs.remove_dir(&clobbered, OsStr::new(&key(path))).is_ok()
+        && fs.read_dir(&clobbered).is_ok_and(|e| e.is_empty())
+    {
+        drop(clobbered);
+        if fs.remove_dir(&store, OsStr::new(CLOBBERED)).is_ok() {
+            let _ = fs.remove_dir(root, OsStr::new(ROOT));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::memfs::MemFs;
+
+    #[test]
+    fn a_kept_version_is_found_by_its_path_and_pruned_when_unneeded() {
+        let fs = MemFs::new();
+        fs.file("t/lib/a", b"old");
+        let t = fs.mkdirs("t");
+        let lib = fs.mkdirs("t/lib");
+        fs.file("t/lib/b", b"staged");
+        let (v1, v2) = ([1; 32], [2; 32]);
+        let p = Path::new("lib/a");
+        let early = Keeping {
+            path: p,
+            version: v1,
+            stamp: Stamp { secs: 5, nanos: 1 },
+        };
+        keep(&fs, &t, early, &lib, OsStr::new("a"), By::Link).unwrap();
+        keep(&fs, &t, early, &lib, OsStr::new("a"), By::Link).unwrap();
+        let late = Keeping {
+            path: p,
+            version: v2,
+            stamp: Stamp { secs: 10, nanos: 0 },
+        };
+        keep(&fs, &t, late, &lib, OsStr::new("b"), By::Rename).unwrap();
+        assert!(!fs.tree(lib).contains_key("b"), "moved");
+        let stored = versions(&fs, &t, p).unwrap().unwrap();
+        let got: Vec<_> = stored.kept.iter().map(|k| k.version).collect();
+        assert_eq!(
+            got,
+            [v1, v2],
+            "oldest first, one entry per version and merge"
+        );
+        assert!(versions(&fs, &t, Path::new("lib/b")).unwrap().is_none());
+        assert_eq!(prune(&fs, &t, p, &|v| v == &v2).unwrap(), 1);
+        assert_eq!(prune(&fs, &t, p, &|_| false).unwrap(), 1);
+        let left: Vec<String> = fs.tree(t).into_keys().collect();
+        assert_eq!(left, ["lib", "lib/a"], "the emptied store is removed");
+    }
+}

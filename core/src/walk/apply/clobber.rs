@@ -1,0 +1,127 @@
+//! The clobber store and protected files, from the merge's side: TARGET's
+//! version is linked into the store just before a rename replaces it, a
+//! staged version that lost is moved there, and an edited protected
+//! file's update is placed beside it.
+
+use std::ffi::OsString;
+use std::io;
+
+use crate::error::{Op, Side};
+use crate::fs::Fs;
+use crate::ownership::store::{self, By, Keeping};
+use crate::ownership::{NEW_SUFFIX, Version};
+
+use super::super::executor::Outcome;
+use super::super::version_of_entry;
+use super::{Apply, Here, Restore, replaced_err};
+
+impl Apply<'_> {
+    /// Before TARGET's entry is replaced: keeps its version in the store
+    /// when a package other than the merge's own lists it (or lists the
+    /// path without a digest). `Raced` if TARGET's entry changed while it
+    /// was being kept; an error stops the replacement, so nothing is lost.
+    pub(super) fn keep_replaced<F: Fs>(&mut self, at: &Here<'_, '_, F>) -> Outcome<()> {
+        let Some(own) = &at.cx.opts.ownership else {
+            return Outcome::Done(());
+        };
+        let (fs, fr, name, rel) = (at.cx.fs, &*at.fr, at.name, &at.cx.rel);
+        let meta = match fs.stat_at(fr.target(), name) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Outcome::Raced,
+            Err(e) => return Outcome::Failed(Op::Stat, Side::Target, e),
+        };
+        let v = match version_of_entry(fs, fr.target(), name, &meta) {
+            Ok(Some(v)) => v,
+            Ok(None) => return Outcome::Done(()),
+            Err(e) => return Outcome::Failed(Op::Read, Side::Target, e),
+        };
+        if !own.worth_keeping(rel, &v) {
+            return Outcome::Done(());
+        }
+        if let Err(e) = store::keep(
+            fs,
+            at.cx.target_root,
+            keeping(at, v),
+            fr.target(),
+            name,
+            By::Link,
+        ) {
+            return Outcome::Failed(Op::Link, Side::Target, e);
+        }
+        // Another merge may have replaced the entry between the look and
+        // the link: then what was kept is not what the rename will hide.
+        match fs.stat_at(fr.target(), name) {
+            Ok(now) if now.id() == meta.id() => Outcome::Done(()),
+            Ok(_) => Outcome::Raced,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Outcome::Raced,
+            Err(e) => Outcome::Failed(Op::Stat, Side::Target, e),
+        }
+    }
+
+    /// A staged version that lost to TARGET's ([`crate::Step::Keep`],
+    /// [`crate::Step::KeepConcurrent`]): moved into the store when the merge
+    /// keeps one, else left in STAGE.
+    pub(super) fn store_lost<F: Fs>(&mut self, at: &Here<'_, '_, F>) -> Outcome<Restore> {
+        if !at.fr.how.stores_lost() {
+            return Outcome::Done(Restore::default());
+        }
+        let (fs, fr, name) = (at.cx.fs, &*at.fr, at.name);
+        let meta = match fs.stat_at(fr.stage.get(), name) {
+            Ok(m) => m,
+            Err(e) => return Outcome::Failed(Op::Stat, Side::Stage, e),
+        };
+        let v = match version_of_entry(fs, fr.stage.get(), name, &meta) {
+            Ok(Some(v)) => v,
+            // Not a file or symlink: it stays staged.
+            Ok(None) => return Outcome::Done(Restore::default()),
+            Err(e) => return Outcome::Failed(Op::Read, Side::Stage, e),
+        };
+        match store::keep(
+            fs,
+            at.cx.target_root,
+            keeping(at, v),
+            fr.stage.get(),
+            name,
+            By::Rename,
+        ) {
+            Ok(()) => {
+                self.stored = true;
+                Outcome::Done(Restore::default())
+            }
+            Err(e) => Outcome::Failed(Op::Rename, Side::Stage, e),
+        }
+    }
+
+    /// [`crate::Step::Protect`]: the staged file goes to `NAME.stagemerge-new`
+    /// beside TARGET's, whole (one rename, or a copy renamed there),
+    /// replacing an older update waiting there.
+    pub(super) fn protect<F: Fs>(&mut self, at: &Here<'_, '_, F>) -> Outcome<Restore> {
+        let (fs, fr, name) = (at.cx.fs, &*at.fr, at.name);
+        let mut new = OsString::from(name);
+        new.push(NEW_SUFFIX);
+        let r = if fr.how.copies() {
+            fs.stat_at(fr.stage.get(), name)
+                .and_then(|m| fs.copy_in(fr.stage.get(), name, &m, fr.target(), &new, true))
+                .map_err(|e| (Op::Copy, e))
+        } else {
+            fs.rename_replace(fr.stage.get(), name, fr.target(), &new)
+                .map_err(|e| (Op::Rename, e))
+        };
+        match r {
+            Ok(()) => Outcome::Done(Restore::default()),
+            Err((op, e)) => replaced_err(op, e),
+        }
+    }
+}
+
+/// The version `v` of the entry `at`, kept by this merge.
+fn keeping<'h, F: Fs>(at: &'h Here<'_, '_, F>, v: Version) -> Keeping<'h> {
+    Keeping {
+        path: &at.cx.rel,
+        version: v,
+        stamp: at
+            .cx
+            .start
+            .unwrap_or_else(|| at.cx.fs.clock(at.cx.target_root)),
+    }
+}

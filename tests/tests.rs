@@ -7,6 +7,7 @@
 mod util;
 
 mod cli;
+mod clobber;
 mod concurrency;
 mod copy;
 mod escalation;

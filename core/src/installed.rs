@@ -47,6 +47,10 @@ pub enum Status {
         /// What is there now.
         found: Kind,
     },
+    /// Another version is visible, and the recorded one is kept in the
+    /// clobber store (a later package replaced it; uninstalling that
+    /// package puts it back). Not a problem.
+    Shadowed,
     /// Same kind, but not as recorded.
     Modified {
         /// What differs: any of "size", "mode", "content", "link text".

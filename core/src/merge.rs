@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::Error;
-use crate::fs::Fs;
+use crate::fs::{Fs, Stamp};
 use crate::options::Options;
 use crate::record::Listings;
 use crate::report::Report;
@@ -41,7 +41,25 @@ pub fn merge_listed<F: Fs>(
     listings: Listings,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
-    let start = Some(fs.clock(target));
+    let start = fs.clock(target);
+    merge_since(fs, stage, target, opts, listings, start, on_action)
+}
+
+/// [`merge_listed`] for a merge that started at `start` by TARGET's clock
+/// ([`Fs::clock`]): a front end that reads the installed packages' records
+/// takes the stamp first, so that every file placed before it has an owner
+/// among the records read, and every one placed after it is a concurrent
+/// write.
+pub fn merge_since<F: Fs>(
+    fs: &F,
+    stage: &F::Dir,
+    target: &F::Dir,
+    opts: &Options,
+    listings: Listings,
+    start: Stamp,
+    on_action: &mut dyn FnMut(&Path, Action),
+) -> Result<Report, Error> {
+    let start = Some(start);
     let apply = walk(
         fs,
         stage,
@@ -52,4 +70,22 @@ pub fn merge_listed<F: Fs>(
         Apply::new(on_action),
     )?;
     Ok(apply.report)
+}
+
+/// Waits until `dir`'s filesystem clock has passed `stamp` (at most one
+/// tick of its coarse clock, a few milliseconds): anything written after
+/// this returns has a change time after `stamp`. A merge that reads the
+/// installed packages' records does so after this, so that a file with a
+/// change time at or before its start was placed before the read (and its
+/// owner's journal or record is among those read), and every later one is
+/// a concurrent write.
+pub fn wait_past<F: Fs>(fs: &F, dir: &F::Dir, stamp: Stamp) {
+    // A clock that does not move (a platform without change times) is
+    // given up on after a second rather than waited for.
+    for _ in 0..1000 {
+        if fs.clock(dir) > stamp {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }

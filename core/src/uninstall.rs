@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::{Fs, Kind};
 use crate::installed::{Installed, Status, check, locate};
-use crate::ownership::{Claims, Owners, Version, store, version_of};
+use crate::ownership::{Claims, Owners, Version, store, version_at, version_of};
 use crate::resolve::open_phys;
 
 /// What happened to one recorded file that was not simply removed.
@@ -113,7 +113,7 @@ pub fn uninstall<F: Fs>(
             Status::Modified { .. } => force,
             // Never remove a directory as if it were a file.
             Status::TypeChanged { found, .. } => force && *found != Kind::Dir,
-            Status::Missing | Status::Refused(_) | Status::Error(_) => false,
+            Status::Shadowed | Status::Missing | Status::Refused(_) | Status::Error(_) => false,
         };
         if !removable {
             report.kept.push((f.path.clone(), Kept::Status(status)));
@@ -154,13 +154,17 @@ fn restore<F: Fs>(
     others: &Owners,
     claims: &Claims,
 ) -> Option<Vec<String>> {
-    let mine = version_of(f).filter(|_| f.contents_checked())?;
+    // The record's digest is the package's own version, also where it
+    // recorded another as visible (`lost`): an uninstall since may have put
+    // the package's version back, so what is visible is looked at.
+    let mine = version_of(f)?;
     // Another package installed the same content: it is theirs as well.
     if claims.versions.contains(&mine) || claims.unknown {
         return None;
     }
     let (dir, _, name) = locate(fs, target, &f.path).ok()?;
-    if !matches!(check(fs, dir.get(), &name, f), Status::Intact) {
+    let meta = fs.stat_at(dir.get(), &name).ok()?;
+    if version_at(fs, dir.get(), &name, &meta).ok()?? != mine {
         return None;
     }
     let stored = store::versions(fs, target, &f.path).ok()??;

@@ -39,6 +39,54 @@ pub(crate) struct MergeConfig {
     pub(crate) escalate: Option<Vec<String>>,
     /// Run the merge in the Wasmtime sandbox.
     pub(crate) sandbox: bool,
+    /// `--manifest-dir` and its policies; the records are read when the
+    /// merge starts.
+    pub(crate) ownership: Option<OwnershipSpec>,
+}
+
+/// `--manifest-dir` and the policies that go with it, validated.
+#[derive(Debug)]
+pub(crate) struct OwnershipSpec {
+    dir: PathBuf,
+    /// The records this run writes (its own package's).
+    own: Vec<PathBuf>,
+    on_owned: Option<OnConflict>,
+    allow_overwrite: Patterns,
+    protect: Patterns,
+}
+
+impl OwnershipSpec {
+    /// Reads the records (a broken one is an error naming it), for a plan.
+    pub(crate) fn read(&self) -> Result<Ownership> {
+        let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
+        Ok(Ownership {
+            owners: crate::records::owners::read(&self.dir, None, &own)?,
+            ..self.read_policies()
+        })
+    }
+
+    /// Reads the records for a merge, which also watches for merges that
+    /// begin later.
+    pub(crate) fn read_for_merge(&self) -> Result<Ownership> {
+        let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
+        let (owners, late) = crate::records::owners::read_for_merge(&self.dir, &own)?;
+        Ok(Ownership {
+            late: Some(Arc::new(late)),
+            owners,
+            ..self.read_policies()
+        })
+    }
+
+    /// The policies, with no records yet.
+    fn read_policies(&self) -> Ownership {
+        Ownership {
+            owners: Default::default(),
+            on_owned: self.on_owned,
+            allow_overwrite: self.allow_overwrite.clone(),
+            protect: self.protect.clone(),
+            late: None,
+        }
+    }
 }
 
 /// What `--sage-record` writes besides the file list.
@@ -67,7 +115,7 @@ impl MergeConfig {
             .into_iter()
             .flatten()
             .collect();
-        let ownership = ownership(&a.ownership, &own)?;
+        let ownership = ownership_spec(&a.ownership, &own)?;
         let manifest = a.manifest.map(|p| (p, a.manifest_format));
         // JSON manifests carry digests; a text manifest or a Sage record
         // needs only the paths.
@@ -93,7 +141,7 @@ impl MergeConfig {
                 on_conflict,
                 force_fallback,
                 copy: a.copy,
-                ownership,
+                ownership: None,
             },
             printing: Printing {
                 verbosity,
@@ -111,6 +159,7 @@ impl MergeConfig {
                 crate::escalate::prefix(&target_real, a.escalated)?
             },
             sandbox: a.sandbox,
+            ownership,
         })
     }
 }
@@ -136,7 +185,10 @@ impl PlanConfig {
                 on_conflict: policy(a.on_conflict),
                 force_fallback: force_fallback(),
                 copy: a.copy,
-                ownership: ownership(&a.ownership, &own)?,
+                ownership: match ownership_spec(&a.ownership, &own)? {
+                    Some(spec) => Some(Arc::new(spec.read()?)),
+                    None => None,
+                },
             },
             stage: a.stage,
             target: a.target,
@@ -152,22 +204,22 @@ fn force_fallback() -> bool {
     std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// The records of `--manifest-dir`, read once (a broken one stops the run
-/// before anything moves), with the policies; `own` are the records this
-/// merge writes.
-fn ownership(a: &OwnershipArgs, own: &[&Path]) -> Result<Option<Arc<Ownership>>> {
+/// `--manifest-dir` with its policies, the patterns compiled; `own` are
+/// the records this run writes.
+fn ownership_spec(a: &OwnershipArgs, own: &[&Path]) -> Result<Option<OwnershipSpec>> {
     let Some(dir) = &a.manifest_dir else {
         return Ok(None);
     };
     let patterns = |given: &[String], option: &str| {
         Patterns::new(given.to_vec()).map_err(|e| anyhow::anyhow!("--{option}: {e}"))
     };
-    Ok(Some(Arc::new(Ownership {
-        owners: crate::records::owners::read(dir, None, own)?,
+    Ok(Some(OwnershipSpec {
+        dir: dir.clone(),
+        own: own.iter().map(|p| p.to_path_buf()).collect(),
         on_owned: a.on_owned.map(policy),
         allow_overwrite: patterns(&a.allow_overwrite, "allow-overwrite")?,
         protect: patterns(&a.protect, "protect")?,
-    })))
+    }))
 }
 
 fn policy(p: ConflictPolicy) -> OnConflict {

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -9,7 +10,7 @@ use cap_std::fs::Dir;
 use stagemerge_core::abi::Command;
 use stagemerge_core::outcome::Verbosity;
 use stagemerge_core::record::Listings;
-use stagemerge_core::{Action, Report, merge_listed};
+use stagemerge_core::{Action, Fs, Options, Report, Stamp, merge_since, wait_past};
 
 use crate::config::MergeConfig;
 use crate::exit::Exit;
@@ -40,6 +41,23 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     } else {
         NativeFs::new()
     };
+    // The merge's start comes before the records are read: a file another
+    // merge places after this stamp is its concurrent write (kept, never
+    // replaced), and one placed before it had its journal written first,
+    // so the records read below name its owner.
+    let start = fs.clock(&target);
+    let options = match &cfg.ownership {
+        Some(spec) => {
+            // Change times are stamped from a coarse clock: a peer's write
+            // in the same tick as `start` would look older than it.
+            wait_past(&fs, &target, start);
+            Options {
+                ownership: Some(Arc::new(spec.read_for_merge()?)),
+                ..cfg.options.clone()
+            }
+        }
+        None => cfg.options.clone(),
+    };
     let mut recording = Recording::prepare(cfg, &fs)?;
     let mut synced = Duration::ZERO;
     if cfg.sync {
@@ -50,7 +68,7 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     }
     recording.journal()?;
     let listings = recording.listings();
-    let report = match walk(cfg, &fs, &stage, &target, listings) {
+    let report = match walk(cfg, &options, &fs, (&stage, &target), listings, start) {
         Ok(r) => r,
         Err(e) => {
             recording.abandon()?;
@@ -85,10 +103,11 @@ fn run_sandboxed(cfg: &MergeConfig) -> Result<Exit> {
 /// The merge itself, with the progress line and `--verbose` listing.
 fn walk(
     cfg: &MergeConfig,
+    options: &Options,
     fs: &NativeFs,
-    stage: &Dir,
-    target: &Dir,
+    (stage, target): (&Dir, &Dir),
     listings: Listings,
+    start: Stamp,
 ) -> Result<Report> {
     let p = cfg.printing;
     let mut stdout = std::io::stdout().lock();
@@ -101,7 +120,7 @@ fn walk(
             let _ = writeln!(stdout, "{line}");
         }
     };
-    let report = merge_listed(fs, stage, target, &cfg.options, listings, &mut on_action)
+    let report = merge_since(fs, stage, target, options, listings, start, &mut on_action)
         .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)));
     progress.finish();
     report

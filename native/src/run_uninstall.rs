@@ -137,6 +137,6 @@ fn describe(
             Some(Severity::Error),
             format!("remove {shown}: {e}"),
         ),
-        Kept::Status(Status::Intact) => return None,
+        Kept::Status(Status::Intact | Status::Shadowed) => return None,
     })
 }

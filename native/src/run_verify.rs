@@ -17,7 +17,11 @@ use crate::shim::open_root;
 pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let files = records::read(&a.manifest)?;
     let target = open_root(&a.target, "TARGET")?;
-    let problems = verify(&NativeFs::new(), &target, &files);
+    // A version a later package replaced, kept in the clobber store, is
+    // listed but is not a problem: uninstalling that package puts it back.
+    let (shadowed, problems): (Vec<_>, Vec<_>) = verify(&NativeFs::new(), &target, &files)
+        .into_iter()
+        .partition(|(_, s)| matches!(s, Status::Shadowed));
     let incomplete = records::journal::exists(&a.manifest);
     // Say what was compared: a record without digests (text, Sage) can only
     // show that each file is there, and a lost entry holds another
@@ -34,12 +38,13 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
         contents,
         presence,
         lost,
+        shadowed: shadowed.len(),
         incomplete,
     };
     if a.json {
-        print_json(&problems, &tally);
+        print_json(&shadowed, &problems, &tally);
     } else {
-        print_text(a, &problems, &tally);
+        print_text(a, &shadowed, &problems, &tally);
     }
     Ok(if problems.is_empty() && !incomplete {
         Exit::Ok
@@ -54,12 +59,13 @@ struct Tally {
     contents: usize,
     presence: usize,
     lost: usize,
+    shadowed: usize,
     incomplete: bool,
 }
 
 type Problems = [(std::path::PathBuf, Status)];
 
-fn print_json(problems: &Problems, t: &Tally) {
+fn print_json(shadowed: &Problems, problems: &Problems, t: &Tally) {
     let list: Vec<_> = problems
         .iter()
         .map(|(path, s)| {
@@ -72,7 +78,7 @@ fn print_json(problems: &Problems, t: &Tally) {
                 }
                 Status::Refused(why) => v["message"] = json!(why),
                 Status::Error(e) => v["message"] = json!(e.to_string()),
-                Status::Intact | Status::Missing => {}
+                Status::Intact | Status::Missing | Status::Shadowed => {}
             }
             v
         })
@@ -83,14 +89,15 @@ fn print_json(problems: &Problems, t: &Tally) {
         "presence_only": t.presence,
         "lost": t.lost,
         "incomplete": t.incomplete,
+        "shadowed": shadowed.iter().map(|(p, _)| p.to_string_lossy()).collect::<Vec<_>>(),
         "problems": list,
     });
     let _ = writeln!(std::io::stdout(), "{doc:#}");
 }
 
-fn print_text(a: &VerifyArgs, problems: &Problems, t: &Tally) {
+fn print_text(a: &VerifyArgs, shadowed: &Problems, problems: &Problems, t: &Tally) {
     let mut out = std::io::stdout().lock();
-    for (path, s) in problems {
+    for (path, s) in shadowed.iter().chain(problems) {
         let shown = a.target.join(path);
         let extra = match s {
             Status::Modified { what } => format!(" ({})", what.join(", ")),
@@ -103,16 +110,25 @@ fn print_text(a: &VerifyArgs, problems: &Problems, t: &Tally) {
             }
             Status::Refused(why) => format!(" ({why})"),
             Status::Error(e) => format!(" ({e})"),
+            Status::Shadowed => {
+                " (another package's version is visible; this one is kept in the clobber store)"
+                    .into()
+            }
             Status::Intact | Status::Missing => String::new(),
         };
         let _ = writeln!(out, "{:<13} {}{extra}", word(s), shown.display());
     }
     let _ = writeln!(
         std::io::stderr(),
-        "stagemerge: verify {}: {} files checked{}; {} problems",
+        "stagemerge: verify {}: {} files checked{}; {}{} problems",
         a.target.display(),
         t.checked,
         how(t),
+        if t.shadowed > 0 {
+            format!("{} shadowed (kept in the clobber store), ", t.shadowed)
+        } else {
+            String::new()
+        },
         problems.len()
     );
 }
@@ -147,6 +163,7 @@ fn word(s: &Status) -> &'static str {
     match s {
         Status::Intact => "intact",
         Status::Missing => "missing",
+        Status::Shadowed => "shadowed",
         Status::Modified { .. } => "modified",
         Status::TypeChanged { .. } => "type-changed",
         Status::Refused(_) => "refused",

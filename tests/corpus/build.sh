@@ -2,6 +2,9 @@
 # Builds a corpus of real staged installs from packages nobody here wrote:
 #   OUT/wheels/<name>/  a PyPI wheel staged as `pip install --no-deps --root STAGE/<name> --prefix /local`
 #   OUT/debs/<name>/    a Debian package staged as `dpkg-deb -x <deb> STAGE/<name>`
+#   OUT/debs-conflicting/<name>/  the same, for Debian packages that ship the
+#                       same paths (they declare Conflicts/Replaces): kept apart
+#                       so that merging every stage of debs/ stays conflict-free
 # Downloads are cached in OUT/../corpus-cache (never committed); stages are
 # rebuilt only when missing. Prints one summary line.
 #
@@ -10,13 +13,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="$(mkdir -p "${1:-target/corpus}" && cd "${1:-target/corpus}" && pwd)"
 cache="$(dirname "$out")/corpus-cache"
-mkdir -p "$cache/wheels" "$cache/debs" "$out/wheels" "$out/debs"
+mkdir -p "$cache/wheels" "$cache/debs" "$out/wheels" "$out/debs" "$out/debs-conflicting"
 
 # Namespace families that share a directory (backports/, jaraco/,
 # sphinxcontrib/, zope/), big trees (numpy, scipy, sympy), and the usual
 # dependencies of a Python stack.
 wheels=(
     backports.tarfile backports.functools-lru-cache backports.cached-property
+    backports.entry-points-selectable backports.weakref backports.os
+    backports.shutil-get-terminal-size backports.shutil-which backports.unittest-mock
+    backports.datetime-fromisoformat
     jaraco.classes jaraco.functools jaraco.context jaraco.text jaraco.collections
     sphinxcontrib-applehelp sphinxcontrib-devhelp sphinxcontrib-htmlhelp
     sphinxcontrib-jsmath sphinxcontrib-qthelp sphinxcontrib-serializinghtml
@@ -36,6 +42,9 @@ debs=(
     file libmagic1 libmagic-mgc libpcre2-8-0 libacl1 libattr1 libselinux1 libcap2
     procps kmod e2fsprogs
 )
+# Two init systems: 13 paths in common (sbin/init, sbin/halt, ... and their
+# man pages), symlinks in one and files in the other.
+debs_conflicting=(systemd-sysv sysvinit-core)
 
 python=$(command -v python3)
 for w in "${wheels[@]}"; do
@@ -59,20 +68,26 @@ for w in "${wheels[@]}"; do
     fi
 done
 
-if ! ls "$cache"/debs/*.deb >/dev/null 2>&1 || [ "$(ls "$cache"/debs/*.deb | wc -l)" -lt "${#debs[@]}" ]; then
+all_debs=("${debs[@]}" "${debs_conflicting[@]}")
+if ! ls "$cache"/debs/*.deb >/dev/null 2>&1 || [ "$(ls "$cache"/debs/*.deb | wc -l)" -lt "${#all_debs[@]}" ]; then
     [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 || true
-    (cd "$cache/debs" && apt-get download -q "${debs[@]}" >/dev/null 2>&1) \
+    (cd "$cache/debs" && apt-get download -q "${all_debs[@]}" >/dev/null 2>&1) \
         || echo "corpus: some Debian packages could not be downloaded" >&2
 fi
-for d in "${debs[@]}"; do
-    stage="$out/debs/$d"
-    [ -d "$stage" ] && continue
-    deb=$(ls "$cache/debs/${d}_"*.deb 2>/dev/null | head -1 || true)
-    [ -n "$deb" ] || { echo "corpus: no .deb for $d, skipped" >&2; continue; }
-    dpkg-deb -x "$deb" "$stage.tmp" && mv "$stage.tmp" "$stage"
-done
+stage_debs() {
+    local into=$1; shift
+    for d in "$@"; do
+        stage="$out/$into/$d"
+        [ -d "$stage" ] && continue
+        deb=$(ls "$cache/debs/${d}_"*.deb 2>/dev/null | head -1 || true)
+        [ -n "$deb" ] || { echo "corpus: no .deb for $d, skipped" >&2; continue; }
+        dpkg-deb -x "$deb" "$stage.tmp" && mv "$stage.tmp" "$stage"
+    done
+}
+stage_debs debs "${debs[@]}"
+stage_debs debs-conflicting "${debs_conflicting[@]}"
 
 nw=$(ls "$out/wheels" | wc -l)
-nd=$(ls "$out/debs" | wc -l)
+nd=$(ls "$out/debs" "$out/debs-conflicting" | grep -vc -e '^$' -e ':$')
 files=$(find "$out" -type f -o -type l | wc -l)
 echo "corpus: $nw wheel stages, $nd Debian stages, $files files and symlinks in $out"

@@ -133,6 +133,7 @@ fn decode_ownership(v: &Value) -> io::Result<Ownership> {
         on_owned,
         allow_overwrite: Patterns::new(strings("allow_overwrite")?).map_err(|e| bad(&e))?,
         protect: Patterns::new(strings("protect")?).map_err(|e| bad(&e))?,
+        late: None,
     })
 }
 
@@ -317,6 +318,7 @@ mod tests {
                     on_owned: Some(OnConflict::Fail),
                     allow_overwrite: Patterns::new(vec!["share/**".into()]).unwrap(),
                     protect: Patterns::new(vec!["etc/".into()]).unwrap(),
+                    late: None,
                 })),
                 ..Options::default()
             },

@@ -18,12 +18,27 @@ pub mod store;
 pub use owners::{Claims, Owner, Owners, Version, version, version_of};
 pub use patterns::Patterns;
 
+use std::ffi::OsStr;
+use std::io;
 use std::path::Path;
 
+use crate::fs::{Fs, Kind, Meta};
 use crate::options::OnConflict;
+use crate::record::detail;
 
 /// The suffix of the name a protected file's new version is placed under.
 pub const NEW_SUFFIX: &str = ".stagemerge-new";
+
+/// The merges that began after the records were read: their journals (or
+/// records) are new. A merge asks about a different file whose version no
+/// record it read lists; if such a late merge lists the path, the file is
+/// that merge's concurrent write (its directory may have been moved in
+/// whole, keeping the older change times of what is below it).
+pub trait LateOwners: std::fmt::Debug {
+    /// Whether a record or journal that was not there when the records
+    /// were read lists `path`.
+    fn lists(&self, path: &Path) -> bool;
+}
 
 /// How a merge (or a plan) treats owned and protected paths.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +53,9 @@ pub struct Ownership {
     pub allow_overwrite: Patterns,
     /// Paths whose edited files are kept (`--protect`).
     pub protect: Patterns,
+    /// Where to look for merges that began after `owners` was read (a
+    /// merge; `None` for a plan, which concurrency does not enter).
+    pub late: Option<std::sync::Arc<dyn LateOwners>>,
 }
 
 /// Whose file a staged entry meets in TARGET, for messages and plans.
@@ -78,12 +96,15 @@ pub(crate) struct Collision {
     pub(crate) seen: Collided,
     /// The policy that applies.
     pub(crate) policy: OnConflict,
+    /// TARGET's file is a merge's that began after the records were read.
+    pub(crate) late: bool,
 }
 
 impl Ownership {
     /// Judges a collision at `path` under the merge's `policy`.
-    /// `target_version` is asked only for a protected path (the digest of
-    /// TARGET's file; `None` when it is not a regular file).
+    /// `target_version` (the version of TARGET's file; `None` for one that
+    /// is not a file or symlink) is asked only for a protected path, or
+    /// where a late merge lists the path.
     pub(crate) fn collision<E>(
         &self,
         path: &Path,
@@ -91,6 +112,14 @@ impl Ownership {
         target_version: impl FnOnce() -> Result<Option<Version>, E>,
     ) -> Result<Collision, E> {
         let claims = self.owners.claims(path);
+        let mut version = None;
+        let mut target_version = Some(target_version);
+        let mut version_of_target = || -> Result<Option<Version>, E> {
+            if let Some(f) = target_version.take() {
+                version = f()?;
+            }
+            Ok(version)
+        };
         let whose = if claims.others.is_empty() {
             Whose::Unowned
         } else {
@@ -101,8 +130,15 @@ impl Ownership {
             Some(p) if !claims.others.is_empty() && !allowed => p,
             _ => policy,
         };
-        let edited = self.protect.matches(path)
-            && target_version()?.is_some_and(|v| !claims.versions.contains(&v));
+        let late = match &self.late {
+            Some(l) if l.lists(path) => {
+                version_of_target()?.is_some_and(|v| !claims.versions.contains(&v))
+            }
+            _ => false,
+        };
+        let edited = !late
+            && self.protect.matches(path)
+            && version_of_target()?.is_some_and(|v| !claims.versions.contains(&v));
         Ok(Collision {
             seen: Collided {
                 whose,
@@ -110,6 +146,7 @@ impl Ownership {
                 edited,
             },
             policy,
+            late,
         })
     }
 
@@ -121,4 +158,19 @@ impl Ownership {
             .others_versions(path)
             .any(|recorded| recorded.is_none_or(|r| &r == v))
     }
+}
+
+/// The version of the non-directory `dir/name` (whose `lstat` is
+/// `meta`): the digest of a regular file or of a symlink's text; `None`
+/// for anything else.
+pub(crate) fn version_at<F: Fs>(
+    fs: &F,
+    dir: &F::Dir,
+    name: &OsStr,
+    meta: &Meta,
+) -> io::Result<Option<Version>> {
+    if !matches!(meta.kind, Kind::File | Kind::Symlink) {
+        return Ok(None);
+    }
+    Ok(Some(version(&detail(fs, dir, name, meta)?.content)))
 }

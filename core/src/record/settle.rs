@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::fs::{Fs, Kind};
 use crate::handle::Handle;
-use crate::installed::{Status, locate};
+use crate::installed::{Installed, Status, locate};
 use crate::report::{Left, Report};
 
 use super::{Owned, State};
@@ -64,14 +64,36 @@ pub fn settle<F: Fs>(
         root: target,
         last: None,
     };
-    for o in carried {
+    // Looked for only where TARGET keeps a clobber store.
+    let store = fs
+        .stat_at(target, std::ffi::OsStr::new(crate::ownership::store::ROOT))
+        .is_ok();
+    for mut o in carried {
         if !seen.contains(&key(&o.path)) && look.present(&o.path) {
             seen.insert(key(&o.path));
+            // An interrupted run that lost this path put the package's
+            // version in the clobber store: it is lost, as that run would
+            // have recorded.
+            if store && o.state == State::Placed && o.detail.is_some() && shadowed(fs, target, &o) {
+                o.state = State::Lost;
+            }
             out.push(o);
         }
     }
     super::scan::sort(&mut out);
     out
+}
+
+fn shadowed<F: Fs>(fs: &F, target: &F::Dir, o: &Owned) -> bool {
+    let f = Installed {
+        path: o.path.clone(),
+        kind: Some(o.kind),
+        detail: o.detail.clone(),
+        state: o.state,
+    };
+    // The store's listing first: hashing TARGET's file is the dearer look.
+    crate::verify::stored(fs, target, &f)
+        && matches!(crate::verify::status(fs, target, &f), Status::Shadowed)
 }
 
 fn key(path: &Path) -> Vec<u8> {

@@ -30,7 +30,7 @@ use crate::error::{Error, Op, Side};
 use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
 use crate::handle::Handle;
 use crate::options::Options;
-use crate::ownership::{Collided, Version, version};
+use crate::ownership::{Collided, version_at};
 use crate::record::Listings;
 use crate::report::ConflictReason;
 use crate::step::Step;
@@ -308,18 +308,18 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             return Ok(Step::Identical);
         }
         log::debug!("{}: differs from TARGET ({clues:?})", self.cx.rel.display());
-        let (policy, edited) = match &self.cx.opts.ownership {
-            None => (fr.how.policy, false),
+        let (policy, edited, late) = match &self.cx.opts.ownership {
+            None => (fr.how.policy, false, false),
             Some(own) => {
                 let c = own.collision(&self.cx.rel, fr.how.policy, || {
-                    version_of_entry(fs, target, name, tmeta).map_err(|e| (Op::Read, e))
+                    version_at(fs, target, name, tmeta).map_err(|e| (Op::Read, e))
                 })?;
-                let edited = c.seen.edited;
+                let (edited, late) = (c.seen.edited, c.late);
                 self.collided = Some(c.seen);
-                (c.policy, edited)
+                (c.policy, edited, late)
             }
         };
-        Ok(compared(same, concurrent(&clues), policy, edited))
+        Ok(compared(same, late || concurrent(&clues), policy, edited))
     }
 
     /// Hands `step` to the executor and settles what it answers.
@@ -408,23 +408,6 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         );
         None
     }
-}
-
-/// The version of TARGET's non-directory `dir/name` (whose `lstat` is
-/// `meta`): the digest of a regular file or of a symlink's text; `None`
-/// for anything else.
-pub(crate) fn version_of_entry<F: Fs>(
-    fs: &F,
-    dir: &F::Dir,
-    name: &OsStr,
-    meta: &Meta,
-) -> io::Result<Option<Version>> {
-    if !matches!(meta.kind, Kind::File | Kind::Symlink) {
-        return Ok(None);
-    }
-    Ok(Some(version(
-        &crate::record::detail(fs, dir, name, meta)?.content,
-    )))
 }
 
 /// What TARGET has at a staged entry's name.

@@ -6,12 +6,14 @@
 //! for the record it belongs to: that merge may have placed what it lists,
 //! and the package needs those files as much as its recorded ones.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use stagemerge_core::Installed;
-use stagemerge_core::ownership::{Owner, Owners};
+use stagemerge_core::ownership::{LateOwners, Owner, Owners};
 
 use super::journal;
 
@@ -21,6 +23,16 @@ use super::journal;
 /// owner). A file that is not a record in one of the three formats is an
 /// error naming it, never skipped: an owner left out could lose its files.
 pub(crate) fn read(dir: &Path, skip: Option<&Path>, own: &[&Path]) -> Result<Owners> {
+    Ok(read_noting(dir, skip, own)?.0)
+}
+
+/// [`read`], and the names of the files the directory held then, for
+/// [`Late`].
+fn read_noting(
+    dir: &Path,
+    skip: Option<&Path>,
+    own: &[&Path],
+) -> Result<(Owners, HashSet<OsString>)> {
     let skip = match skip {
         Some(p) => Some(
             p.canonicalize()
@@ -38,6 +50,7 @@ pub(crate) fn read(dir: &Path, skip: Option<&Path>, own: &[&Path]) -> Result<Own
     // Each record with its journal, if any; one owner for both, in name
     // order so that what is printed is stable.
     let mut found: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
+    let mut names = HashSet::new();
     let entries =
         std::fs::read_dir(&dir).with_context(|| format!("read directory {}", dir.display()))?;
     for e in entries {
@@ -49,6 +62,7 @@ pub(crate) fn read(dir: &Path, skip: Option<&Path>, own: &[&Path]) -> Result<Own
             continue;
         }
         let (name, path) = (e.file_name(), e.path());
+        names.insert(name.clone());
         if journal::is_journal(&name) {
             let record = journal::record_of(&path).unwrap_or_else(|| path.clone());
             found.insert(record, Some(path));
@@ -60,10 +74,66 @@ pub(crate) fn read(dir: &Path, skip: Option<&Path>, own: &[&Path]) -> Result<Own
     for (record, journal) in found {
         if skip.as_ref() != Some(&record) {
             let is_own = own.contains(&record);
-            owners.add(read_owner(&record, journal.as_deref(), is_own)?);
+            if let Some(owner) = read_owner(&record, journal.as_deref(), is_own)? {
+                owners.add(owner);
+            }
         }
     }
-    Ok(owners)
+    Ok((owners, names))
+}
+
+/// The records of `dir` for a merge that writes `own`, and a [`Late`] that
+/// finds the merges that begin after this read.
+pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)> {
+    let (owners, known) = read_noting(dir, None, own)?;
+    let late = Late {
+        dir: dir.to_owned(),
+        known,
+        read: RefCell::new(HashMap::new()),
+    };
+    Ok((owners, late))
+}
+
+/// The records and journals that appear in the directory after a merge
+/// read it: merges that began later. Each is read once, when a merge
+/// first meets a file whose version no record it read lists.
+#[derive(Debug)]
+pub(crate) struct Late {
+    dir: PathBuf,
+    known: HashSet<OsString>,
+    /// What each late file lists (empty for one that vanished or could not
+    /// be read: a record being replaced is read again next time).
+    read: RefCell<HashMap<OsString, Vec<PathBuf>>>,
+}
+
+impl LateOwners for Late {
+    fn lists(&self, path: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return false;
+        };
+        let mut read = self.read.borrow_mut();
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if self.known.contains(&name) || read.contains_key(&name) || durable_temp(&name) {
+                continue;
+            }
+            let listed = if journal::is_journal(&name) {
+                journal::read_file(&e.path())
+                    .map(|l| l.into_iter().map(|o| o.path).collect())
+                    .unwrap_or_default()
+            } else {
+                super::read(&e.path())
+                    .map(|l| l.into_iter().map(|i| i.path).collect())
+                    .unwrap_or_default()
+            };
+            read.insert(name, listed);
+        }
+        read.values().any(|l| l.iter().any(|p| p == path))
+    }
+}
+
+fn durable_temp(name: &std::ffi::OsStr) -> bool {
+    super::is_auxiliary(name) && !journal::is_journal(name)
 }
 
 /// `path` with its directory resolved (the file itself need not exist).
@@ -81,29 +151,45 @@ fn resolved_name(path: &Path) -> Option<PathBuf> {
 
 /// A record (if there: an interrupted first install has only its journal)
 /// and its journal, if any.
-fn read_owner(record: &Path, journal_file: Option<&Path>, own: bool) -> Result<Owner> {
-    let mut entries = if record.symlink_metadata().is_ok() {
-        super::read(record)?
-    } else {
-        Vec::new()
-    };
+fn read_owner(record: &Path, journal_file: Option<&Path>, own: bool) -> Result<Option<Owner>> {
+    // Other merges finish while this one reads: a journal is removed only
+    // after its record is written whole, so a journal that is gone is read
+    // as the record it became (hence the journal first), and a record
+    // that is gone was uninstalled.
+    let mut entries = Vec::new();
+    let mut incomplete = false;
     if let Some(file) = journal_file {
-        let listed = journal::read_file(file)?;
-        entries.extend(listed.into_iter().map(|o| Installed {
-            path: o.path,
-            kind: Some(o.kind),
-            detail: o.detail,
-            state: o.state,
-        }));
+        match journal::read_file(file) {
+            Ok(listed) => {
+                incomplete = true;
+                entries.extend(listed.into_iter().map(|o| Installed {
+                    path: o.path,
+                    kind: Some(o.kind),
+                    detail: o.detail,
+                    state: o.state,
+                }));
+            }
+            Err(_) if file.symlink_metadata().is_err() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match std::fs::read(record) {
+        Ok(bytes) => entries.extend(super::read_bytes(record, &bytes)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !incomplete {
+                return Ok(None);
+            }
+        }
+        Err(e) => return Err(e).with_context(|| format!("read {}", record.display())),
     }
     let name = record
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok(Owner {
+    Ok(Some(Owner {
         name,
         own,
-        incomplete: journal_file.is_some(),
+        incomplete,
         entries,
-    })
+    }))
 }

@@ -9,10 +9,9 @@ use std::io;
 use crate::error::{Op, Side};
 use crate::fs::Fs;
 use crate::ownership::store::{self, By, Keeping};
-use crate::ownership::{NEW_SUFFIX, Version};
+use crate::ownership::{NEW_SUFFIX, Version, version_at};
 
 use super::super::executor::Outcome;
-use super::super::version_of_entry;
 use super::{Apply, Here, Restore, replaced_err};
 
 impl Apply<'_> {
@@ -30,7 +29,7 @@ impl Apply<'_> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Outcome::Raced,
             Err(e) => return Outcome::Failed(Op::Stat, Side::Target, e),
         };
-        let v = match version_of_entry(fs, fr.target(), name, &meta) {
+        let v = match version_at(fs, fr.target(), name, &meta) {
             Ok(Some(v)) => v,
             Ok(None) => return Outcome::Done(()),
             Err(e) => return Outcome::Failed(Op::Read, Side::Target, e),
@@ -70,7 +69,7 @@ impl Apply<'_> {
             Ok(m) => m,
             Err(e) => return Outcome::Failed(Op::Stat, Side::Stage, e),
         };
-        let v = match version_of_entry(fs, fr.stage.get(), name, &meta) {
+        let v = match version_at(fs, fr.stage.get(), name, &meta) {
             Ok(Some(v)) => v,
             // Not a file or symlink: it stays staged.
             Ok(None) => return Outcome::Done(Restore::default()),

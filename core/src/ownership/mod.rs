@@ -34,7 +34,7 @@ pub const NEW_SUFFIX: &str = ".stagemerge-new";
 /// record it read lists; if such a late merge lists the path, the file is
 /// that merge's concurrent write (its directory may have been moved in
 /// whole, keeping the older change times of what is below it).
-pub trait LateOwners: std::fmt::Debug {
+pub trait LateOwners: std::fmt::Debug + Send + Sync {
     /// Whether a record or journal that was not there when the records
     /// were read lists `path`.
     fn lists(&self, path: &Path) -> bool;

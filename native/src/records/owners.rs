@@ -6,10 +6,10 @@
 //! for the record it belongs to: that merge may have placed what it lists,
 //! and the package needs those files as much as its recorded ones.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use stagemerge_core::Installed;
@@ -89,7 +89,7 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
     let late = Late {
         dir: dir.to_owned(),
         known,
-        read: RefCell::new(HashMap::new()),
+        read: Mutex::new(HashMap::new()),
     };
     Ok((owners, late))
 }
@@ -103,7 +103,7 @@ pub(crate) struct Late {
     known: HashSet<OsString>,
     /// What each late file lists (empty for one that vanished or could not
     /// be read: a record being replaced is read again next time).
-    read: RefCell<HashMap<OsString, Vec<PathBuf>>>,
+    read: Mutex<HashMap<OsString, Vec<PathBuf>>>,
 }
 
 impl LateOwners for Late {
@@ -111,7 +111,7 @@ impl LateOwners for Late {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return false;
         };
-        let mut read = self.read.borrow_mut();
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         for e in entries.flatten() {
             let name = e.file_name();
             if self.known.contains(&name) || read.contains_key(&name) || durable_temp(&name) {

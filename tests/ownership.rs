@@ -5,7 +5,11 @@
 use std::fs;
 use std::path::Path;
 
-use crate::util::{Fixture, Prim, Run};
+use std::process::Command;
+
+use crate::util::corpus::{corpus, sh};
+use crate::util::packages::Installed;
+use crate::util::{Fixture, Node, Prim, Run, Snapshot, assert_plans_agree_with, node_at};
 use serde_json::Value;
 
 /// Merges the fixture's stage (after `stage` wrote it) into TARGET with a
@@ -191,4 +195,120 @@ fn a_journal_of_an_interrupted_install_counts_as_its_package() {
         f.target.join("lib/a.py").exists(),
         "kept: d's journal lists it"
     );
+}
+
+/// The 13 paths Debian's two init systems both ship (sysvinit-core's files
+/// and symlinks, systemd-sysv's symlinks to systemctl): Debian keeps them
+/// apart with Conflicts/Replaces; a merge that knows the records names the
+/// owner of each, `--on-owned fail` leaves all of them, and uninstalling
+/// the package that replaced them puts the other's back.
+#[test]
+fn debian_init_systems_sharing_paths_name_their_owner_and_on_owned_fail_keeps_target() {
+    let Some(corpus) = corpus() else { return };
+    let f = Fixture::new(Prim::Rename);
+    for pkg in ["systemd-sysv", "sysvinit-core"] {
+        sh(Command::new("cp")
+            .arg("-a")
+            .arg(corpus.join("debs-conflicting").join(pkg))
+            .arg(f.root()));
+    }
+    let (systemd, sysv) = (
+        f.root().join("systemd-sysv"),
+        f.root().join("sysvinit-core"),
+    );
+    let shared: Vec<String> = Snapshot::of(&systemd)
+        .nodes
+        .iter()
+        .filter(|(p, n)| !matches!(n, Node::Dir { .. }) && node_at(&sysv, p).is_some())
+        .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(shared.len(), 13, "{shared:?}");
+    // Identical content is shared, not a collision.
+    let (a, b) = (Snapshot::of(&systemd), Snapshot::of(&sysv));
+    let differ: Vec<&String> = shared
+        .iter()
+        .filter(|p| a.nodes[p.as_bytes()] != b.nodes[p.as_bytes()])
+        .collect();
+    assert!(differ.len() >= 10, "{differ:?}");
+    let n = differ.len();
+    let inst = Installed::new(&f.target, &f.root().join("installed"));
+    inst.merge("systemd-sysv", &systemd, &[]).assert_code(0);
+    let systemd_version = Snapshot::of(&f.target);
+
+    // The plan: each collision with its owner and what each policy does,
+    // the same bytes natively and in the sandbox.
+    let args = [
+        "--manifest-dir",
+        inst.records.to_str().unwrap(),
+        "--on-owned",
+        "fail",
+    ];
+    let plan = assert_plans_agree_with(&sysv, &f.target, &args);
+    plan.assert_code(1);
+    assert!(
+        plan.stdout.contains(&format!("collisions: {n}\n")),
+        "{}",
+        plan.stdout
+    );
+    for p in &differ {
+        let line = format!(
+            "  {p}: owned by systemd-sysv; --on-owned replace: replace, keep: keep, fail: conflict\n"
+        );
+        assert!(plan.stdout.contains(&line), "{line:?} in\n{}", plan.stdout);
+    }
+
+    // --on-owned fail: nothing of theirs is touched; the rest is merged.
+    let run = inst.merge("sysvinit-core", &sysv, &["--on-owned", "fail"]);
+    run.assert_code(1);
+    for p in &differ {
+        let t = f.target.join(p);
+        run.assert_stderr_has(&format!(
+            "conflict: {} (owned by systemd-sysv) differs from",
+            t.display()
+        ));
+        assert_eq!(
+            node_at(&f.target, p.as_bytes()),
+            systemd_version.nodes.get(p.as_bytes()).cloned(),
+            "{p} unchanged"
+        );
+        assert!(node_at(&sysv, p.as_bytes()).is_some(), "{p} still staged");
+    }
+    assert!(
+        f.target.join("usr/share/man/man8/init.8.gz").exists(),
+        "the rest merged"
+    );
+    assert!(inst.stored().is_empty(), "nothing replaced, nothing stored");
+
+    // The default replaces, naming the owner, and keeps each version.
+    let run = inst.merge("sysvinit-core", &sysv, &[]);
+    run.assert_code(0);
+    let t = f.target.join("sbin/init");
+    run.assert_stderr_has(&format!(
+        "replaced {} (owned by systemd-sysv): the staged version differs",
+        t.display()
+    ));
+    assert_eq!(
+        inst.stored().len(),
+        n,
+        "each of systemd-sysv's versions kept"
+    );
+    inst.verify("systemd-sysv")
+        .assert_code(0)
+        .assert_stderr_has(&format!("{n} shadowed"));
+    inst.verify("sysvinit-core").assert_code(0);
+
+    // Uninstalling sysvinit-core puts systemd-sysv's symlinks back.
+    let run = inst.uninstall("sysvinit-core");
+    run.assert_code(0)
+        .assert_stderr_has(&format!("{n} restored"));
+    for p in &shared {
+        assert_eq!(
+            node_at(&f.target, p.as_bytes()),
+            systemd_version.nodes.get(p.as_bytes()).cloned(),
+            "{p} is systemd-sysv's again"
+        );
+    }
+    inst.verify("systemd-sysv").assert_code(0);
+    assert!(inst.stored().is_empty(), "the store emptied");
+    assert!(!f.target.join("usr/share/man/man8/init.8.gz").exists());
 }

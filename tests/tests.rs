@@ -19,6 +19,7 @@ mod output;
 mod ownership;
 mod placement;
 mod power_cut;
+mod protect;
 mod real_trees;
 mod records;
 mod reliability;

@@ -36,7 +36,9 @@ pub(crate) fn stored<F: Fs>(fs: &F, target: &F::Dir, f: &Installed) -> bool {
 pub(crate) fn status<F: Fs>(fs: &F, target: &F::Dir, f: &Installed) -> Status {
     match locate(fs, target, &f.path) {
         Ok((dir, _, name)) => match check(fs, dir.get(), &name, f) {
-            Status::Modified { .. } if stored(fs, target, f) => Status::Shadowed,
+            Status::Modified { .. } | Status::TypeChanged { .. } if stored(fs, target, f) => {
+                Status::Shadowed
+            }
             s => s,
         },
         Err(s) => s,

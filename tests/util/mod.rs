@@ -172,6 +172,15 @@ pub fn mtimes(root: &Path) -> BTreeMap<Vec<u8>, (i64, i64)> {
 /// contents, modes, modification times). Returns the native text plan.
 #[track_caller]
 pub fn assert_plans_agree(stage: &Path, target: &Path, policy: Option<&str>) -> Run {
+    match policy {
+        Some(p) => assert_plans_agree_with(stage, target, &["--on-conflict", p]),
+        None => assert_plans_agree_with(stage, target, &[]),
+    }
+}
+
+/// [`assert_plans_agree`] for plans with the options `args`.
+#[track_caller]
+pub fn assert_plans_agree_with(stage: &Path, target: &Path, args: &[&str]) -> Run {
     let trees = || {
         (
             Snapshot::of(stage),
@@ -183,10 +192,7 @@ pub fn assert_plans_agree(stage: &Path, target: &Path, policy: Option<&str>) -> 
     let before = trees();
     let plan = |extra: &[&str]| {
         let mut c = command(Prim::Rename);
-        c.arg("plan").args(extra);
-        if let Some(p) = policy {
-            c.args(["--on-conflict", p]);
-        }
+        c.arg("plan").args(extra).args(args);
         c.arg(stage).arg(target);
         Run::of(c)
     };

@@ -63,6 +63,8 @@ pub struct Ownership {
 pub enum Whose {
     /// No record lists the path.
     Unowned,
+    /// Only the package's own record lists it (an upgrade or reinstall).
+    Own,
     /// These packages' records list it (the merge's own left out).
     Owned(Vec<String>),
 }
@@ -72,6 +74,7 @@ impl Whose {
     pub fn describe(&self) -> String {
         match self {
             Whose::Unowned => "unowned".into(),
+            Whose::Own => "the package's own earlier version".into(),
             Whose::Owned(names) => format!("owned by {}", names.join(", ")),
         }
     }
@@ -120,10 +123,12 @@ impl Ownership {
             }
             Ok(version)
         };
-        let whose = if claims.others.is_empty() {
-            Whose::Unowned
-        } else {
+        let whose = if !claims.others.is_empty() {
             Whose::Owned(claims.others.clone())
+        } else if self.owners.lists(path) {
+            Whose::Own
+        } else {
+            Whose::Unowned
         };
         let allowed = !claims.others.is_empty() && self.allow_overwrite.matches(path);
         let policy = match self.on_owned {

@@ -13,6 +13,10 @@ use crate::ownership::{Collided, Whose};
 pub(crate) fn put_collided(o: &mut Map<String, Value>, c: &Collided) {
     let owners: Vec<Value> = match &c.whose {
         Whose::Unowned => Vec::new(),
+        Whose::Own => {
+            o.insert("own".into(), true.into());
+            Vec::new()
+        }
         Whose::Owned(names) => names.iter().map(|n| n.as_str().into()).collect(),
     };
     o.insert("owners".into(), owners.into());

@@ -445,7 +445,7 @@ impl ConflictReason {
                 escape(link.as_os_str().as_encoded_bytes())
             ),
             ConflictReason::IntoStage => "the destination is STAGE itself or inside it".into(),
-            ConflictReason::Different => "the files differ (--on-conflict fail)".into(),
+            ConflictReason::Different => "the files differ and the policy is fail".into(),
             ConflictReason::Unstable => "TARGET kept changing".into(),
         }
     }

@@ -85,7 +85,16 @@ fn read_noting(
 /// The records of `dir` for a merge that writes `own`, and a [`Late`] that
 /// finds the merges that begin after this read.
 pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)> {
-    let (owners, known) = read_noting(dir, None, own)?;
+    let (owners, mut known) = read_noting(dir, None, own)?;
+    // The merge's own record and journal are not another merge's.
+    for p in own {
+        if let Some(name) = p.file_name() {
+            known.insert(name.to_owned());
+            if let Some(j) = journal::path(p).file_name() {
+                known.insert(j.to_owned());
+            }
+        }
+    }
     let late = Late {
         dir: dir.to_owned(),
         known,

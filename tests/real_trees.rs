@@ -249,9 +249,18 @@ fn debian_stages_into_a_usrmerged_root() {
 
     let reference = work.path().join("reference");
     usrmerged_root(&reference);
+    // The cache also holds debs-conflicting's packages: only this set's.
+    let names: Vec<String> = set
+        .iter()
+        .map(|s| s.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     let mut debs: Vec<PathBuf> = std::fs::read_dir(&debs_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let file = p.file_name().unwrap().to_string_lossy();
+            names.iter().any(|n| file.starts_with(&format!("{n}_")))
+        })
         .collect();
     debs.sort();
     assert_eq!(debs.len(), set.len(), "one .deb per stage");

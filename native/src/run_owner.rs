@@ -20,9 +20,12 @@ use stagemerge_core::ownership::Owner;
 enum Version {
     /// The record has its digest, and TARGET's file matches it.
     Its,
-    /// TARGET's file differs from the record's digest, or the record says
-    /// another package's version was kept at the merge (`lost`).
+    /// TARGET's file differs from the record's digest (also for a `lost`
+    /// entry: its digest is the package's own version).
     Another,
+    /// Another version is visible, and the record's is in the clobber
+    /// store (uninstalling the visible one's package puts it back).
+    Kept,
     /// The record has no digest (text manifest, Sage record): the path is
     /// there, whose version cannot be told.
     Unknown,
@@ -35,6 +38,7 @@ impl Version {
         match self {
             Version::Its => "visible",
             Version::Another => "other",
+            Version::Kept => "kept",
             Version::Unknown => "unknown",
             Version::Missing => "missing",
         }
@@ -44,6 +48,7 @@ impl Version {
         match self {
             Version::Its => "its version is visible",
             Version::Another => "another version is visible",
+            Version::Kept => "another version is visible; its own is kept in the clobber store",
             Version::Unknown => "present; the record has no digest to tell whose version",
             Version::Missing => "missing",
         }
@@ -135,11 +140,17 @@ fn presence(path: &Path) -> Installed {
 }
 
 fn version<F: Fs>(fs: &F, target: &F::Dir, entry: &Installed) -> Version {
-    match verify(fs, target, std::slice::from_ref(entry)).first() {
+    // A `lost` entry's digest is still the package's version, and an
+    // uninstall since may have put it back: compare what is there.
+    let now = Installed {
+        state: State::Placed,
+        ..entry.clone()
+    };
+    match verify(fs, target, std::slice::from_ref(&now)).first() {
         Some((_, Status::Missing)) => Version::Missing,
-        _ if entry.state == State::Lost => Version::Another,
-        None if entry.contents_checked() => Version::Its,
+        None if now.contents_checked() => Version::Its,
         None => Version::Unknown,
+        Some((_, Status::Shadowed)) => Version::Kept,
         Some(_) => Version::Another,
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use glob::{MatchOptions, Pattern};
 
 /// A set of patterns, each a path, a directory (`etc/`, or a path that is
 /// a directory: everything below it) or a glob (`*` and `?` stay within
@@ -12,13 +12,20 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 #[derive(Clone)]
 pub struct Patterns {
     given: Vec<String>,
-    set: GlobSet,
+    compiled: Vec<Pattern>,
 }
+
+/// `*` does not cross `/`; names starting with `.` are matched like others.
+const OPTIONS: MatchOptions = MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
 
 impl Patterns {
     /// Compiles `given`; an invalid glob is an error naming it.
     pub fn new(given: Vec<String>) -> Result<Patterns, String> {
-        let mut b = GlobSetBuilder::new();
+        let mut compiled = Vec::new();
         for p in &given {
             let bare = p.trim_start_matches("./").trim_end_matches('/');
             if bare.is_empty() || bare.starts_with('/') {
@@ -26,19 +33,19 @@ impl Patterns {
                     "pattern {p:?}: give a path relative to TARGET (e.g. etc/ or lib/*.so)"
                 ));
             }
-            b.add(glob(bare).map_err(|e| format!("pattern {p:?}: {e}"))?);
+            let bad = |e: glob::PatternError| format!("pattern {p:?}: {e}");
+            compiled.push(Pattern::new(bare).map_err(bad)?);
             // A pattern names a path or a directory: what is below it too.
-            b.add(glob(&format!("{bare}/**")).map_err(|e| format!("pattern {p:?}: {e}"))?);
+            compiled.push(Pattern::new(&format!("{bare}/**")).map_err(bad)?);
         }
-        let set = b.build().map_err(|e| e.to_string())?;
-        Ok(Patterns { given, set })
+        Ok(Patterns { given, compiled })
     }
 
     /// No patterns.
     pub fn none() -> Patterns {
         Patterns {
             given: Vec::new(),
-            set: GlobSet::empty(),
+            compiled: Vec::new(),
         }
     }
 
@@ -49,12 +56,10 @@ impl Patterns {
 
     /// Whether `path` (relative to TARGET) is selected.
     pub fn matches(&self, path: &Path) -> bool {
-        !self.given.is_empty() && self.set.is_match(path)
+        self.compiled
+            .iter()
+            .any(|p| p.matches_path_with(path, OPTIONS))
     }
-}
-
-fn glob(p: &str) -> Result<Glob, globset::Error> {
-    GlobBuilder::new(p).literal_separator(true).build()
 }
 
 impl fmt::Debug for Patterns {

@@ -27,6 +27,75 @@ pub const ROOT: &str = ".stagemerge";
 /// The clobbered versions' directory inside [`ROOT`].
 pub const CLOBBERED: &str = "clobbered";
 
+/// The lock of one path's store directory: a directory, since making one
+/// is atomic on every platform (WASI included).
+const LOCK: &str = "lock";
+
+/// How long a lock may stand before it is taken for one a killed merge left.
+const STALE_SECS: i64 = 2;
+
+/// Held while a merge keeps TARGET's version of a path and renames its own
+/// over it, so that two merges replacing one path at once cannot hide
+/// each other's version unkept; released when dropped.
+pub(crate) struct Lock<'f, F: Fs> {
+    fs: &'f F,
+    /// The store's `clobbered` directory, the path's directory in it, and
+    /// that one's name.
+    clobbered: F::Dir,
+    dir: F::Dir,
+    key: String,
+}
+
+impl<F: Fs> Drop for Lock<'_, F> {
+    fn drop(&mut self) {
+        let _ = self.fs.remove_dir(&self.dir, OsStr::new(LOCK));
+        // Nothing was kept: leave no empty directory (one another merge is
+        // using is not empty).
+        let _ = self.fs.remove_dir(&self.clobbered, OsStr::new(&self.key));
+    }
+}
+
+/// Takes the lock of `path`'s store directory (creating it), waiting for
+/// another merge's; a lock older than a few seconds is a killed merge's
+/// and is broken.
+pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &F::Dir, path: &Path) -> io::Result<Lock<'f, F>> {
+    let store = sub(fs, root, ROOT, true)?;
+    let clobbered = sub(fs, &store, CLOBBERED, true)?;
+    let key = key(path);
+    let dir = sub(fs, &clobbered, &key, true)?;
+    let name = OsStr::new(LOCK);
+    for _ in 0..10_000 {
+        match fs.create_dir(&dir, name, Some(0o700)) {
+            Ok(()) => {
+                return Ok(Lock {
+                    fs,
+                    clobbered,
+                    dir,
+                    key,
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            // Removed with its directory by an uninstall: make it again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return lock(fs, root, path);
+            }
+            Err(e) => return Err(e),
+        }
+        let now = fs.clock(&dir);
+        if let Ok(m) = fs.stat_at(&dir, name)
+            && m.ctime.is_some_and(|c| now.secs - c.secs > STALE_SECS)
+        {
+            let _ = fs.remove_dir(&dir, name);
+            continue;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "another merge holds the clobber store's lock of this path",
+    ))
+}
+
 /// How a version gets into the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum By {

@@ -43,6 +43,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             cx: &self.cx,
             fr: &mut *fr,
             name,
+            seen: None,
         };
         let target = match self.x.open_created(here) {
             Ok(t) => t.map(Handle::Owned),

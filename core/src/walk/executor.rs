@@ -30,6 +30,9 @@ pub(crate) struct At<'e, 'a, F: Fs, E> {
     pub(crate) cx: &'e Ctx<'a, F>,
     pub(crate) fr: &'e mut Frame<'a, F::Dir, E>,
     pub(crate) name: &'e OsStr,
+    /// The TARGET entry the step was decided on (`(dev, ino)`), where the
+    /// walk looked: a step that replaces it must find the same one.
+    pub(crate) seen: Option<(u64, u64)>,
 }
 
 /// How an executor answered a step.

@@ -127,6 +127,8 @@ struct Walk<'a, F: Fs, X> {
 struct Attempt {
     look: bool,
     raced: bool,
+    /// The TARGET entry this attempt's decision was made on.
+    seen: Option<(u64, u64)>,
 }
 
 /// How one attempt at an entry ended.
@@ -185,7 +187,11 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             || fr.how.crosses
             || fr.taken
             || !self.x.places_blind();
-        let mut at = Attempt { look, raced: false };
+        let mut at = Attempt {
+            look,
+            raced: false,
+            seen: None,
+        };
         for _ in 0..MAX_TRIES {
             if let Turn::Done(child) = self.attempt(fr, &name, kind, &mut at) {
                 return child;
@@ -218,6 +224,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             None
         };
         fr.taken = tmeta.is_some();
+        at.seen = tmeta.as_ref().map(Meta::id);
         let seen = tmeta
             .as_ref()
             .map_or(Seen::Absent, |m| Seen::Present(m.kind));
@@ -335,6 +342,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             cx: &self.cx,
             fr: &mut *fr,
             name,
+            seen: at.seen,
         };
         match self.x.carry_out(here, &step) {
             Outcome::Done(extra) => {

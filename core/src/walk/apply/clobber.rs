@@ -15,29 +15,56 @@ use super::super::executor::Outcome;
 use super::{Apply, Here, Restore, replaced_err};
 
 impl Apply<'_> {
-    /// Before TARGET's entry is replaced: keeps its version in the store
-    /// when a package other than the merge's own lists it (or lists the
-    /// path without a digest). `Raced` if TARGET's entry changed while it
-    /// was being kept; an error stops the replacement, so nothing is lost.
-    pub(super) fn keep_replaced<F: Fs>(&mut self, at: &Here<'_, '_, F>) -> Outcome<()> {
+    /// Before TARGET's entry is replaced: where a package other than the
+    /// merge's own lists the path, takes the path's store lock (held until
+    /// the replacing rename is done), checks that TARGET still holds the
+    /// entry the walk decided on (`Raced` if not: another merge replaced it
+    /// meanwhile), and keeps its version in the store when another package
+    /// may need it. An error stops the replacement, so nothing is lost.
+    pub(super) fn keep_replaced<'f, F: Fs>(
+        &mut self,
+        at: &Here<'_, 'f, F>,
+    ) -> Outcome<Option<store::Lock<'f, F>>> {
         let Some(own) = &at.cx.opts.ownership else {
-            return Outcome::Done(());
+            return Outcome::Done(None);
         };
         let (fs, fr, name, rel) = (at.cx.fs, &*at.fr, at.name, &at.cx.rel);
+        // Most replacements (an upgrade of the package's own files) need
+        // no lock: no other package lists the path. Two merges that both
+        // replace a path both saw before they started, so its owner is in
+        // their records and they take the lock.
+        let shared = own.owners.others_versions(rel).next().is_some();
+        let lock = if shared {
+            match store::lock(fs, at.cx.target_root, rel) {
+                Ok(l) => Some(l),
+                Err(e) => return Outcome::Failed(Op::CreateDir, Side::Target, e),
+            }
+        } else {
+            None
+        };
         let meta = match fs.stat_at(fr.target(), name) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Outcome::Raced,
             Err(e) => return Outcome::Failed(Op::Stat, Side::Target, e),
         };
+        // Another merge replaced the entry after the walk compared it: its
+        // version is not the one decided on (and may be a concurrent
+        // write, which the first writer keeps). Look again.
+        if at.seen.is_some_and(|seen| seen != meta.id()) {
+            return Outcome::Raced;
+        }
+        if lock.is_none() {
+            return Outcome::Done(None);
+        }
         let v = match version_at(fs, fr.target(), name, &meta) {
             Ok(Some(v)) => v,
-            Ok(None) => return Outcome::Done(()),
+            Ok(None) => return Outcome::Done(lock),
             Err(e) => return Outcome::Failed(Op::Read, Side::Target, e),
         };
         if !own.worth_keeping(rel, &v) {
-            return Outcome::Done(());
+            return Outcome::Done(lock);
         }
-        if let Err(e) = store::keep(
+        match store::keep(
             fs,
             at.cx.target_root,
             keeping(at, v),
@@ -45,15 +72,8 @@ impl Apply<'_> {
             name,
             By::Link,
         ) {
-            return Outcome::Failed(Op::Link, Side::Target, e);
-        }
-        // Another merge may have replaced the entry between the look and
-        // the link: then what was kept is not what the rename will hide.
-        match fs.stat_at(fr.target(), name) {
-            Ok(now) if now.id() == meta.id() => Outcome::Done(()),
-            Ok(_) => Outcome::Raced,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Outcome::Raced,
-            Err(e) => Outcome::Failed(Op::Stat, Side::Target, e),
+            Ok(()) => Outcome::Done(lock),
+            Err(e) => Outcome::Failed(Op::Link, Side::Target, e),
         }
     }
 

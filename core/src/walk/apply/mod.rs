@@ -89,11 +89,12 @@ impl<'o> Apply<'o> {
     /// A different entry: replaced by one atomic rename (a copy renamed over
     /// it when copying).
     fn replace<F: Fs>(&mut self, at: &mut Here<'_, '_, F>) -> Outcome<Restore> {
-        match self.keep_replaced(at) {
-            Outcome::Done(()) => {}
+        // Held until the rename below is done.
+        let _lock = match self.keep_replaced(at) {
+            Outcome::Done(lock) => lock,
             Outcome::Failed(op, side, e) => return Outcome::Failed(op, side, e),
             _ => return Outcome::Raced,
-        }
+        };
         if at.fr.how.copies() {
             return self.copy(at, true);
         }

@@ -51,9 +51,11 @@ def main():
     corpus = os.path.join(R.ROOT, "target", "corpus")
     base = tempfile.mkdtemp(prefix="stagemerge-bench-own-", dir=R.FS[a.fs])
     p = lambda *x: os.path.join(base, *x)
+    # A private copy on the benchmark's filesystem, merged into one stage.
+    R.sh(f"cp -a '{os.path.join(corpus, 'wheels')}' '{p('wheels')}'")
     os.makedirs(p("pristine"))
-    for w in sorted(os.listdir(os.path.join(corpus, "wheels"))):
-        R.link_tree(os.path.join(corpus, "wheels", w), p("pristine"))
+    for w in sorted(os.listdir(p("wheels"))):
+        R.link_tree(p("wheels", w), p("pristine"))
     R.skeleton(p("pristine"), p("skeleton"))
     R.changed_copy(p("pristine"), p("older"))
     entries = R.count_entries(p("pristine"))
@@ -68,7 +70,7 @@ def main():
         prepare = f"{reset} && cp -a '{p(target)}' '{T}' && sync"
         res = R.hyperfine(f"{a.fs} ownership {shape}", prepare, [
             ("without", f"{merge} '{S}' '{T}'"),
-            ("--manifest-dir (300 records)", f"{merge} --manifest-dir '{p('records300')}' '{S}' '{T}'"),
+            ("with manifest-dir (300 records)", f"{merge} --manifest-dir '{p('records300')}' '{S}' '{T}'"),
             ("floor", f"{floor} {floor_args}'{S}' '{T}'"),
             ("cp -Rp", f"cp -Rp '{S}/.' '{T}'"),
         ], a.runs, p(f"{shape}.json"))

@@ -279,6 +279,43 @@ fn debian_init_systems_sharing_paths_name_their_owner_and_on_owned_fail_keeps_ta
     );
     assert!(inst.stored().is_empty(), "nothing replaced, nothing stored");
 
+    // --allow-overwrite exempts the man pages from --on-owned fail: they
+    // are replaced (and said so, in JSON too), sbin/ still is not.
+    let run = inst.merge(
+        "sysvinit-core",
+        &sysv,
+        &[
+            "--on-owned",
+            "fail",
+            "--allow-overwrite",
+            "usr/share/man/",
+            "--json",
+        ],
+    );
+    run.assert_code(1);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let man = "usr/share/man/man8/halt.8.gz";
+    let replaced = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["path"] == man)
+        .unwrap_or_else(|| panic!("{man} replaced: {report:#}"));
+    assert_eq!(replaced["kind"], "replaced");
+    assert_eq!(replaced["owners"], serde_json::json!(["systemd-sysv"]));
+    assert_eq!(replaced["allowed"], true);
+    let conflict = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == "sbin/init")
+        .unwrap_or_else(|| panic!("sbin/init a conflict: {report:#}"));
+    assert_eq!(conflict["owners"], serde_json::json!(["systemd-sysv"]));
+    assert_eq!(
+        node_at(&f.target, b"sbin/init"),
+        systemd_version.nodes.get(&b"sbin/init"[..]).cloned()
+    );
+
     // The default replaces, naming the owner, and keeps each version.
     let run = inst.merge("sysvinit-core", &sysv, &[]);
     run.assert_code(0);

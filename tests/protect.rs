@@ -140,10 +140,14 @@ fn a_killed_protected_upgrade_reruns_to_the_uninterrupted_end() {
     };
     let end = |inst: &Installed| (Snapshot::of(&inst.target), Snapshot::of(&inst.records));
 
+    let journal = |inst: &Installed| inst.records.join("x.stagemerge-journal");
     let (stage, reference) = fresh("reference");
     let started = Instant::now();
-    assert!(upgrade(&stage, &reference).status().unwrap().success());
-    let full = started.elapsed();
+    let mut child = upgrade(&stage, &reference).spawn().unwrap();
+    let journal_at = wait_for_file(&journal(&reference), &mut child).unwrap_or_default();
+    assert!(child.wait().unwrap().success());
+    // The moves happen between the journal and the end.
+    let moving = started.elapsed().saturating_sub(journal_at);
     let want = end(&reference);
     assert_eq!(
         fs::read_to_string(reference.target.join("etc/x.conf")).unwrap(),
@@ -151,16 +155,18 @@ fn a_killed_protected_upgrade_reruns_to_the_uninterrupted_end() {
     );
 
     let n = kill_trials(20);
-    let mut mid_way = 0;
-    let journal = |inst: &Installed| inst.records.join("x.stagemerge-journal");
+    let (mut mid_way, mut after_protect) = (0, 0);
     for trial in 0..n {
         let (stage, inst) = fresh("trial");
         let mut child = upgrade(&stage, &inst).spawn().unwrap();
         wait_for_file(&journal(&inst), &mut child);
-        std::thread::sleep(full.mul_f64((trial as f64 + 0.5) / n as f64));
+        std::thread::sleep(moving.mul_f64((trial as f64 + 0.5) / n as f64));
         let _ = child.kill();
         if child.wait().unwrap().code().is_none() {
             mid_way += 1;
+            if inst.target.join("etc/x.conf.stagemerge-new").exists() {
+                after_protect += 1;
+            }
         }
         Run::of(upgrade(&stage, &inst)).assert_code(0);
         assert!(
@@ -168,6 +174,13 @@ fn a_killed_protected_upgrade_reruns_to_the_uninterrupted_end() {
             "trial {trial}: TARGET or the records differ from an uninterrupted run's"
         );
     }
-    eprintln!("{n} kills over a protected upgrade ({full:?}): {mid_way} mid-way");
+    eprintln!(
+        "{n} kills over a protected upgrade ({moving:?} of moves): {mid_way} mid-way, \
+         {after_protect} of them after x.conf.stagemerge-new was placed"
+    );
     assert!(mid_way > n / 3, "the kills must land inside runs");
+    assert!(
+        after_protect > 0 && after_protect < mid_way,
+        "kills must land both before and after the protected file"
+    );
 }

@@ -98,7 +98,7 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
     let late = Late {
         dir: dir.to_owned(),
         known,
-        read: Mutex::new(HashMap::new()),
+        read: Mutex::new(LateRead::default()),
     };
     Ok((owners, late))
 }
@@ -110,35 +110,51 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
 pub(crate) struct Late {
     dir: PathBuf,
     known: HashSet<OsString>,
-    /// What each late file lists (empty for one that vanished or could not
-    /// be read: a record being replaced is read again next time).
-    read: Mutex<HashMap<OsString, Vec<PathBuf>>>,
+    read: Mutex<LateRead>,
 }
 
 impl LateOwners for Late {
     fn lists(&self, path: &Path) -> bool {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return false;
-        };
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        for e in entries.flatten() {
-            let name = e.file_name();
-            if self.known.contains(&name) || read.contains_key(&name) || durable_temp(&name) {
-                continue;
+        // The directory is listed again only when it changed (a record or
+        // journal came or went): a merge asks for every file it meets.
+        let changed = std::fs::metadata(&self.dir).and_then(|m| m.modified()).ok();
+        if changed.is_none() || changed != read.listed_at {
+            read.listed_at = changed;
+            if let Ok(entries) = std::fs::read_dir(&self.dir) {
+                for e in entries.flatten() {
+                    let name = e.file_name();
+                    if self.known.contains(&name)
+                        || read.lists.contains_key(&name)
+                        || durable_temp(&name)
+                    {
+                        continue;
+                    }
+                    let listed = if journal::is_journal(&name) {
+                        journal::read_file(&e.path())
+                            .map(|l| l.into_iter().map(|o| o.path).collect())
+                            .unwrap_or_default()
+                    } else {
+                        super::read(&e.path())
+                            .map(|l| l.into_iter().map(|i| i.path).collect())
+                            .unwrap_or_default()
+                    };
+                    read.lists.insert(name, listed);
+                }
             }
-            let listed = if journal::is_journal(&name) {
-                journal::read_file(&e.path())
-                    .map(|l| l.into_iter().map(|o| o.path).collect())
-                    .unwrap_or_default()
-            } else {
-                super::read(&e.path())
-                    .map(|l| l.into_iter().map(|i| i.path).collect())
-                    .unwrap_or_default()
-            };
-            read.insert(name, listed);
         }
-        read.values().any(|l| l.iter().any(|p| p == path))
+        read.lists.values().any(|l| l.contains(path))
     }
+}
+
+/// What [`Late`] has read.
+#[derive(Debug, Default)]
+struct LateRead {
+    /// The directory's modification time when it was last listed.
+    listed_at: Option<std::time::SystemTime>,
+    /// What each late file lists (empty for one that vanished or could not
+    /// be read).
+    lists: HashMap<OsString, HashSet<PathBuf>>,
 }
 
 fn durable_temp(name: &std::ffi::OsStr) -> bool {

@@ -30,17 +30,15 @@ impl Apply<'_> {
         };
         let (fs, fr, name, rel) = (at.cx.fs, &*at.fr, at.name, &at.cx.rel);
         // Most replacements (an upgrade of the package's own files) need
-        // no lock: no other package lists the path. Two merges that both
-        // replace a path both saw before they started, so its owner is in
-        // their records and they take the lock.
-        let shared = own.owners.others_versions(rel).next().is_some();
-        let lock = if shared {
-            match store::lock(fs, at.cx.target_root, rel) {
-                Ok(l) => Some(l),
-                Err(e) => return Outcome::Failed(Op::CreateDir, Side::Target, e),
-            }
-        } else {
-            None
+        // nothing here: no other package lists the path. Two merges that
+        // both replace a path both saw it before they started, so its owner
+        // is in their records and they take the lock.
+        if own.owners.others_versions(rel).next().is_none() {
+            return Outcome::Done(None);
+        }
+        let lock = match store::lock(fs, at.cx.target_root, rel) {
+            Ok(l) => l,
+            Err(e) => return Outcome::Failed(Op::CreateDir, Side::Target, e),
         };
         let meta = match fs.stat_at(fr.target(), name) {
             Ok(m) => m,
@@ -53,16 +51,13 @@ impl Apply<'_> {
         if at.seen.is_some_and(|seen| seen != meta.id()) {
             return Outcome::Raced;
         }
-        if lock.is_none() {
-            return Outcome::Done(None);
-        }
         let v = match version_at(fs, fr.target(), name, &meta) {
             Ok(Some(v)) => v,
-            Ok(None) => return Outcome::Done(lock),
+            Ok(None) => return Outcome::Done(Some(lock)),
             Err(e) => return Outcome::Failed(Op::Read, Side::Target, e),
         };
         if !own.worth_keeping(rel, &v) {
-            return Outcome::Done(lock);
+            return Outcome::Done(Some(lock));
         }
         match store::keep(
             fs,
@@ -72,7 +67,7 @@ impl Apply<'_> {
             name,
             By::Link,
         ) {
-            Ok(()) => Outcome::Done(lock),
+            Ok(()) => Outcome::Done(Some(lock)),
             Err(e) => Outcome::Failed(Op::Link, Side::Target, e),
         }
     }

@@ -418,6 +418,9 @@ impl Report {
         if c.concurrent > 0 {
             s.push_str(&format!(", {} concurrent writes", c.concurrent));
         }
+        if c.protected > 0 {
+            s.push_str(&format!(", {} protected", c.protected));
+        }
         s.push_str(&format!(", {} conflicts", c.conflicts));
         if c.errors > 0 {
             s.push_str(&format!(", {} errors", c.errors));

@@ -2,12 +2,16 @@
 //! WASI).
 
 use std::path::Path;
+use std::sync::Arc;
 
+use crate::installed::Installed;
 use crate::merge;
-use crate::options::Options;
+use crate::options::{OnConflict, Options};
+use crate::ownership::{Owner, Owners, Ownership, Patterns, version};
+use crate::record::{Content, State};
 use crate::report::Report;
 use crate::step::Action;
-use crate::testing::memfs::MemFs;
+use crate::testing::memfs::{MemFs, Node};
 
 /// Merges `stage` into `target` (made by `setup`) on a filesystem where
 /// everything changed after the merge started; returns the filesystem, the
@@ -67,4 +71,137 @@ fn a_different_file_in_a_directory_changed_by_someone_else_is_a_concurrent_write
         fs.tree(stage).contains_key("d/f"),
         "the loser keeps its copy"
     );
+}
+
+/// Merges with ownership: `other-1` lists `lib/a` with the version TARGET
+/// holds, and protected `etc/` files are compared with the records.
+fn merge_owned(
+    setup: impl Fn(&MemFs),
+    changed: bool,
+    on_owned: Option<OnConflict>,
+) -> (MemFs, usize, usize, Report) {
+    let mut fs = MemFs::new();
+    fs.changed_after_start = changed;
+    setup(&fs);
+    let (stage, target) = (fs.mkdirs("stage"), fs.mkdirs("target"));
+    let theirs = Installed {
+        path: "lib/a".into(),
+        kind: None,
+        detail: None,
+        state: State::Placed,
+    };
+    let mut owners = Owners::default();
+    let other = Owner {
+        name: "other-1".into(),
+        own: false,
+        incomplete: false,
+        entries: vec![theirs],
+    };
+    owners.add_versioned(other, vec![Some(version(&file_content(b"theirs")))]);
+    let opts = Options {
+        ownership: Some(Arc::new(Ownership {
+            owners,
+            on_owned,
+            protect: Patterns::new(vec!["etc/".into()]).unwrap(),
+            ..Ownership::default()
+        })),
+        ..Options::default()
+    };
+    let report = merge(&fs, &stage, &target, &opts, &mut |_: &Path, _| {}).unwrap();
+    (fs, stage, target, report)
+}
+
+fn file_content(bytes: &[u8]) -> Content {
+    use sha2::{Digest, Sha256};
+    Content::File {
+        sha256: Sha256::digest(bytes).into(),
+    }
+}
+
+/// The names kept in TARGET's clobber store, and their contents.
+fn stored(fs: &MemFs, target: usize) -> Vec<Vec<u8>> {
+    fs.tree(target)
+        .into_iter()
+        .filter(|(p, _)| p.starts_with(".stagemerge/clobbered/") && p.matches('/').count() == 3)
+        .filter_map(|(_, n)| match n {
+            Node::File { data, .. } => Some(data),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn replacing_another_packages_file_names_it_and_keeps_its_version() {
+    let (fs, stage, target, report) = merge_owned(
+        |fs| {
+            fs.file("stage/lib/a", b"mine");
+            fs.file("target/lib/a", b"theirs");
+        },
+        false,
+        None,
+    );
+    assert_eq!(report.counts.replaced, 1);
+    let w = report.warnings[0].render(Path::new("/s"), Path::new("/t"));
+    assert_eq!(
+        w,
+        "replaced /t/lib/a (owned by other-1): the staged version differs"
+    );
+    assert_eq!(stored(&fs, target), [b"theirs".to_vec()]);
+    assert!(fs.tree(stage).is_empty());
+}
+
+#[test]
+fn on_owned_fail_leaves_both_and_stores_nothing() {
+    let (fs, stage, target, report) = merge_owned(
+        |fs| {
+            fs.file("stage/lib/a", b"mine");
+            fs.file("target/lib/a", b"theirs");
+        },
+        false,
+        Some(OnConflict::Fail),
+    );
+    assert_eq!(report.counts.conflicts, 1);
+    assert!(stored(&fs, target).is_empty());
+    assert!(fs.tree(stage).contains_key("lib/a"));
+}
+
+#[test]
+fn a_lost_concurrent_write_goes_to_the_store_not_stage() {
+    let (fs, stage, target, report) = merge_owned(
+        |fs| {
+            fs.file("stage/lib/b", b"mine");
+            fs.file("target/lib/b", b"a peer's");
+        },
+        true,
+        None,
+    );
+    assert_eq!(report.counts.concurrent, 1);
+    assert_eq!(stored(&fs, target), [b"mine".to_vec()]);
+    assert!(fs.tree(stage).is_empty(), "the staged version moved out");
+    let w = report.warnings[0].render(Path::new("/s"), Path::new("/t"));
+    assert!(
+        w.contains("(unowned)") && w.contains("clobber store"),
+        "{w}"
+    );
+}
+
+#[test]
+fn an_edited_protected_file_stays_and_the_new_one_goes_beside_it() {
+    let (fs, stage, target, report) = merge_owned(
+        |fs| {
+            fs.file("stage/etc/x.conf", b"new");
+            fs.file("target/etc/x.conf", b"edited");
+        },
+        false,
+        None,
+    );
+    assert_eq!(report.counts.protected, 1);
+    let t = fs.tree(target);
+    let data = |p: &str| match &t[p] {
+        Node::File { data, .. } => data.clone(),
+        n => panic!("{p}: {n:?}"),
+    };
+    assert_eq!(data("etc/x.conf"), b"edited");
+    assert_eq!(data("etc/x.conf.stagemerge-new"), b"new");
+    assert!(fs.tree(stage).is_empty());
 }

@@ -96,6 +96,7 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
         }
     }
     let late = Late {
+        handle: std::fs::File::open(dir).ok(),
         dir: dir.to_owned(),
         known,
         read: Mutex::new(LateRead::default()),
@@ -109,6 +110,9 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
 #[derive(Debug)]
 pub(crate) struct Late {
     dir: PathBuf,
+    /// The directory, open: its change is seen by one `fstat`, without a
+    /// path lookup per file the merge meets.
+    handle: Option<std::fs::File>,
     known: HashSet<OsString>,
     read: Mutex<LateRead>,
 }
@@ -118,7 +122,10 @@ impl LateOwners for Late {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         // The directory is listed again only when it changed (a record or
         // journal came or went): a merge asks for every file it meets.
-        let changed = std::fs::metadata(&self.dir).and_then(|m| m.modified()).ok();
+        let changed = match &self.handle {
+            Some(h) => h.metadata().and_then(|m| m.modified()).ok(),
+            None => std::fs::metadata(&self.dir).and_then(|m| m.modified()).ok(),
+        };
         if changed.is_none() || changed != read.listed_at {
             read.listed_at = changed;
             if let Ok(entries) = std::fs::read_dir(&self.dir) {

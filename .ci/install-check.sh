@@ -41,8 +41,14 @@ check "$PWD/target/install/bin" from-path "cargo install --path native"
 # 2. From the packages. `cargo package` verifies each one by building it from
 # its .crate; the nested guest build of stagemerge-wasm-host then runs on
 # the unpacked stagemerge-core, wherever cargo put it.
-cargo package --workspace --exclude stagemerge-bench-floor --locked --quiet
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# For that, cargo unpacks the workspace's own packages into
+# $CARGO_HOME/registry/src/-<hash of this checkout's path>/ and reuses a copy
+# of the same version unpacked there by an earlier run (a clone at the same
+# path, older sources): remove ours, so that this run's sources are built.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/stagemerge-core-"$version" \
+    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/stagemerge-wasm-host-"$version"
+cargo package --workspace --exclude stagemerge-bench-floor --locked --quiet
 pkg="$root/target/package"
 for crate in stagemerge-core stagemerge-wasm-host stagemerge; do
     test -f "$pkg/$crate-$version.crate"

@@ -175,3 +175,51 @@ fn backports_merged_sixteen_at_once_then_uninstalled_in_twenty_orders_break_noth
 fn backports_merged_one_by_one_then_uninstalled_in_twenty_orders_break_nothing() {
     merge_then_uninstall_in_every_order(1);
 }
+
+/// Regression (found by review: the store kept the version a package had
+/// before an upgrade for as long as anything listed the path): two
+/// packages sharing a file, each upgraded five times in turn with a new
+/// version of it. After every merge the store holds exactly the one
+/// version the other package needs back, both verify, and the two
+/// uninstalls restore and then empty it.
+#[test]
+fn upgrades_in_turn_keep_only_what_installed_packages_need() {
+    let f = Fixture::new(Prim::Rename);
+    let inst = Installed::new(&f.target, &f.root().join("installed"));
+    for round in 0..5 {
+        for pkg in ["a", "b"] {
+            f.file(
+                "stage/lib/ns/__init__.py",
+                format!("# {pkg} {round}\n").as_bytes(),
+            );
+            f.file(format!("stage/lib/{pkg}.py"), pkg.as_bytes());
+            inst.merge(pkg, &f.stage, &[]).assert_code(0);
+            let stored = inst.stored();
+            let when = format!("round {round}, after {pkg}");
+            if (round, pkg) != (0, "a") {
+                assert_eq!(stored.len(), 1, "{when}: {stored:?}");
+                let other = if pkg == "a" { "b" } else { "a" };
+                let expected_round = if pkg == "a" { round - 1 } else { round };
+                assert_eq!(
+                    fs::read_to_string(&stored[0]).unwrap(),
+                    format!("# {other} {expected_round}\n"),
+                    "{when}: the other's current version"
+                );
+            }
+            inst.verify("a").assert_code(0);
+            if (round, pkg) != (0, "a") {
+                inst.verify("b").assert_code(0);
+            }
+        }
+    }
+    inst.uninstall("b")
+        .assert_code(0)
+        .assert_stderr_has("1 restored");
+    assert_eq!(
+        fs::read_to_string(f.target.join("lib/ns/__init__.py")).unwrap(),
+        "# a 4\n"
+    );
+    assert!(inst.stored().is_empty());
+    inst.uninstall("a").assert_code(0);
+    assert!(!f.target.join("lib").exists() && !f.target.join(".stagemerge").exists());
+}

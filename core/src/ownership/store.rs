@@ -55,6 +55,39 @@ impl<F: Fs> Drop for Lock<'_, F> {
     }
 }
 
+impl<F: Fs> Lock<'_, F> {
+    /// Removes the path's kept versions that `needed` says no package
+    /// needs and that were kept no later than `before` (a merge's start:
+    /// what was kept since may be a merge's that this one's records do not
+    /// show).
+    /// Returns how many it removed.
+    pub(crate) fn prune_before(
+        &self,
+        needed: &dyn Fn(&Version) -> bool,
+        before: Stamp,
+    ) -> io::Result<u64> {
+        let mut removed = 0;
+        for e in self.fs.read_dir(&self.dir)? {
+            let Some(v) = parse(&e.name) else { continue };
+            if needed(&v) {
+                continue;
+            }
+            // At `before` itself is before too: the records were read once
+            // the clock had passed it, so whatever kept a version in that
+            // tick had journaled by then.
+            let kept_at = self.fs.stat_at(&self.dir, &e.name)?.ctime;
+            if kept_at.is_some_and(|c| c <= before) {
+                match self.fs.remove_file(&self.dir, &e.name) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// Takes the lock of `path`'s store directory (creating it), waiting for
 /// another merge's; a lock older than a few seconds is a killed merge's
 /// and is broken.

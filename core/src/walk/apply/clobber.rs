@@ -56,20 +56,21 @@ impl Apply<'_> {
             Ok(None) => return Outcome::Done(Some(lock)),
             Err(e) => return Outcome::Failed(Op::Read, Side::Target, e),
         };
-        if !own.worth_keeping(rel, &v) {
-            return Outcome::Done(Some(lock));
+        if own.worth_keeping(rel, &v) {
+            let k = keeping(at, v);
+            if let Err(e) = store::keep(fs, at.cx.target_root, k, fr.target(), name, By::Link) {
+                return Outcome::Failed(Op::Link, Side::Target, e);
+            }
         }
-        match store::keep(
-            fs,
-            at.cx.target_root,
-            keeping(at, v),
-            fr.target(),
-            name,
-            By::Link,
-        ) {
-            Ok(()) => Outcome::Done(Some(lock)),
-            Err(e) => Outcome::Failed(Op::Link, Side::Target, e),
+        // Versions no other package lists any more (the package's own from
+        // before an upgrade, an uninstalled one's) go, so that the store
+        // holds what installed packages need: those kept before this merge
+        // started, by merges whose records it read. A failure only leaves
+        // them for the next prune.
+        if let Some(start) = at.cx.start {
+            let _ = lock.prune_before(&|kept| own.worth_keeping(rel, kept), start);
         }
+        Outcome::Done(Some(lock))
     }
 
     /// A staged version that lost to TARGET's ([`crate::Step::Keep`],

@@ -279,8 +279,9 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Entries not merged, in the order they arose. Empty means success.
     pub problems: Vec<Problem>,
-    /// Staged entries the merge left in STAGE, and why, in walk order: what
-    /// [`crate::record::settle`] needs to know of the outcome.
+    /// Staged entries the merge did not place, and why, in walk order: what
+    /// [`crate::record::settle`] needs to know of the outcome. They are still
+    /// in STAGE, except a shadowed version that went into the clobber store.
     pub left: Vec<(PathBuf, Left)>,
 }
 
@@ -291,7 +292,8 @@ pub enum Left {
     /// below it was merged either.
     Unplaced,
     /// TARGET keeps another version of this non-directory: a concurrent
-    /// merge placed it first, or `--on-conflict keep` kept it.
+    /// merge placed it first, or `--on-conflict keep` kept it. The staged
+    /// version is in STAGE, or in the clobber store with `--manifest-dir`.
     Shadowed,
 }
 

@@ -6,10 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::util::parallel::{MERGES, SITE, namespace_stage, run_parallel, shared_namespace_round};
-use crate::util::{BOTH, Fixture};
+use crate::util::{BOTH, Fixture, Prim};
 
 /// Rounds per test; `STAGEMERGE_ROUNDS` raises it for a long run.
-fn rounds(default: usize) -> usize {
+pub(crate) fn rounds(default: usize) -> usize {
     std::env::var("STAGEMERGE_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -19,9 +19,14 @@ fn rounds(default: usize) -> usize {
 #[test]
 fn sixteen_merges_sharing_namespace_dirs_never_fail() {
     for prim in BOTH {
-        for round in 0..rounds(100) {
-            shared_namespace_round(&Fixture::new_fast(prim), round);
-        }
+        shared_namespace_rounds(prim, rounds(100));
+    }
+}
+
+/// `n` rounds of [`shared_namespace_round`] with the binary `prim` selects.
+pub(crate) fn shared_namespace_rounds(prim: Prim, n: usize) {
+    for round in 0..n {
+        shared_namespace_round(&Fixture::new_fast(prim), round);
     }
 }
 
@@ -43,10 +48,16 @@ fn slow_down(stage: &Path, i: usize) {
 /// finished one (sequential order: SPEC's replace rule).
 #[test]
 fn different_contents_leave_one_whole_version_and_every_other_is_announced() {
+    different_contents_rounds(&BOTH, rounds(20));
+}
+
+/// `n` rounds per binary of 16 merges at once whose shared file differs:
+/// one whole version left, every other announced.
+pub(crate) fn different_contents_rounds(prims: &[Prim], n: usize) {
     let mut concurrent_total = 0;
     let mut replaced_total = 0;
-    for prim in BOTH {
-        for round in 0..rounds(20) {
+    for &prim in prims {
+        for round in 0..n {
             let f = Fixture::new_fast(prim);
             f.dir("target/aaa");
             if round % 2 == 1 {

@@ -21,13 +21,13 @@ fn journal(record: &Path) -> PathBuf {
 
 /// The three record formats, as the options that ask for them.
 #[derive(Clone, Copy, Debug)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
     Sage,
 }
 
-const FORMATS: [Format; 3] = [Format::Text, Format::Json, Format::Sage];
+pub(crate) const FORMATS: [Format; 3] = [Format::Text, Format::Json, Format::Sage];
 
 impl Format {
     fn args(self, record: &Path) -> Vec<std::ffi::OsString> {
@@ -66,8 +66,8 @@ impl Format {
     }
 }
 
-fn merge_cmd(format: Format, record: &Path, stage: &Path, target: &Path) -> Command {
-    let mut c = command(Prim::Rename);
+fn merge_cmd(prim: Prim, format: Format, record: &Path, stage: &Path, target: &Path) -> Command {
+    let mut c = command(prim);
     c.arg("merge").arg("--quiet");
     c.args(format.args(record));
     c.arg(stage).arg(target);
@@ -80,6 +80,13 @@ fn merge_cmd(format: Format, record: &Path, stage: &Path, target: &Path) -> Comm
 /// run writes, byte for byte, and leaves no journal.
 #[test]
 fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
+    killed_merges_rerun(Prim::Rename, &FORMATS, kill_trials(100));
+}
+
+/// [`killed_merges_rerun_to_the_record_an_uninterrupted_run_writes`] with
+/// the binary `prim` selects, the record formats `formats` and `n` kills
+/// per format.
+pub(crate) fn killed_merges_rerun(prim: Prim, formats: &[Format], n: usize) {
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let w = work.path();
@@ -97,21 +104,20 @@ fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
         (s.join("pristine"), t, record)
     };
 
-    for format in FORMATS {
+    for &format in formats {
         let (s, t, record) = fresh("reference");
         let started = Instant::now();
-        let mut child = merge_cmd(format, &record, &s, &t).spawn().unwrap();
+        let mut child = merge_cmd(prim, format, &record, &s, &t).spawn().unwrap();
         let journal_at = wait_for_file(&journal(&record), &mut child).unwrap_or_default();
         assert!(child.wait().unwrap().success());
         let full = started.elapsed();
         let want = format.essence(&record);
         let want_target = Snapshot::of(&t);
         assert!(!journal(&record).exists(), "{format:?}: journal removed");
-        let n = kill_trials(100);
         let (mut mid_way, mut journaled) = (0, 0);
         for trial in 0..n {
             let (s, t, record) = fresh("trial");
-            let mut child = merge_cmd(format, &record, &s, &t)
+            let mut child = merge_cmd(prim, format, &record, &s, &t)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -131,7 +137,7 @@ fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
             if journal(&record).exists() {
                 journaled += 1;
             }
-            Run::of(merge_cmd(format, &record, &s, &t)).assert_code(0);
+            Run::of(merge_cmd(prim, format, &record, &s, &t)).assert_code(0);
             assert!(
                 format.essence(&record) == want,
                 "{format:?} trial {trial}: the record differs from an uninterrupted run's"
@@ -174,11 +180,11 @@ fn rerun_of_a_finished_merge_keeps_the_record() {
         f.file("target/share/other", b"another package");
         let record = f.root().join("record");
         let (s, t) = (f.root().join("stage"), f.root().join("target"));
-        Run::of(merge_cmd(format, &record, &s, &t)).assert_code(0);
+        Run::of(merge_cmd(Prim::Rename, format, &record, &s, &t)).assert_code(0);
         let first = fs::read(&record).unwrap();
         assert!(!first.is_empty());
         std::thread::sleep(Duration::from_millis(1100));
-        Run::of(merge_cmd(format, &record, &s, &t)).assert_code(0);
+        Run::of(merge_cmd(Prim::Rename, format, &record, &s, &t)).assert_code(0);
         assert_eq!(
             String::from_utf8_lossy(&fs::read(&record).unwrap()),
             String::from_utf8_lossy(&first),
@@ -214,11 +220,17 @@ fn kill_after_journal(f: &Fixture, record: &Path, n: usize) {
             f.file(format!("stage/share/many/f{i:05}"), b"x");
         }
         f.dir("target/share/many");
-        let mut child = merge_cmd(Format::Text, record, &stage, &f.root().join("target"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = merge_cmd(
+            Prim::Rename,
+            Format::Text,
+            record,
+            &stage,
+            &f.root().join("target"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !journal(record).exists() && Instant::now() < deadline {
             if child.try_wait().unwrap().is_some() {
@@ -248,7 +260,14 @@ fn interrupted_install_is_reported_incomplete_until_a_rerun_finishes_it() {
     // record (more files of the package) is killed after its journal.
     f.file("stage/share/first", b"1");
     let (stage, target) = (f.root().join("stage"), f.root().join("target"));
-    Run::of(merge_cmd(Format::Text, &record, &stage, &target)).assert_code(0);
+    Run::of(merge_cmd(
+        Prim::Rename,
+        Format::Text,
+        &record,
+        &stage,
+        &target,
+    ))
+    .assert_code(0);
     kill_after_journal(&f, &record, 20_000);
     let before = Snapshot::of(&target);
 
@@ -269,7 +288,14 @@ fn interrupted_install_is_reported_incomplete_until_a_rerun_finishes_it() {
     assert_eq!(Snapshot::of(&target), before, "uninstall removed nothing");
 
     // The rest of the stage goes too; then the record lists every file.
-    Run::of(merge_cmd(Format::Text, &record, &stage, &target)).assert_code(0);
+    Run::of(merge_cmd(
+        Prim::Rename,
+        Format::Text,
+        &record,
+        &stage,
+        &target,
+    ))
+    .assert_code(0);
     let listed = fs::read_to_string(&record).unwrap();
     let want: String = std::iter::once("share/first\n".to_owned())
         .chain((0..20_000).map(|i| format!("share/many/f{i:05}\n")))
@@ -355,6 +381,7 @@ fn uninstall_keeps_files_another_interrupted_install_journaled() {
     f.file("stage-a/share/only-a", b"a");
     let a = dir.join("a.txt");
     Run::of(merge_cmd(
+        Prim::Rename,
         Format::Text,
         &a,
         &f.root().join("stage-a"),

@@ -96,9 +96,15 @@ fn remove_deep(root: &Path, name: &str, levels: usize) {
 
 #[test]
 fn tree_deeper_than_path_max_is_walked_level_by_level() {
+    deeper_than_path_max(&BOTH);
+}
+
+/// [`tree_deeper_than_path_max_is_walked_level_by_level`] with the binaries
+/// `prims` select.
+pub(crate) fn deeper_than_path_max(prims: &[Prim]) {
     // 40 levels of 200-byte names: about 8 KiB of path, twice PATH_MAX.
     let (name, levels) = ("d".repeat(200), 40);
-    for prim in BOTH {
+    for &prim in prims {
         let f = Fixture::new(prim);
         deep_tree(&f.stage, &name, levels, Some(("leaf", b"bottom")));
         // TARGET has the directories already: the merge must walk all the way
@@ -205,7 +211,13 @@ fn identical_fifo_is_a_no_op() {
 
 #[test]
 fn read_only_staged_files_and_dirs_are_moved() {
-    for prim in BOTH {
+    read_only_moved(&BOTH);
+}
+
+/// [`read_only_staged_files_and_dirs_are_moved`] with the binaries `prims`
+/// select.
+pub(crate) fn read_only_moved(prims: &[Prim]) {
+    for &prim in prims {
         let f = Fixture::new(prim);
         let ro = f.file("stage/share/ro/data", b"ro");
         set_mode(&ro, 0o444);

@@ -6,8 +6,9 @@
 # backs the power-cut tests' ext4, for reflink crash images), bindfs (a FUSE mount
 # that refuses RENAME_NOREPLACE), util-linux (setpriv, mount), sudo (SAGE_SUDO
 # escalation), bsdutils (script: a terminal for the progress bar) and MinGW
-# (Wasmtime's C helpers for the Windows check) from the distribution when
-# absent; without root those tests skip with a reason.
+# (Wasmtime's C helpers for the Windows build) from the distribution when
+# absent, and tests/wine.sh installs wine; without root those tests skip
+# with a reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,6 +68,9 @@ CARGO_TARGET_WASM32_WASIP1_RUNNER="$PWD/target/debug/stagemerge-wasm-run" \
 # The wheel, built from source and installed into a fresh venv (pip's and
 # Sage's install lines).
 bash tests/wheel.sh 2>&1 | tee -a "$log" || status=$?
+# The Windows build under Wine: the windows:: scenarios and the core's unit
+# tests (installs wine as root when missing; README "Platforms").
+bash tests/wine.sh "$@" 2>&1 | tee -a "$log" || status=$?
 # What users download: the binaries' sizes (README "Install").
 cargo build --release --locked --quiet -p stagemerge
 for b in stagemerge stagemerge-sandbox; do

@@ -25,3 +25,4 @@ mod records;
 mod reliability;
 mod sage;
 mod sandbox;
+mod windows;

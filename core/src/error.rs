@@ -120,15 +120,15 @@ impl Error {
             format!(
                 "{} {} -> {}: {}",
                 self.op.verb(),
-                stage_root.join(&self.path).display(),
-                target_root.join(&self.path).display(),
+                crate::rel::under(stage_root, &self.path).display(),
+                crate::rel::under(target_root, &self.path).display(),
                 self.source
             )
         } else {
             format!(
                 "{} {}: {}",
                 self.op.verb(),
-                root.join(&self.path).display(),
+                crate::rel::under(root, &self.path).display(),
                 self.source
             )
         };

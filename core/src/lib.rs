@@ -27,6 +27,7 @@ pub mod outcome;
 pub mod ownership;
 pub mod plan;
 pub mod record;
+pub mod rel;
 pub mod report;
 mod resolve;
 mod roots;

@@ -44,7 +44,10 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
     let (mut n_shared, mut n_restored, mut n_modified, mut n_missing) = (0, 0, 0, 0);
     let mut listed = Vec::new();
     for (path, kept) in &report.kept {
-        let Some((why, severity, line)) = describe(kept, &a.target.join(path).display()) else {
+        let Some((why, severity, line)) = describe(
+            kept,
+            &stagemerge_core::rel::under(&a.target, path).display(),
+        ) else {
             continue;
         };
         match why {

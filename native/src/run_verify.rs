@@ -98,7 +98,7 @@ fn print_json(shadowed: &Problems, problems: &Problems, t: &Tally) {
 fn print_text(a: &VerifyArgs, shadowed: &Problems, problems: &Problems, t: &Tally) {
     let mut out = std::io::stdout().lock();
     for (path, s) in shadowed.iter().chain(problems) {
-        let shown = a.target.join(path);
+        let shown = stagemerge_core::rel::under(&a.target, path);
         let extra = match s {
             Status::Modified { what } => format!(" ({})", what.join(", ")),
             Status::TypeChanged { recorded, found } => {

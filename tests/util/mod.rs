@@ -25,12 +25,26 @@ pub enum Prim {
     /// primitives. Each merge is preceded by `plan` and `plan --sandbox`
     /// (text and JSON), which must print the same bytes and change nothing.
     Sandbox,
+    /// `stagemerge.exe` (x86_64-pc-windows-gnu) run by Wine: the Windows
+    /// shim on the same host directories (`windows.rs`, [`wine`]). Each
+    /// merge is preceded by the Windows binary's own `plan` and `plan
+    /// --sandbox`, which must agree as the native ones do.
+    Wine,
 }
 
 impl Prim {
     /// Whether whole directories move by one rename (else: mkdir + children).
     pub fn renames_dirs(self) -> bool {
-        self == Prim::Rename
+        matches!(self, Prim::Rename | Prim::Wine)
+    }
+
+    /// The binary that checks the plans before a merge: the Windows one for
+    /// [`Prim::Wine`], else the native one.
+    fn planner(self) -> Prim {
+        match self {
+            Prim::Wine => Prim::Wine,
+            _ => Prim::Rename,
+        }
     }
 }
 
@@ -105,12 +119,18 @@ impl Fixture {
     pub fn merge(&self, args: &[&str]) -> Run {
         let mut c = self.command();
         c.arg("merge");
-        if self.prim == Prim::Sandbox {
+        if matches!(self.prim, Prim::Sandbox | Prim::Wine) {
             let policy = args
                 .windows(2)
                 .find(|w| w[0] == "--on-conflict")
                 .map(|w| w[1]);
-            assert_plans_agree(&self.stage, &self.target, policy);
+            let policy: &[&str] = match policy {
+                Some(p) => &["--on-conflict", p],
+                None => &[],
+            };
+            plans_agree(self.prim.planner(), &self.stage, &self.target, policy);
+        }
+        if self.prim == Prim::Sandbox {
             c.arg("--sandbox");
         }
         c.args(args).arg(&self.stage).arg(&self.target);
@@ -119,7 +139,7 @@ impl Fixture {
 
     /// Runs `stagemerge plan [args] STAGE TARGET` natively.
     pub fn plan(&self, args: &[&str]) -> Run {
-        let mut c = command(Prim::Rename);
+        let mut c = command(self.prim.planner());
         c.arg("plan").args(args).arg(&self.stage).arg(&self.target);
         Run::of(c)
     }
@@ -146,6 +166,9 @@ pub fn bin() -> &'static str {
 }
 
 pub fn command(prim: Prim) -> Command {
+    if prim == Prim::Wine {
+        return wine::command();
+    }
     let mut c = Command::new(bin());
     c.env_remove("STAGEMERGE_FORCE_FALLBACK");
     if prim == Prim::Fallback {
@@ -181,6 +204,13 @@ pub fn assert_plans_agree(stage: &Path, target: &Path, policy: Option<&str>) -> 
 /// [`assert_plans_agree`] for plans with the options `args`.
 #[track_caller]
 pub fn assert_plans_agree_with(stage: &Path, target: &Path, args: &[&str]) -> Run {
+    plans_agree(Prim::Rename, stage, target, args)
+}
+
+/// [`assert_plans_agree_with`] for the binary `prim` selects (the native
+/// one, or the Windows one under Wine).
+#[track_caller]
+fn plans_agree(prim: Prim, stage: &Path, target: &Path, args: &[&str]) -> Run {
     let trees = || {
         (
             Snapshot::of(stage),
@@ -191,7 +221,7 @@ pub fn assert_plans_agree_with(stage: &Path, target: &Path, args: &[&str]) -> Ru
     };
     let before = trees();
     let plan = |extra: &[&str]| {
-        let mut c = command(Prim::Rename);
+        let mut c = command(prim);
         c.arg("plan").args(extra).args(args);
         c.arg(stage).arg(target);
         Run::of(c)
@@ -461,6 +491,7 @@ pub mod corpus;
 pub mod packages;
 pub mod parallel;
 pub mod scenarios;
+pub mod wine;
 
 /// Generates one `#[test]` per placement primitive (and one in the sandbox,
 /// with the plans checked first) for each named scenario

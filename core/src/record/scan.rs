@@ -57,7 +57,7 @@ pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Scan, Error>
             .read_dir(dir.get())
             .map_err(|e| Error::new(Op::ReadDir, Side::Stage, at.clone(), e))?;
         for e in &mut listing {
-            let path = at.join(&e.name);
+            let path = crate::rel::child(&at, &e.name);
             let fail = |op, err| Error::new(op, Side::Stage, path.clone(), err);
             let meta = if level == Record::Full || e.kind == Kind::Unknown {
                 Some(

@@ -112,7 +112,7 @@ impl Warning {
 
     /// The message, with the roots as the user named them.
     pub fn render(&self, stage_root: &Path, target_root: &Path) -> String {
-        let t = target_root.join(self.path());
+        let t = crate::rel::under(target_root, self.path());
         let whose = match self.collided() {
             Some(c) => format!(" ({})", describe(c)),
             None => String::new(),
@@ -127,7 +127,7 @@ impl Warning {
             } else {
                 format!(
                     "the staged version stays at {}",
-                    stage_root.join(self.path()).display()
+                    crate::rel::under(stage_root, self.path()).display()
                 )
             }
         };
@@ -227,8 +227,8 @@ impl Problem {
                 reason,
                 collided,
             } => {
-                let s = stage_root.join(path);
-                let t = target_root.join(path);
+                let s = crate::rel::under(stage_root, path);
+                let t = crate::rel::under(target_root, path);
                 let (s, t) = (s.display(), t.display());
                 match reason {
                     ConflictReason::Type { stage, target } => format!(

@@ -146,7 +146,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         let mut stack = vec![root];
         while let Some(top) = stack.last_mut() {
             if let Some(entry) = top.entries.next() {
-                self.cx.rel.push(&entry.name);
+                crate::rel::push(&mut self.cx.rel, &entry.name);
                 match self.entry(top, entry) {
                     Some(child) => stack.push(child),
                     None => {

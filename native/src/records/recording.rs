@@ -194,7 +194,7 @@ impl<'c> Recording<'c> {
                         notes.push(format!(
                             "{} has a newline in its name: left out of the text manifest {} \
                              (use --manifest-format json)",
-                            self.cfg.target.join(p).display(),
+                            stagemerge_core::rel::under(&self.cfg.target, &p).display(),
                             b.path.display()
                         ));
                     }
@@ -207,7 +207,7 @@ impl<'c> Recording<'c> {
                         notes.push(format!(
                             "{} is not UTF-8: Sage's record {} holds it with U+FFFD in place \
                              of the bad bytes",
-                            self.cfg.target.join(p).display(),
+                            stagemerge_core::rel::under(&self.cfg.target, &p).display(),
                             b.path.display()
                         ));
                     }

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, Metadata, OpenOptions};
@@ -42,6 +42,27 @@ impl NativeFs {
 /// disk there (README: Windows has not been run yet).
 pub(crate) fn sync_dir(_path: &std::path::Path) -> io::Result<()> {
     Ok(())
+}
+
+/// Runs a replacing rename again while Windows refuses it as denied, for up
+/// to two seconds. Windows will not replace a file that another process
+/// holds open (a concurrent merge comparing it, or opening it for its file
+/// index), even when every handle shares deletion: the rename fails with
+/// `ERROR_ACCESS_DENIED` until that handle closes, a matter of
+/// milliseconds. Found by 16 merges at once under Wine; a denial that
+/// lasts (the file's ACL) is reported after the wait.
+fn while_held(mut rename: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match rename() {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            done => return done,
+        }
+    }
 }
 
 fn kind_of(ft: cap_std::fs::FileType) -> Kind {
@@ -139,7 +160,7 @@ impl Fs for NativeFs {
         to: &Dir,
         to_name: &OsStr,
     ) -> io::Result<()> {
-        from.rename(from_name, to, to_name)
+        while_held(|| from.rename(from_name, to, to_name))
     }
 
     fn link(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
@@ -179,9 +200,7 @@ impl Fs for NativeFs {
                 let mut dst = to.create(&tmp)?;
                 let written = io::copy(&mut src, &mut dst).and_then(|_| {
                     let times = std::fs::FileTimes::new();
-                    let at = |s: Stamp| {
-                        UNIX_EPOCH + std::time::Duration::new(s.secs.max(0) as u64, s.nanos)
-                    };
+                    let at = |s: Stamp| UNIX_EPOCH + Duration::new(s.secs.max(0) as u64, s.nanos);
                     let times = match (meta.atime, meta.mtime) {
                         (Some(a), Some(m)) => times.set_accessed(at(a)).set_modified(at(m)),
                         _ => times,
@@ -205,7 +224,7 @@ impl Fs for NativeFs {
             }
         }
         let placed = if replace {
-            to.rename(&tmp, to, to_name)
+            while_held(|| to.rename(&tmp, to, to_name))
         } else {
             win32::move_noreplace(to, &tmp, to, to_name)
         };

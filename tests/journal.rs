@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::corpus::{corpus, farm, mixed_reinstall, sh};
+use crate::util::corpus::{MIXED, corpus, farm, reinstall_of, sh};
 use crate::util::{Fixture, Prim, Run, Snapshot, command, fast_tmp, kill_trials, wait_for_file};
 use serde_json::Value;
 
@@ -80,17 +80,17 @@ fn merge_cmd(prim: Prim, format: Format, record: &Path, stage: &Path, target: &P
 /// run writes, byte for byte, and leaves no journal.
 #[test]
 fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
-    killed_merges_rerun(Prim::Rename, &FORMATS, kill_trials(100));
+    killed_merges_rerun(Prim::Rename, &FORMATS, kill_trials(100), &MIXED);
 }
 
 /// [`killed_merges_rerun_to_the_record_an_uninterrupted_run_writes`] with
-/// the binary `prim` selects, the record formats `formats` and `n` kills
-/// per format.
-pub(crate) fn killed_merges_rerun(prim: Prim, formats: &[Format], n: usize) {
+/// the binary `prim` selects, the record formats `formats`, `n` kills per
+/// format and a reinstall of the corpus's wheel stages `packages`.
+pub(crate) fn killed_merges_rerun(prim: Prim, formats: &[Format], n: usize, packages: &[&str]) {
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let w = work.path();
-    let (pristine, base) = mixed_reinstall(&corpus, w);
+    let (pristine, base) = reinstall_of(&corpus, w, packages);
     let files = Snapshot::of(&pristine).nodes.len();
     let fresh = |n: &str| -> (PathBuf, PathBuf, PathBuf) {
         let (s, t) = (w.join(format!("{n}-stage")), w.join(format!("{n}-target")));

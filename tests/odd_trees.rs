@@ -96,15 +96,9 @@ fn remove_deep(root: &Path, name: &str, levels: usize) {
 
 #[test]
 fn tree_deeper_than_path_max_is_walked_level_by_level() {
-    deeper_than_path_max(&BOTH);
-}
-
-/// [`tree_deeper_than_path_max_is_walked_level_by_level`] with the binaries
-/// `prims` select.
-pub(crate) fn deeper_than_path_max(prims: &[Prim]) {
     // 40 levels of 200-byte names: about 8 KiB of path, twice PATH_MAX.
     let (name, levels) = ("d".repeat(200), 40);
-    for &prim in prims {
+    for prim in BOTH {
         let f = Fixture::new(prim);
         deep_tree(&f.stage, &name, levels, Some(("leaf", b"bottom")));
         // TARGET has the directories already: the merge must walk all the way

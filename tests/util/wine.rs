@@ -17,6 +17,12 @@ pub const NO_SYMLINKS: &str = "Wine 8 shows a host symlink as the file or direct
      (it has no reparse points), so no symlink reaches the Windows program; pinned by \
      windows::wine_shows_host_symlinks_as_their_targets";
 
+/// Why the Linux test of a tree deeper than PATH_MAX is skipped under Wine.
+pub const SHORT_PATHS: &str = "Wine 8's GetFinalPathNameByHandleW reads the name into a \
+     buffer of MAX_PATH characters and fails with ERROR_MORE_DATA (os error 234) beyond it, \
+     and cap-std lists a directory by that name; Windows itself allows 32,767. A tree as \
+     deep as Wine allows runs instead (windows::deep_tree_within_wines_path_limit_...)";
+
 /// Why a scenario about permission bits is skipped under Wine.
 pub const NO_MODES: &str = "Windows has no permission bits: the shim reports no mode, so a \
      difference in mode alone is no difference there";

@@ -12,7 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use wasmtime::{Engine, Module};
 
 use crate::wt;
@@ -27,7 +27,9 @@ pub enum Origin {
 }
 
 /// The cache directory: `$STAGEMERGE_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/stagemerge`, else `$HOME/.cache/stagemerge`.
+/// `$XDG_CACHE_HOME/stagemerge`, else `%LOCALAPPDATA%\stagemerge` (set on
+/// Windows only, where `HOME` usually is not: without it every sandboxed run
+/// compiled the guest again, 8 s under Wine), else `$HOME/.cache/stagemerge`.
 pub fn cache_dir() -> Option<PathBuf> {
     let var = |k| {
         std::env::var_os(k)
@@ -36,6 +38,7 @@ pub fn cache_dir() -> Option<PathBuf> {
     };
     var("STAGEMERGE_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("stagemerge")))
+        .or_else(|| var("LOCALAPPDATA").map(|d| d.join("stagemerge")))
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("stagemerge")))
 }
 
@@ -78,10 +81,22 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Module> {
     // since. Only `store` writes these names, whole (temporary + rename),
     // in the user's own cache directory; the name carries the engine's
     // compatibility hash, and Wasmtime itself rejects a foreign header.
-    wt(
+    let mapped = wt(
         unsafe { Module::deserialize_file(engine, path) },
         "load the precompiled guest",
-    )
+    );
+    // Wine maps the file but refuses to make the mapping read-only
+    // (`VirtualProtect`: access denied), so every run compiled the guest
+    // again (8 s in a debug build): read the artifact into memory instead.
+    mapped.or_else(|e| {
+        log::debug!("{e:#}: reading it instead");
+        let bytes = std::fs::read(path).context("read the precompiled guest")?;
+        // SAFETY: as above; the bytes are the file's.
+        wt(
+            unsafe { Module::deserialize(engine, &bytes) },
+            "load the precompiled guest",
+        )
+    })
 }
 
 /// Loads an artifact just made by `precompile_module` in this process.

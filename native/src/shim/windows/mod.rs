@@ -1,10 +1,10 @@
 //! Windows: the primitives on cap-std handles (cap-fs-ext for opening a
 //! directory without following a link), and the Win32 no-replace move
-//! (`win32.rs`). Windows has no permission bits, owners or change times to
-//! report; identity (volume serial, file index) needs an open handle, so
-//! `stat_at` opens the entry without following it.
+//! (`win32.rs`). Windows has no permission bits or owners to report;
+//! identity (volume serial, file index) and the change time need an open
+//! handle, so `stat_at` opens the entry without following it.
 //!
-//! Only compiled (checked in the test command), not yet run: see README.
+//! Run under Wine by the test command (`tests/wine.sh`): see README, Platforms.
 
 mod win32;
 
@@ -39,7 +39,7 @@ impl NativeFs {
 
 /// Not done on Windows: std cannot open a directory to flush it. A record's
 /// data is flushed before its rename; the rename itself is not forced to
-/// disk there (README: Windows has not been run yet).
+/// disk there (README, Platforms).
 pub(crate) fn sync_dir(_path: &std::path::Path) -> io::Result<()> {
     Ok(())
 }
@@ -88,7 +88,9 @@ fn unique_id() -> (u64, u64) {
     (u64::MAX, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-fn meta_of(m: &Metadata) -> Meta {
+/// What `m` says, with the change time read from the entry's handle (see
+/// [`win32::change_time`]).
+fn meta_of(m: &Metadata, ctime: Option<Stamp>) -> Meta {
     use cap_primitives::fs::_WindowsByHandle as _;
     let (dev, ino) = match (m.volume_serial_number(), m.file_index()) {
         (Some(v), Some(i)) => (u64::from(v), i),
@@ -103,7 +105,7 @@ fn meta_of(m: &Metadata) -> Meta {
         ino,
         rdev: 0,
         nlink: m.number_of_links().map_or(1, u64::from),
-        ctime: None,
+        ctime,
         mtime: stamp(m.modified()),
         atime: stamp(m.accessed()),
     }
@@ -133,14 +135,18 @@ impl Fs for NativeFs {
         let mut opts = OpenOptions::new();
         opts.read(true).follow(FollowSymlinks::No);
         match dir.open_with(name, &opts) {
-            Ok(f) => Ok(meta_of(&f.metadata()?)),
-            // A directory (or a link to one) does not open as a file.
-            Err(_) => Ok(meta_of(&dir.symlink_metadata(name)?)),
+            Ok(f) => Ok(meta_of(&f.metadata()?, win32::change_time(&f))),
+            // A directory does not open as a file: as a directory, then.
+            Err(_) => match dir.open_dir_nofollow(name) {
+                Ok(d) => Ok(meta_of(&d.dir_metadata()?, win32::change_time(&d))),
+                // A link to a directory opens as neither.
+                Err(_) => Ok(meta_of(&dir.symlink_metadata(name)?, None)),
+            },
         }
     }
 
     fn stat_dir(&self, dir: &Dir) -> io::Result<Meta> {
-        Ok(meta_of(&dir.dir_metadata()?))
+        Ok(meta_of(&dir.dir_metadata()?, win32::change_time(dir)))
     }
 
     fn rename_noreplace(

@@ -1,6 +1,7 @@
-//! The two Win32 calls std and cap-std do not offer: a move that refuses to
-//! replace (`MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`), and asking
-//! whether a process still runs. The binary's only `unsafe`.
+//! The Win32 calls std and cap-std do not offer: a move that refuses to
+//! replace (`MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`), an entry's
+//! change time, and asking whether a process still runs. The binary's only
+//! `unsafe`.
 #![allow(unsafe_code)]
 
 use std::ffi::OsStr;
@@ -10,8 +11,12 @@ use std::os::windows::io::AsRawHandle;
 use std::path::PathBuf;
 
 use cap_std::fs::Dir;
+use stagemerge_core::Stamp;
 use windows_sys::Win32::Foundation::{CloseHandle, STILL_ACTIVE};
-use windows_sys::Win32::Storage::FileSystem::{GetFinalPathNameByHandleW, MoveFileExW};
+use windows_sys::Win32::Storage::FileSystem::{
+    FILE_BASIC_INFO, FileBasicInfo, GetFileInformationByHandleEx, GetFinalPathNameByHandleW,
+    MoveFileExW,
+};
 use windows_sys::Win32::System::Threading::{
     GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
 };
@@ -56,6 +61,40 @@ pub(super) fn move_noreplace(
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// When the entry open as `handle` last changed: its data, name, links or
+/// attributes (NTFS's ChangeTime, which Unix calls ctime; a rename sets
+/// it, a copy of times does not). The concurrency rule and the clobber
+/// store's stale-lock test read it. None when Windows does not say.
+pub(super) fn change_time(handle: &impl AsRawHandle) -> Option<Stamp> {
+    let mut info = FILE_BASIC_INFO {
+        CreationTime: 0,
+        LastAccessTime: 0,
+        LastWriteTime: 0,
+        ChangeTime: 0,
+        FileAttributes: 0,
+    };
+    // SAFETY: the handle is live for the call; `info` is a writable
+    // FILE_BASIC_INFO of the stated size, the class FileBasicInfo asks for.
+    let ok = unsafe {
+        GetFileInformationByHandleEx(
+            handle.as_raw_handle(),
+            FileBasicInfo,
+            (&raw mut info).cast(),
+            std::mem::size_of::<FILE_BASIC_INFO>() as u32,
+        )
+    };
+    if ok == 0 || info.ChangeTime <= 0 {
+        return None;
+    }
+    // 100-nanosecond ticks since 1601-01-01.
+    const TICKS: i64 = 10_000_000;
+    const FROM_1601: i64 = 11_644_473_600;
+    Some(Stamp {
+        secs: info.ChangeTime / TICKS - FROM_1601,
+        nanos: (info.ChangeTime % TICKS) as u32 * 100,
+    })
 }
 
 /// Whether the process `pid` still runs (unknown counts as running).

@@ -85,7 +85,11 @@ pub(crate) fn different_contents_rounds(prims: &[Prim], n: usize) {
             let target_file = f.target.join(&rel).display().to_string();
             let (mut concurrent, mut replaced, mut vanished) = (0, 0, 0);
             for (i, r) in runs.iter().enumerate() {
-                assert_eq!(r.code, 0, "round {round} merge {i}:\n{}", r.stderr);
+                assert_eq!(
+                    r.code, 0,
+                    "round {round} merge {i}:\n{}\n--- stdout:\n{}",
+                    r.stderr, r.stdout
+                );
                 let warned_concurrent = r.stderr.contains("concurrent write");
                 if warned_concurrent {
                     r.assert_stderr_has(&target_file);

@@ -35,7 +35,9 @@ exe="$PWD/target/$target/debug/stagemerge.exe"
 # (tests/wine/bcryptprimitives.c).
 export WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    wineboot --init >/dev/null 2>&1 || true
+    # No Mono or Gecko: nothing here needs .NET or HTML, and their installers
+    # would ask.
+    WINEDLLOVERRIDES="mscoree,mshtml=" wineboot --init >/dev/null 2>&1 || true
     wineserver -w
 fi
 sys32="$WINEPREFIX/drive_c/windows/system32"

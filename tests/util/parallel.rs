@@ -48,7 +48,7 @@ fn spawn(prim: Prim, stage: &Path, target: &Path) -> Child {
     c.arg("merge")
         .arg(stage)
         .arg(target)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c.spawn().unwrap()
 }

@@ -38,12 +38,15 @@ pub fn exe() -> PathBuf {
     }
 }
 
-/// `wine stagemerge.exe`, with Wine's own diagnostics off so that stderr
-/// holds only what the program printed.
+/// `wine stagemerge.exe`, with Wine's diagnostics down to its errors:
+/// none in a normal run (the tests compare stderr byte for byte), and a
+/// failure of Wine itself then shows beside the program's output.
+/// `STAGEMERGE_WINEDEBUG` sets `WINEDEBUG` instead, to look into Wine.
 pub fn command() -> Command {
     let loader = std::env::var_os("STAGEMERGE_WINE").unwrap_or_else(|| "wine".into());
+    let debug = std::env::var_os("STAGEMERGE_WINEDEBUG").unwrap_or_else(|| "err+all".into());
     let mut c = Command::new(loader);
-    c.arg(exe()).env("WINEDEBUG", "-all");
+    c.arg(exe()).env("WINEDEBUG", debug);
     c.env_remove("STAGEMERGE_FORCE_FALLBACK");
     c
 }

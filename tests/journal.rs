@@ -260,14 +260,16 @@ fn interrupted_install_is_reported_incomplete_until_a_rerun_finishes_it() {
     // record (more files of the package) is killed after its journal.
     f.file("stage/share/first", b"1");
     let (stage, target) = (f.root().join("stage"), f.root().join("target"));
-    Run::of(merge_cmd(
-        Prim::Rename,
-        Format::Text,
-        &record,
-        &stage,
-        &target,
-    ))
-    .assert_code(0);
+    let merge = || {
+        Run::of(merge_cmd(
+            Prim::Rename,
+            Format::Text,
+            &record,
+            &stage,
+            &target,
+        ))
+    };
+    merge().assert_code(0);
     kill_after_journal(&f, &record, 20_000);
     let before = Snapshot::of(&target);
 
@@ -288,14 +290,7 @@ fn interrupted_install_is_reported_incomplete_until_a_rerun_finishes_it() {
     assert_eq!(Snapshot::of(&target), before, "uninstall removed nothing");
 
     // The rest of the stage goes too; then the record lists every file.
-    Run::of(merge_cmd(
-        Prim::Rename,
-        Format::Text,
-        &record,
-        &stage,
-        &target,
-    ))
-    .assert_code(0);
+    merge().assert_code(0);
     let listed = fs::read_to_string(&record).unwrap();
     let want: String = std::iter::once("share/first\n".to_owned())
         .chain((0..20_000).map(|i| format!("share/many/f{i:05}\n")))

@@ -13,6 +13,7 @@ mod copy;
 mod escalation;
 mod filesystems;
 mod journal;
+mod lifecycle;
 mod model;
 mod odd_trees;
 mod output;

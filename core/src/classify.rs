@@ -100,6 +100,43 @@ pub fn concurrent(c: &Clues) -> bool {
     c.raced || c.fresh_dir || c.hot_dir || changed_since(c.ctime, c.start, c.wrote_here)
 }
 
+/// What the records read when the merge started say of TARGET's different
+/// version of a path (the merge's own record among them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known {
+    /// The merge's own record (or its journal) lists this very version: the
+    /// package's earlier version, which an upgrade replaces.
+    OwnVersion,
+    /// The merge's own record lists the path without a digest (a text or
+    /// Sage record): by its listing, the package's earlier version.
+    OwnPath,
+    /// Another package's record (or journal) read at the start lists this
+    /// version: it was there, or announced, before this merge began.
+    Listed,
+    /// No record read at the start lists this version (or none was read).
+    Unlisted,
+}
+
+/// The concurrency rule with the records: whether TARGET's different
+/// version is a peer's write made while this merge ran (the first writer
+/// wins: it is kept, the staged one loses). `late` is true when a merge
+/// that began after the records were read lists the path.
+///
+/// Only a version that no record listed when the merge started, and that
+/// appeared since, is a peer's write. A version a record listed at the
+/// start is replaced (the store keeps it where another package lists it),
+/// whatever changed in its directory. The package's own earlier version is
+/// replaced as an upgrade; where its record has no digests, only the
+/// entry's own clues (its name taken in a race, its change time after the
+/// start) can still make it a peer's write, never its directory's.
+pub fn peer_write(c: &Clues, known: Known, late: bool) -> bool {
+    match known {
+        Known::OwnVersion | Known::Listed => false,
+        Known::OwnPath => c.raced || changed_since(c.ctime, c.start, c.wrote_here),
+        Known::Unlisted => late || concurrent(c),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +230,69 @@ mod tests {
             wrote_here: true,
             ..calm
         }));
+    }
+
+    /// Regression (issue 23, finding 1): an upgrade kept the package's own
+    /// earlier file as "a concurrent write" because a peer merged another
+    /// file into the same directory meanwhile.
+    #[test]
+    fn the_packages_own_earlier_version_is_upgraded_whatever_its_directory_saw() {
+        let every = Clues {
+            raced: true,
+            fresh_dir: true,
+            hot_dir: true,
+            ctime: at(9),
+            start: at(5),
+            wrote_here: false,
+        };
+        assert!(!peer_write(&every, Known::OwnVersion, true));
+        assert!(!peer_write(&every, Known::Listed, true));
+        let hot = Clues {
+            hot_dir: true,
+            fresh_dir: true,
+            ctime: at(1),
+            start: at(5),
+            ..Clues::default()
+        };
+        assert!(
+            !peer_write(&hot, Known::OwnPath, false),
+            "directory clues only"
+        );
+        assert!(peer_write(&hot, Known::Unlisted, false));
+    }
+
+    #[test]
+    fn a_version_no_record_listed_is_a_peers_when_any_clue_says_so() {
+        let calm = Clues {
+            ctime: at(1),
+            start: at(5),
+            ..Clues::default()
+        };
+        assert!(!peer_write(&calm, Known::Unlisted, false));
+        assert!(
+            peer_write(&calm, Known::Unlisted, true),
+            "a late merge lists it"
+        );
+        for c in [
+            Clues {
+                raced: true,
+                ..calm
+            },
+            Clues {
+                ctime: at(9),
+                ..calm
+            },
+        ] {
+            assert!(peer_write(&c, Known::Unlisted, false), "{c:?}");
+            // Without digests the entry's own clues still count.
+            assert!(peer_write(&c, Known::OwnPath, false), "{c:?}");
+        }
+        let own_write = Clues {
+            ctime: at(9),
+            wrote_here: true,
+            ..calm
+        };
+        assert!(!peer_write(&own_write, Known::OwnPath, false));
     }
 
     #[test]

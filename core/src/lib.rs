@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+mod chain;
 pub mod classify;
 mod compare;
 pub mod error;
@@ -47,5 +48,5 @@ pub use plan::{Plan, Planned, plan};
 pub use record::{Content, Detail, Owned, Record, State};
 pub use report::{ConflictReason, Counts, Left, Problem, Report, Severity, Warning};
 pub use step::{Action, Step};
-pub use uninstall::{Kept, UninstallReport, uninstall};
+pub use uninstall::{Kept, Undo, UninstallReport, uninstall};
 pub use verify::verify;

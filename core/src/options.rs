@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::ownership::Ownership;
+use crate::ownership::{Owners, Ownership};
 
 /// What to do when STAGE/p and TARGET/p are different non-directories.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,4 +34,8 @@ pub struct Options {
     /// version a merge makes invisible that a package still lists is kept
     /// in the clobber store.
     pub ownership: Option<Arc<Ownership>>,
+    /// The package's own earlier record (and journal) where `ownership` is
+    /// not given: with it, the concurrency rule tells the package's earlier
+    /// version (which an upgrade replaces) from a peer's concurrent write.
+    pub earlier: Option<Arc<Owners>>,
 }

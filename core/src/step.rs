@@ -163,12 +163,15 @@ impl Step {
     /// directory merged `how`: an identical entry stays only in copy mode
     /// (across filesystems it is dropped as usual), a replacement stays
     /// whenever it went in as a copy, a version that lost stays unless the
-    /// clobber store takes it. Directories entered are settled when they
-    /// are left, so they answer `false`.
-    pub(crate) fn stays_staged(&self, how: &How) -> bool {
+    /// clobber store takes it (a file or symlink: the store keeps versions
+    /// by digest, so a fifo, socket or device that lost stays). Directories
+    /// entered are settled when they are left, so they answer `false`.
+    pub(crate) fn stays_staged(&self, how: &How, kind: Kind) -> bool {
         match self {
             Step::Copy { .. } | Step::Conflict(_) | Step::Error { .. } => true,
-            Step::Keep | Step::KeepConcurrent => !how.stores_lost(),
+            Step::Keep | Step::KeepConcurrent => {
+                !(how.stores_lost() && matches!(kind, Kind::File | Kind::Symlink))
+            }
             Step::Identical => how.copy,
             Step::Replace | Step::Protect => how.copies(),
             Step::PlaceDir

@@ -2,6 +2,14 @@
 //! directories they leave empty; where another installed package lists a
 //! file and the package's own version is visible, puts back the most
 //! recent version another owner needs from the clobber store.
+//!
+//! The caller runs it alone in TARGET (the native front end holds the
+//! lifecycle lock exclusively, docs/architecture.md): no merge is between
+//! its journal and its record while the records are read and acted on.
+//! Every step that fails is reported with its path, operation and error,
+//! never counted as done, so that a rerun finishes the job; a rerun (after
+//! a kill or a fixed cause) ends as an uninterrupted run would, because
+//! each step is decided from what TARGET and the store hold now.
 
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
@@ -9,10 +17,36 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::chain::Chain;
 use crate::fs::{Fs, Kind};
+use crate::handle::Handle;
 use crate::installed::{Installed, Status, check, locate};
 use crate::ownership::{Claims, Owners, Version, store, version_at, version_of};
-use crate::resolve::open_phys;
+
+/// A step of an uninstall that can fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undo {
+    /// Removing the package's file.
+    Remove,
+    /// Renaming another owner's version back from the clobber store.
+    Restore,
+    /// Removing a directory the package's files left empty.
+    Prune,
+    /// Removing versions no installed package lists from the clobber store.
+    PruneStore,
+}
+
+impl Undo {
+    /// The operation, as messages name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Undo::Remove => "remove",
+            Undo::Restore => "restore from the clobber store",
+            Undo::Prune => "remove empty directory",
+            Undo::PruneStore => "prune the clobber store of",
+        }
+    }
+}
 
 /// What happened to one recorded file that was not simply removed.
 #[derive(Debug)]
@@ -27,6 +61,14 @@ pub enum Kept {
     },
     /// Not as recorded (and `force` was not given), or not there at all.
     Status(Status),
+    /// A step failed: the path (a file, or a directory for
+    /// [`Undo::Prune`]) is as it was before that step.
+    Failed {
+        /// The step.
+        undo: Undo,
+        /// What the system said.
+        error: io::Error,
+    },
 }
 
 /// The outcome of an uninstall.
@@ -36,7 +78,8 @@ pub struct UninstallReport {
     pub removed: u64,
     /// Directories removed because they were left empty.
     pub pruned: u64,
-    /// Files not removed, with why, deepest first.
+    /// Files not removed, with why, deepest first; then the directories
+    /// that could not be pruned.
     pub kept: Vec<(PathBuf, Kept)>,
     /// Versions removed from the clobber store because no installed
     /// package lists them any more.
@@ -44,7 +87,8 @@ pub struct UninstallReport {
 }
 
 impl UninstallReport {
-    /// True when nothing was kept except shared files and files already gone.
+    /// True when nothing was kept except shared files and files already
+    /// gone, and no step failed: the package is gone and its record may go.
     pub fn is_clean(&self) -> bool {
         self.kept.iter().all(|(_, k)| {
             matches!(
@@ -58,9 +102,10 @@ impl UninstallReport {
 /// Removes `files` from `target`, deepest first, keeping those `others`
 /// (the records of the other installed packages) list and, unless `force`,
 /// those not as recorded. A directory is never removed as a file, and
-/// nothing outside TARGET is touched. Then removes each directory that held
-/// a removed file and is now empty, and its parents while they become empty
-/// (never TARGET itself).
+/// nothing outside TARGET is touched. Then removes each directory that
+/// holds a recorded file and is now empty, and its parents while they
+/// become empty (never TARGET itself): also those an interrupted earlier
+/// run emptied.
 ///
 /// A listed file whose visible version is this package's (by its record's
 /// digest) gets, by one rename, the most recent version in the clobber
@@ -75,10 +120,14 @@ pub fn uninstall<F: Fs>(
     others: &Owners,
     force: bool,
 ) -> UninstallReport {
-    let mut order: Vec<&Installed> = files.iter().collect();
-    order.sort_by(|a, b| {
-        let depth = |p: &Path| p.components().count();
-        depth(&b.path).cmp(&depth(&a.path)).then_with(|| {
+    let mut order: Vec<(usize, &Installed)> = files
+        .iter()
+        .map(|f| (f.path.components().count(), f))
+        .collect();
+    // Deepest first, and siblings together (the chain of open directories
+    // is reused from one to the next).
+    order.sort_by(|(da, a), (db, b)| {
+        db.cmp(da).then_with(|| {
             b.path
                 .as_os_str()
                 .as_encoded_bytes()
@@ -86,28 +135,57 @@ pub fn uninstall<F: Fs>(
         })
     });
     let mut report = UninstallReport::default();
-    let mut emptied: BTreeSet<(Reverse<usize>, Vec<OsString>)> = BTreeSet::new();
-    for f in order {
+    let mut dirs: BTreeSet<(Reverse<usize>, Vec<OsString>)> = BTreeSet::new();
+    let mut here = Parent::default();
+    for (_, f) in order {
         let claims = others.claims(&f.path);
+        let step = |report: &mut UninstallReport, undo, r: io::Result<u64>| match r {
+            Ok(n) => {
+                if undo == Undo::PruneStore {
+                    report.store_pruned += n
+                }
+            }
+            Err(error) => report
+                .kept
+                .push((f.path.clone(), Kept::Failed { undo, error })),
+        };
         if !claims.others.is_empty() {
-            let kept = match restore(fs, target, f, others, &claims) {
-                Some(owners) => Kept::Restored { owners },
-                None => Kept::Shared,
-            };
-            report.kept.push((f.path.clone(), kept));
+            match restore(fs, target, f, others, &claims) {
+                Ok(Some(owners)) => report
+                    .kept
+                    .push((f.path.clone(), Kept::Restored { owners })),
+                Ok(None) => report.kept.push((f.path.clone(), Kept::Shared)),
+                Err(e) => step(&mut report, Undo::Restore, Err(e)),
+            }
             let needed = |v: &Version| claims.unknown || claims.versions.contains(v);
-            report.store_pruned += store::prune(fs, target, &f.path, &needed).unwrap_or(0);
+            step(
+                &mut report,
+                Undo::PruneStore,
+                store::prune(fs, target, &f.path, &needed),
+            );
             continue;
         }
-        report.store_pruned += store::prune(fs, target, &f.path, &|_| false).unwrap_or(0);
-        let (dir, phys, name) = match locate(fs, target, &f.path) {
+        step(
+            &mut report,
+            Undo::PruneStore,
+            store::prune(fs, target, &f.path, &|_| false),
+        );
+        let (dir, phys, name) = match here.locate(fs, target, &f.path) {
             Ok(l) => l,
             Err(s) => {
+                if matches!(s, Status::Missing)
+                    && let Some(phys) = nearest_dir(fs, target, &f.path)
+                {
+                    // An interrupted run removed the file and some of its
+                    // directories: the rest may be left to prune.
+                    dirs.insert((Reverse(phys.len()), phys));
+                }
                 report.kept.push((f.path.clone(), Kept::Status(s)));
                 continue;
             }
         };
-        let status = check(fs, dir.get(), &name, f);
+        dirs.insert((Reverse(phys.len()), phys.clone()));
+        let status = check(fs, dir, &name, f);
         let removable = match &status {
             Status::Intact => true,
             Status::Modified { .. } => force,
@@ -119,67 +197,209 @@ pub fn uninstall<F: Fs>(
             report.kept.push((f.path.clone(), Kept::Status(status)));
             continue;
         }
-        match fs.remove_file(dir.get(), &name) {
-            Ok(()) => {
-                report.removed += 1;
-                emptied.insert((Reverse(phys.len()), phys));
-            }
+        match fs.remove_file(dir, &name) {
+            Ok(()) => report.removed += 1,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 report
                     .kept
                     .push((f.path.clone(), Kept::Status(Status::Missing)));
             }
-            Err(e) => report
-                .kept
-                .push((f.path.clone(), Kept::Status(Status::Error(e)))),
+            Err(error) => report.kept.push((
+                f.path.clone(),
+                Kept::Failed {
+                    undo: Undo::Remove,
+                    error,
+                },
+            )),
         }
     }
-    while let Some((_, mut phys)) = emptied.pop_first() {
-        let Some(name) = phys.pop() else { continue };
-        if prune(fs, target, &phys, &name).is_ok() {
-            report.pruned += 1;
-            emptied.insert((Reverse(phys.len()), phys));
-        }
-    }
+    drop(here);
+    prune_dirs(fs, target, dirs, &mut report);
     report
+}
+
+/// The directory of the last file located, reused for its siblings.
+struct Parent<'a, D> {
+    at: Option<(PathBuf, Handle<'a, D>, Vec<OsString>)>,
+}
+
+impl<D> Default for Parent<'_, D> {
+    fn default() -> Self {
+        Parent { at: None }
+    }
+}
+
+impl<'a, D> Parent<'a, D> {
+    /// The directory holding `path` (as [`locate`] finds it), its physical
+    /// components and the file's name; the previous file's directory when
+    /// they share the recorded parent.
+    fn locate<F: Fs<Dir = D>>(
+        &mut self,
+        fs: &F,
+        target: &'a D,
+        path: &Path,
+    ) -> Result<(&D, Vec<OsString>, OsString), Status> {
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let name = match self.at.as_ref() {
+            Some((p, _, _)) if p == parent => path
+                .file_name()
+                .map(|n| n.to_owned())
+                .ok_or_else(|| Status::Refused("not a relative path to a file".into()))?,
+            _ => {
+                self.at = None;
+                let (dir, phys, name) = locate(fs, target, path)?;
+                self.at = Some((parent.to_owned(), dir, phys));
+                name
+            }
+        };
+        let (_, dir, phys) = self.at.as_ref().expect("located above");
+        Ok((dir.get(), phys.clone(), name))
+    }
+}
+
+/// The physical components of the deepest directory of `path`'s parents
+/// that exists, when it is below TARGET's root.
+fn nearest_dir<F: Fs>(fs: &F, target: &F::Dir, path: &Path) -> Option<Vec<OsString>> {
+    let mut p = path.parent()?;
+    while !p.as_os_str().is_empty() {
+        match locate(fs, target, p) {
+            Ok((dir, mut phys, name)) => {
+                if fs
+                    .stat_at(dir.get(), &name)
+                    .is_ok_and(|m| m.kind == Kind::Dir)
+                {
+                    phys.push(name);
+                    return Some(phys);
+                }
+                // `name` is gone: its parent, which exists, is the nearest.
+                return Some(phys);
+            }
+            Err(Status::Missing) => p = p.parent()?,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Removes each of `dirs` (physical components below TARGET's root) that
+/// is empty, deepest first, then its parent while it becomes empty. A
+/// directory that is not empty or already gone is no failure; any other
+/// error is reported with the directory's path.
+fn prune_dirs<F: Fs>(
+    fs: &F,
+    target: &F::Dir,
+    mut dirs: BTreeSet<(Reverse<usize>, Vec<OsString>)>,
+    report: &mut UninstallReport,
+) {
+    let mut chain = Chain::new(fs, target);
+    while let Some((_, mut phys)) = dirs.pop_first() {
+        let Some(name) = phys.pop() else { continue };
+        let parent = match chain.to(&phys) {
+            Ok(d) => d,
+            // A parent already gone took this one with it.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                report.kept.push((
+                    joined(&phys),
+                    Kept::Failed {
+                        undo: Undo::Prune,
+                        error,
+                    },
+                ));
+                continue;
+            }
+        };
+        match fs.remove_dir(parent, &name) {
+            Ok(()) => {
+                report.pruned += 1;
+                chain.cut(phys.len());
+                dirs.insert((Reverse(phys.len()), phys));
+            }
+            Err(e) if not_pruned(&e) => {}
+            Err(error) => {
+                phys.push(name);
+                report.kept.push((
+                    joined(&phys),
+                    Kept::Failed {
+                        undo: Undo::Prune,
+                        error,
+                    },
+                ));
+            }
+        }
+    }
+}
+
+/// Whether removing a directory failed only because it is not one to
+/// prune: not empty (POSIX allows EEXIST for that), gone, or not a
+/// directory any more.
+fn not_pruned(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::DirectoryNotEmpty
+            | io::ErrorKind::AlreadyExists
+            | io::ErrorKind::NotFound
+            | io::ErrorKind::NotADirectory
+    )
+}
+
+/// Physical components as a relative path.
+fn joined(phys: &[OsString]) -> PathBuf {
+    let mut p = PathBuf::new();
+    for c in phys {
+        crate::rel::push(&mut p, c);
+    }
+    p
 }
 
 /// Puts back, at `f`'s path, the most recent stored version another
 /// package lists, if `f`'s own version is what is visible there. Returns
-/// the packages whose version it put back.
+/// the packages whose version it put back; `None` where the visible
+/// version is not the package's (another owner's is already there) or no
+/// stored version is listed. An error of any step is returned: the path
+/// then still holds what it held.
 fn restore<F: Fs>(
     fs: &F,
     target: &F::Dir,
     f: &Installed,
     others: &Owners,
     claims: &Claims,
-) -> Option<Vec<String>> {
+) -> io::Result<Option<Vec<String>>> {
     // The record's digest is the package's own version, also where it
     // recorded another as visible (`lost`): an uninstall since may have put
     // the package's version back, so what is visible is looked at.
-    let mine = version_of(f)?;
+    let Some(mine) = version_of(f) else {
+        return Ok(None);
+    };
     // Another package installed the same content: it is theirs as well.
     if claims.versions.contains(&mine) || claims.unknown {
-        return None;
+        return Ok(None);
     }
-    let (dir, _, name) = locate(fs, target, &f.path).ok()?;
-    let meta = fs.stat_at(dir.get(), &name).ok()?;
-    if version_at(fs, dir.get(), &name, &meta).ok()?? != mine {
-        return None;
+    let (dir, _, name) = match locate(fs, target, &f.path) {
+        Ok(l) => l,
+        Err(Status::Error(e)) => return Err(e),
+        // Missing, refused: nothing of this package's is visible there.
+        Err(_) => return Ok(None),
+    };
+    let meta = match fs.stat_at(dir.get(), &name) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if version_at(fs, dir.get(), &name, &meta)? != Some(mine) {
+        return Ok(None);
     }
-    let stored = store::versions(fs, target, &f.path).ok()??;
-    let back = stored
+    let Some(stored) = store::versions(fs, target, &f.path)? else {
+        return Ok(None);
+    };
+    let Some(back) = stored
         .kept
         .iter()
         .rev()
-        .find(|k| claims.versions.contains(&k.version))?;
-    fs.rename_replace(stored.dir.get(), &back.name, dir.get(), &name)
-        .ok()?;
-    Some(others.listing(&f.path, &back.version))
-}
-
-/// Removes the directory `name` in the directory at `phys` (components
-/// below TARGET's root, no symlinks), if it is empty.
-fn prune<F: Fs>(fs: &F, target: &F::Dir, phys: &[OsString], name: &OsString) -> io::Result<()> {
-    fs.remove_dir(open_phys(fs, target, phys)?.get(), name)
+        .find(|k| claims.versions.contains(&k.version))
+    else {
+        return Ok(None);
+    };
+    fs.rename_replace(stored.dir.get(), &back.name, dir.get(), &name)?;
+    Ok(Some(others.listing(&f.path, &back.version)))
 }

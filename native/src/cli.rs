@@ -322,12 +322,18 @@ pub(crate) struct UninstallArgs {
     #[arg(long)]
     pub(crate) force: bool,
 
+    /// Leave the record in place when the uninstall succeeds (by default it
+    /// is removed, durably, as the last step, before any merge can read it
+    /// again; a record whose uninstall had problems is always kept).
+    #[arg(long)]
+    pub(crate) keep_record: bool,
+
     /// Print only problems.
     #[arg(short, long)]
     pub(crate) quiet: bool,
 
     /// Print the outcome as JSON on stdout: {"removed", "pruned", "kept":
-    /// [{"path", "why"}]}.
+    /// [{"path", "why"}], "record"}.
     #[arg(long)]
     pub(crate) json: bool,
 

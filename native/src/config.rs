@@ -142,6 +142,8 @@ impl MergeConfig {
                 force_fallback,
                 copy: a.copy,
                 ownership: None,
+                // Set once the merge has read its own record (run_merge).
+                earlier: None,
             },
             printing: Printing {
                 verbosity,
@@ -189,6 +191,8 @@ impl PlanConfig {
                     Some(spec) => Some(Arc::new(spec.read()?)),
                     None => None,
                 },
+                // A plan judges no concurrency: it has no start.
+                earlier: None,
             },
             stage: a.stage,
             target: a.target,

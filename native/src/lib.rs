@@ -11,6 +11,7 @@ mod config;
 mod escalate;
 mod exit;
 mod generate;
+mod lifecycle;
 mod lock;
 mod output;
 mod progress;

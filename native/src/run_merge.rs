@@ -1,7 +1,7 @@
 //! `stagemerge merge`: opens the two roots, runs the core, prints the outcome.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,11 +9,13 @@ use anyhow::{Context, Result};
 use cap_std::fs::Dir;
 use stagemerge_core::abi::Command;
 use stagemerge_core::outcome::Verbosity;
+use stagemerge_core::ownership::{Version, store};
 use stagemerge_core::record::Listings;
 use stagemerge_core::{Action, Fs, Options, Report, Stamp, merge_since, wait_past};
 
-use crate::config::MergeConfig;
+use crate::config::{MergeConfig, OwnershipSpec};
 use crate::exit::Exit;
+use crate::lifecycle::{self, Role};
 use crate::output::Messages;
 use crate::progress::Progress;
 use crate::records::Recording;
@@ -32,6 +34,9 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     let started = Instant::now();
     let stage = open_root(&cfg.stage, "STAGE")?;
     let target = open_root(&cfg.target, "TARGET")?;
+    // Held to the end, before the start is stamped: an uninstall that ran
+    // before this merge is over, and none starts until its record is written.
+    let _lifecycle = lifecycle::acquire(&target, &cfg.target, Role::Merge)?;
     if cfg.sandbox {
         return run_sandboxed(cfg);
     }
@@ -59,6 +64,13 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         None => cfg.options.clone(),
     };
     let mut recording = Recording::prepare(cfg, &fs)?;
+    let options = match options.ownership {
+        Some(_) => options,
+        None => Options {
+            earlier: recording.earlier().map(Arc::new),
+            ..options
+        },
+    };
     let mut synced = Duration::ZERO;
     if cfg.sync {
         // What make install wrote may still be only in the page cache: make
@@ -78,13 +90,51 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     if cfg.sync {
         sync_timed(&target, &cfg.target, &mut synced)?;
     }
-    let notes = recording.finish(&fs, &target, &report)?;
+    let (mut notes, superseded) = recording.finish(&fs, &target, &report)?;
+    if let Some(spec) = &cfg.ownership {
+        notes.extend(sweep(spec, &fs, &target, &cfg.target, &superseded)?);
+    }
     print_outcome(cfg, &report, notes, started, synced);
     Ok(if report.is_clean() {
         Exit::Ok
     } else {
         Exit::Problems
     })
+}
+
+/// After the record is written: removes from the clobber store the
+/// versions of `superseded` paths (the package's own from before this
+/// merge) that no record lists now. A concurrent merge that read the
+/// earlier record may have kept one for this package while it ran; it does
+/// so under the path's lock and only while the record still lists it, and
+/// the record was rewritten before this, so nothing is kept for it after.
+/// A path the sweep cannot clean is a note (the version stays until the
+/// path's next prune): nothing is lost.
+fn sweep(
+    spec: &OwnershipSpec,
+    fs: &NativeFs,
+    target: &Dir,
+    shown: &Path,
+    superseded: &[PathBuf],
+) -> Result<Vec<String>> {
+    if superseded.is_empty() || !target.exists(store::ROOT) {
+        return Ok(Vec::new());
+    }
+    let before = fs.clock(target);
+    wait_past(fs, target, before);
+    let now = spec.read()?.owners;
+    let mut notes = Vec::new();
+    for path in superseded {
+        let claims = now.claims(path);
+        let needed = |v: &Version| claims.unknown || claims.versions.contains(v);
+        if let Err(e) = store::sweep(fs, target, path, &needed, before) {
+            notes.push(format!(
+                "prune the clobber store of {}: {e}",
+                stagemerge_core::rel::under(shown, path).display()
+            ));
+        }
+    }
+    Ok(notes)
 }
 
 /// `merge --sandbox`: the guest merges through read-write preopens, with

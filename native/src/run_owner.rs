@@ -11,6 +11,7 @@ use stagemerge_core::{Fs, Installed, State, Status, verify};
 
 use crate::cli::OwnerArgs;
 use crate::exit::Exit;
+use crate::lifecycle::{self, Role};
 use crate::records::owners;
 use crate::shim::{NativeFs, open_root};
 use stagemerge_core::ownership::Owner;
@@ -63,8 +64,9 @@ struct Answer<'o> {
 }
 
 pub(crate) fn run(a: &OwnerArgs) -> Result<Exit> {
-    let owners = owners::read(&a.manifest_dir, None, &[])?;
     let target = open_root(&a.target, "TARGET")?;
+    let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Reader)?;
+    let owners = owners::read(&a.manifest_dir, None, &[])?;
     let fs = NativeFs::new();
     let mut answers = Vec::new();
     for p in &a.paths {

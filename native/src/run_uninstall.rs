@@ -8,14 +8,20 @@ use stagemerge_core::{Kept, Severity, Status, UninstallReport, uninstall};
 
 use crate::cli::UninstallArgs;
 use crate::exit::Exit;
+use crate::lifecycle::{self, Role};
 use crate::output::Messages;
 use crate::records;
+use crate::records::durable;
 use crate::records::owners;
 use crate::shim::NativeFs;
 use crate::shim::open_root;
 use stagemerge_core::ownership::Owners;
 
 pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
+    let target = open_root(&a.target, "TARGET")?;
+    // Alone in TARGET from before the records are read to after the record
+    // is gone: no merge is between its journal and its record meanwhile.
+    let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Uninstall)?;
     // The record may lack files the interrupted merge moved: removing by it
     // would leave them behind, and a rerun of the merge fixes it.
     if records::journal::exists(&a.manifest) {
@@ -26,22 +32,28 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         Some(dir) => owners::read(dir, Some(&a.manifest), &[])?,
         None => Owners::default(),
     };
-    let target = open_root(&a.target, "TARGET")?;
     let report = uninstall(&NativeFs::new(), &target, &files, &others, a.force);
-
-    print(a, &report);
-    Ok(if report.is_clean() {
-        Exit::Ok
+    let clean = report.is_clean();
+    // Last, and only when everything else was done: the record says what
+    // is left to undo, so a rerun after a failure or a kill finishes the job.
+    let record = if !clean {
+        "kept"
+    } else if a.keep_record {
+        "left"
     } else {
-        Exit::Problems
-    })
+        durable::remove(&a.manifest)?;
+        "removed"
+    };
+    print(a, &report, record);
+    Ok(if clean { Exit::Ok } else { Exit::Problems })
 }
 
 /// What was kept and why on stderr, the summary, and the JSON document on
 /// stdout with `--json`.
-fn print(a: &UninstallArgs, report: &UninstallReport) {
+fn print(a: &UninstallArgs, report: &UninstallReport, record: &str) {
     let mut out = Messages::new();
     let (mut n_shared, mut n_restored, mut n_modified, mut n_missing) = (0, 0, 0, 0);
+    let mut n_failed = 0;
     let mut listed = Vec::new();
     for (path, kept) in &report.kept {
         let Some((why, severity, line)) = describe(
@@ -55,6 +67,7 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
             "restored" => n_restored += 1,
             "missing" => n_missing += 1,
             "modified" | "type-changed" => n_modified += 1,
+            "error" => n_failed += 1,
             _ => {}
         }
         listed.push(json!({"path": path.to_string_lossy(), "why": why, "message": line}));
@@ -64,9 +77,18 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
             None => {}
         }
     }
+    if record == "kept" {
+        out.message(
+            Severity::Error,
+            &format!(
+                "the record {} is kept: run the uninstall again once the problems above are fixed",
+                a.manifest.display()
+            ),
+        );
+    }
     if !a.quiet {
         out.note(&format!(
-            "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} restored, {} modified kept, {} already gone",
+            "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} restored, {} modified kept, {} already gone, {} failed; record {record}",
             a.manifest.display(),
             a.target.display(),
             report.removed,
@@ -74,7 +96,8 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
             n_shared,
             n_restored,
             n_modified,
-            n_missing
+            n_missing,
+            n_failed,
         ));
     }
     if a.json {
@@ -84,6 +107,7 @@ fn print(a: &UninstallArgs, report: &UninstallReport) {
             "removed": report.removed,
             "pruned": report.pruned,
             "store_pruned": report.store_pruned,
+            "record": record,
             "kept": listed,
         });
         let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
@@ -138,7 +162,12 @@ fn describe(
         Kept::Status(Status::Error(e)) => (
             "error",
             Some(Severity::Error),
-            format!("remove {shown}: {e}"),
+            format!("look at {shown}: {e}"),
+        ),
+        Kept::Failed { undo, error } => (
+            "error",
+            Some(Severity::Error),
+            format!("{} {shown}: {error}", undo.describe()),
         ),
         Kept::Status(Status::Intact | Status::Shadowed) => return None,
     })

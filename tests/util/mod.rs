@@ -161,8 +161,14 @@ pub fn fast_tmp() -> PathBuf {
     }
 }
 
+/// The binary under test: this build's, or `STAGEMERGE_TEST_BIN` (to show
+/// that a test catches what an older build got wrong).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_stagemerge")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("STAGEMERGE_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_stagemerge").to_owned())
+    })
 }
 
 pub fn command(prim: Prim) -> Command {
@@ -462,6 +468,12 @@ pub fn mode(p: &Path) -> u32 {
 
 pub fn set_mode(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Whether the soak mode is on (`STAGEMERGE_SOAK=1`): the randomized and
+/// repeated tests run many more rounds.
+pub fn soak() -> bool {
+    std::env::var_os("STAGEMERGE_SOAK").is_some_and(|v| v != "0")
 }
 
 /// How many kills a crash test makes: `STAGEMERGE_KILL_TRIALS`, else

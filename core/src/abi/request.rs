@@ -233,6 +233,9 @@ impl Request {
                 force_fallback: flag("force_fallback")?,
                 copy: flag("copy")?,
                 ownership,
+                // A sandboxed merge writes no record, so it has no earlier
+                // one to tell its own versions by.
+                earlier: None,
             },
             printing: Printing {
                 verbosity,
@@ -269,6 +272,7 @@ mod tests {
                     force_fallback: true,
                     copy: true,
                     ownership: None,
+                    earlier: None,
                 },
                 printing: Printing {
                     verbosity,

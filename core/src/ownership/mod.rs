@@ -38,6 +38,12 @@ pub trait LateOwners: std::fmt::Debug + Send + Sync {
     /// Whether a record or journal that was not there when the records
     /// were read lists `path`.
     fn lists(&self, path: &Path) -> bool;
+
+    /// Whether the record named `owner` (read when the merge started)
+    /// still lists version `v` of `path` (or the path without a digest),
+    /// by its record and journal now: false once that package's upgrade
+    /// or uninstall has rewritten or removed it. Where it cannot tell, true.
+    fn still_lists(&self, owner: &str, path: &Path, v: &Version) -> bool;
 }
 
 /// How a merge (or a plan) treats owned and protected paths.
@@ -162,6 +168,21 @@ impl Ownership {
         self.owners
             .others_versions(path)
             .any(|recorded| recorded.is_none_or(|r| &r == v))
+    }
+
+    /// [`Self::worth_keeping`], asked again of the records as they are now
+    /// (just before a version is kept, under the path's store lock): a
+    /// package whose record listed `v` when the merge started may have
+    /// been upgraded since, and a version kept for it would stay in the
+    /// store with no owner.
+    pub(crate) fn worth_keeping_now(&self, path: &Path, v: &Version) -> bool {
+        let Some(late) = &self.late else {
+            return self.worth_keeping(path, v);
+        };
+        self.owners
+            .of(path)
+            .filter(|(o, e)| !o.own && version_of(e).is_none_or(|r| &r == v))
+            .any(|(o, _)| late.still_lists(&o.name, path, v))
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::classify::Known;
 use crate::installed::Installed;
 use crate::record::Content;
 
@@ -174,6 +175,31 @@ impl Owners {
             }
         }
         names
+    }
+
+    /// What the records say of TARGET's version `v` of `path` (`None`: not
+    /// a file or symlink), for the concurrency rule
+    /// ([`crate::classify::peer_write`]).
+    pub fn known(&self, path: &Path, v: Option<&Version>) -> Known {
+        let mut own_path = false;
+        let mut listed = false;
+        for &(i, j) in self.by_path.get(path).into_iter().flatten() {
+            let recorded = self.versions[i][j];
+            let same = v.is_some() && recorded.as_ref() == v;
+            match (self.owners[i].own, recorded) {
+                (true, _) if same => return Known::OwnVersion,
+                (true, None) => own_path = true,
+                (false, _) if same => listed = true,
+                _ => {}
+            }
+        }
+        if listed {
+            Known::Listed
+        } else if own_path {
+            Known::OwnPath
+        } else {
+            Known::Unlisted
+        }
     }
 
     /// The packages read, in the order they were added.

@@ -303,6 +303,33 @@ pub(crate) fn prune<F: Fs>(
     Ok(removed)
 }
 
+/// Removes, under `path`'s lock, its kept versions that `needed` says no
+/// package needs and that were kept no later than `before` (when the
+/// caller read the records `needed` is made from: what was kept since may
+/// be for a merge those records do not show), and the store's directories
+/// left empty. Nothing where the store has no directory for `path`.
+/// Returns how many versions it removed.
+///
+/// A merge calls it for the paths whose version its own earlier record
+/// listed and its new record no longer does: a concurrent merge may have
+/// kept that version for it meanwhile.
+pub fn sweep<F: Fs>(
+    fs: &F,
+    root: &F::Dir,
+    path: &Path,
+    needed: &dyn Fn(&Version) -> bool,
+    before: Stamp,
+) -> io::Result<u64> {
+    match dir_of(fs, root, path, false) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    let removed = lock(fs, root, path)?.prune_before(needed, before)?;
+    remove_empty(fs, root, path);
+    Ok(removed)
+}
+
 /// Removes `path`'s store directory and the store's own directories if
 /// they are empty; a merge adding to them meanwhile keeps them.
 fn remove_empty<F: Fs>(fs: &F, root: &F::Dir, path: &Path) {

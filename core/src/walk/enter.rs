@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::classify::changed_since;
 use crate::error::{Op, Side};
-use crate::fs::{Fs, Meta};
+use crate::fs::{Fs, Kind, Meta};
 use crate::handle::Handle;
 use crate::report::ConflictReason;
 use crate::resolve::{Refusal, resolve_dir};
@@ -90,7 +90,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             Err(Refusal::IntoStage) => ConflictReason::IntoStage,
             Err(Refusal::Io(err)) => return self.fail(fr, Op::OpenDir, Side::Target, err),
         };
-        self.take(fr, Step::Conflict(reason))
+        self.take(fr, Step::Conflict(reason), Kind::Dir)
     }
 
     /// An existing TARGET directory to enter for `name`.
@@ -128,7 +128,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             Some(Err(err)) => return self.fail(fr, Op::Stat, Side::Target, err),
         };
         if tmeta.as_ref().is_some_and(|m| m.id() == self.cx.stage_id) {
-            return self.take(fr, Step::Conflict(ConflictReason::IntoStage));
+            return self.take(fr, Step::Conflict(ConflictReason::IntoStage), Kind::Dir);
         }
         let sdir = match fs.open_dir(fr.stage.get(), &into.name) {
             Ok(d) => d,

@@ -24,7 +24,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::PathBuf;
 
-use crate::classify::{Clues, changed_since, concurrent};
+use crate::classify::{Clues, changed_since, concurrent, peer_write};
 use crate::compare::{Buffers, identical};
 use crate::error::{Error, Op, Side};
 use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
@@ -197,7 +197,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
                 return child;
             }
         }
-        self.take(fr, Step::Conflict(ConflictReason::Unstable))
+        self.take(fr, Step::Conflict(ConflictReason::Unstable), Kind::Unknown)
     }
 
     fn attempt(
@@ -229,7 +229,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             .as_ref()
             .map_or(Seen::Absent, |m| Seen::Present(m.kind));
         match decide(kind, seen, &fr.how) {
-            Next::Do(step) => self.act(fr, name, step, looked, at),
+            Next::Do(step) => self.act(fr, name, kind, step, looked, at),
             Next::Enter => Turn::Done(match self.cx.fs.open_dir(fr.target(), name) {
                 Ok(dir) => {
                     let into = self.existing(fr, name, Handle::Owned(dir), None, at.raced);
@@ -241,7 +241,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             Next::Compare => {
                 let tmeta = tmeta.expect("only an entry found is compared");
                 match self.compare(fr, name, &tmeta, at.raced) {
-                    Ok(step) => self.act(fr, name, step, looked, at),
+                    Ok(step) => self.act(fr, name, kind, step, looked, at),
                     Err((op, err)) => Turn::Done(self.fail(fr, op, Side::Stage, err)),
                 }
             }
@@ -315,7 +315,8 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             return Ok(Step::Identical);
         }
         log::debug!("{}: differs from TARGET ({clues:?})", self.cx.rel.display());
-        let (policy, edited, late) = match &self.cx.opts.ownership {
+        let opts = self.cx.opts;
+        let (policy, edited, late) = match &opts.ownership {
             None => (fr.how.policy, false, false),
             Some(own) => {
                 let c = own.collision(&self.cx.rel, fr.how.policy, || {
@@ -326,7 +327,17 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
                 (c.policy, edited, late)
             }
         };
-        Ok(compared(same, late || concurrent(&clues), policy, edited))
+        let records = opts.ownership.as_ref().map(|o| &o.owners);
+        // What the records say matters only where a clue calls the write a
+        // peer's, and costs a read of TARGET's file: ask only then.
+        let peer = match records.or(opts.earlier.as_deref()) {
+            Some(owners) if late || concurrent(&clues) => {
+                let v = version_at(fs, target, name, tmeta).map_err(|e| (Op::Read, e))?;
+                peer_write(&clues, owners.known(&self.cx.rel, v.as_ref()), late)
+            }
+            _ => late || concurrent(&clues),
+        };
+        Ok(compared(same, peer, policy, edited))
     }
 
     /// Hands `step` to the executor and settles what it answers.
@@ -334,6 +345,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         &mut self,
         fr: &mut Child<'a, F, X>,
         name: &OsStr,
+        kind: Kind,
         step: Step,
         looked: bool,
         at: &mut Attempt,
@@ -361,7 +373,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
                     phys.push(name.to_owned());
                     self.moved_in.insert(phys);
                 }
-                Turn::Done(self.take(fr, step))
+                Turn::Done(self.take(fr, step, kind))
             }
             // Absent when looked at, taken now: another merge placed it
             // meanwhile. Taken without a look: it was there before.
@@ -389,8 +401,13 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
     }
 
     /// Records a step that settles the entry.
-    fn take(&mut self, fr: &mut Child<'a, F, X>, step: Step) -> Option<Child<'a, F, X>> {
-        if step.stays_staged(&fr.how) {
+    fn take(
+        &mut self,
+        fr: &mut Child<'a, F, X>,
+        step: Step,
+        kind: Kind,
+    ) -> Option<Child<'a, F, X>> {
+        if step.stays_staged(&fr.how, kind) {
             fr.left += 1;
         }
         let collided = self.collided.take();

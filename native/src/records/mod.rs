@@ -23,7 +23,7 @@
 //! A text manifest has one path a line, raw bytes; a path containing a
 //! newline cannot be written there (use JSON).
 
-mod durable;
+pub(crate) mod durable;
 pub(crate) mod journal;
 mod json;
 pub(crate) mod owners;

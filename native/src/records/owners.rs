@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use stagemerge_core::Installed;
-use stagemerge_core::ownership::{LateOwners, Owner, Owners};
+use stagemerge_core::ownership::{LateOwners, Owner, Owners, Version, version_of};
 
 use super::journal;
 
@@ -32,7 +32,7 @@ fn read_noting(
     dir: &Path,
     skip: Option<&Path>,
     own: &[&Path],
-) -> Result<(Owners, HashSet<OsString>)> {
+) -> Result<(Owners, HashSet<OsString>, HashMap<String, Seen>)> {
     let skip = match skip {
         Some(p) => Some(
             p.canonicalize()
@@ -71,21 +71,54 @@ fn read_noting(
         }
     }
     let mut owners = Owners::default();
+    let mut seen = HashMap::new();
     for (record, journal) in found {
         if skip.as_ref() != Some(&record) {
             let is_own = own.contains(&record);
+            // Stamped before the read: a change while it is read shows.
+            let stamp = Seen::of(&record);
             if let Some(owner) = read_owner(&record, journal.as_deref(), is_own)? {
+                seen.insert(owner.name.clone(), stamp);
                 owners.add(owner);
             }
         }
     }
-    Ok((owners, names))
+    Ok((owners, names, seen))
+}
+
+/// A record as it was when read: its path and its file's and its journal's
+/// size and modification time, so that a rewrite or removal since
+/// shows without reading it again.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    record: PathBuf,
+    state: [Option<(u64, Option<std::time::SystemTime>)>; 2],
+}
+
+impl Seen {
+    fn of(record: &Path) -> Seen {
+        Seen {
+            record: record.to_owned(),
+            state: Self::now(record),
+        }
+    }
+
+    fn now(record: &Path) -> [Option<(u64, Option<std::time::SystemTime>)>; 2] {
+        // Records are replaced by a rename of a new file: its size and
+        // modification time (nanoseconds here) tell it from the old one.
+        let sig = |p: &Path| {
+            std::fs::symlink_metadata(p)
+                .ok()
+                .map(|m| (m.len(), m.modified().ok()))
+        };
+        [sig(record), sig(&journal::path(record))]
+    }
 }
 
 /// The records of `dir` for a merge that writes `own`, and a [`Late`] that
 /// finds the merges that begin after this read.
 pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)> {
-    let (owners, mut known) = read_noting(dir, None, own)?;
+    let (owners, mut known, seen) = read_noting(dir, None, own)?;
     // The merge's own record and journal are not another merge's.
     for p in own {
         if let Some(name) = p.file_name() {
@@ -99,6 +132,7 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
         handle: std::fs::File::open(dir).ok(),
         dir: dir.to_owned(),
         known,
+        seen,
         read: Mutex::new(LateRead::default()),
     };
     Ok((owners, late))
@@ -114,6 +148,8 @@ pub(crate) struct Late {
     /// path lookup per file the merge meets.
     handle: Option<std::fs::File>,
     known: HashSet<OsString>,
+    /// The records read at the start, as they were then.
+    seen: HashMap<String, Seen>,
     read: Mutex<LateRead>,
 }
 
@@ -151,6 +187,27 @@ impl LateOwners for Late {
             }
         }
         read.lists.values().any(|l| l.contains(path))
+    }
+
+    fn still_lists(&self, owner: &str, path: &Path, v: &Version) -> bool {
+        let Some(seen) = self.seen.get(owner) else {
+            return true;
+        };
+        if Seen::now(&seen.record) == seen.state {
+            return true;
+        }
+        let journal = journal::path(&seen.record);
+        let journal = journal.symlink_metadata().is_ok().then_some(journal);
+        match read_owner(&seen.record, journal.as_deref(), false) {
+            Ok(Some(now)) => now
+                .entries
+                .iter()
+                .any(|e| e.path == path && version_of(e).is_none_or(|r| &r == v)),
+            // Uninstalled (an uninstall runs alone, so not while this
+            // merge runs; a record removed by hand).
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 }
 

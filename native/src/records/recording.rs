@@ -12,13 +12,14 @@
 //!    ones that TARGET still has), writes each record durably (unless it
 //!    already says exactly that), and removes its journal.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
 use cap_std::fs::Dir;
+use stagemerge_core::ownership::{Owner, Owners, Version, version};
 use stagemerge_core::record::{Listings, Scan, scan, settle};
-use stagemerge_core::{Owned, Report};
+use stagemerge_core::{Installed, Owned, Report};
 
 use super::{durable, journal, owned_from, read_bytes};
 use crate::cli::ManifestFormat;
@@ -122,6 +123,34 @@ impl<'c> Recording<'c> {
         })
     }
 
+    /// The package's own earlier records and journals as one owner (`None`
+    /// when no record is written or none lists anything yet), so the
+    /// concurrency rule can tell its earlier version from a peer's write.
+    pub(crate) fn earlier(&self) -> Option<Owners> {
+        let entries: Vec<Installed> = self
+            .books
+            .iter()
+            .flat_map(|b| &b.carried)
+            .map(|o| Installed {
+                path: o.path.clone(),
+                kind: Some(o.kind),
+                detail: o.detail.clone(),
+                state: o.state,
+            })
+            .collect();
+        if entries.is_empty() {
+            return None;
+        }
+        let mut owners = Owners::default();
+        owners.add(Owner {
+            name: String::new(),
+            own: true,
+            incomplete: false,
+            entries,
+        });
+        Some(owners)
+    }
+
     /// STAGE's directory listings as the scan took them, for the merge (once).
     pub(crate) fn listings(&mut self) -> Listings {
         self.listings.take().unwrap_or_default()
@@ -164,14 +193,17 @@ impl<'c> Recording<'c> {
     }
 
     /// Writes each record from the merge's outcome, durably, then removes
-    /// its journal. Returns warnings about paths a format cannot hold.
+    /// its journal. Returns warnings about paths a format cannot hold, and
+    /// the paths whose version the earlier record (or journal) listed and
+    /// the new one does not (an upgrade's superseded versions).
     pub(crate) fn finish(
         self,
         fs: &NativeFs,
         target: &Dir,
         report: &Report,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<String>, Vec<PathBuf>)> {
         let mut notes = Vec::new();
+        let mut superseded = Vec::new();
         let mut staged = Some(self.staged);
         let last = self.books.len().saturating_sub(1);
         for (i, b) in self.books.into_iter().enumerate() {
@@ -181,7 +213,29 @@ impl<'c> Recording<'c> {
             } else {
                 staged.clone().unwrap_or_default()
             };
+            let earlier: Vec<(PathBuf, Option<Version>)> = b
+                .carried
+                .iter()
+                .map(|o| {
+                    (
+                        o.path.clone(),
+                        o.detail.as_ref().map(|d| version(&d.content)),
+                    )
+                })
+                .collect();
             let owned = settle(fs, target, list, b.carried, report);
+            let now: HashMap<&Path, Option<Version>> = owned
+                .iter()
+                .map(|o| {
+                    let v = o.detail.as_ref().map(|d| version(&d.content));
+                    (o.path.as_path(), v)
+                })
+                .collect();
+            for (path, v) in earlier {
+                if v.is_some() && now.get(path.as_path()) != Some(&v) {
+                    superseded.push(path);
+                }
+            }
             let (bytes, unchanged) = match b.format {
                 Format::Json => {
                     let bytes = super::json::write(&owned);
@@ -227,6 +281,6 @@ impl<'c> Recording<'c> {
                 journal::remove(b.path)?;
             }
         }
-        Ok(notes)
+        Ok((notes, superseded))
     }
 }

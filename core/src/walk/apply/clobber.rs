@@ -56,7 +56,7 @@ impl Apply<'_> {
             Ok(None) => return Outcome::Done(Some(lock)),
             Err(e) => return Outcome::Failed(Op::Read, Side::Target, e),
         };
-        if own.worth_keeping(rel, &v) {
+        if own.worth_keeping_now(rel, &v) {
             let k = keeping(at, v);
             if let Err(e) = store::keep(fs, at.cx.target_root, k, fr.target(), name, By::Link) {
                 return Outcome::Failed(Op::Link, Side::Target, e);

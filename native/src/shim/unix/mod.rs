@@ -278,6 +278,54 @@ pub(crate) fn open_root(p: &std::path::Path, role: &str) -> anyhow::Result<Dir> 
     Ok(Dir::from_std_file(File::from(fd)))
 }
 
+/// A lock on a directory (flock(2) on a descriptor of its own); released
+/// when dropped.
+#[derive(Debug)]
+pub(crate) struct TargetLock {
+    /// `None`: the filesystem has no locks (said on stderr when taken).
+    _file: Option<File>,
+}
+
+/// Locks the directory `dir` (shared or exclusive) through a fresh open of
+/// it, so the lock is this call's alone. Without `wait`, `Ok(None)` where a
+/// conflicting lock is held. A filesystem that has no locks (`ENOLCK`,
+/// `EOPNOTSUPP`: some network filesystems) gets a warning and no lock.
+pub(crate) fn lock_dir(dir: &Dir, shared: bool, wait: bool) -> io::Result<Option<TargetLock>> {
+    use rustix::fs::FlockOperation as Op;
+    use rustix::io::Errno;
+    let fd = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let op = match (shared, wait) {
+        (true, true) => Op::LockShared,
+        (true, false) => Op::NonBlockingLockShared,
+        (false, true) => Op::LockExclusive,
+        (false, false) => Op::NonBlockingLockExclusive,
+    };
+    match rustix::fs::flock(&fd, op) {
+        Ok(()) => Ok(Some(TargetLock {
+            _file: Some(File::from(fd)),
+        })),
+        Err(Errno::WOULDBLOCK) if !wait => Ok(None),
+        Err(e @ (Errno::NOLCK | Errno::OPNOTSUPP)) => {
+            log::warn!("TARGET cannot be locked ({e}): merges and uninstalls are not kept apart");
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "stagemerge: warning: TARGET's filesystem has no locks ({e}): \
+                     an uninstall running beside merges is not kept apart from them\n"
+                )
+                .as_bytes(),
+            );
+            Ok(Some(TargetLock { _file: None }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A name from the bytes a record holds (any bytes are a name here).
 pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
     Some(OsString::from_vec(bytes))

@@ -305,6 +305,18 @@ pub(crate) fn open_root(p: &Path, role: &str) -> anyhow::Result<Dir> {
 /// Nothing to raise: Windows has no per-process descriptor limit to speak of.
 pub(crate) fn raise_open_files() {}
 
+/// A lock on a directory: Windows cannot lock a directory handle, so none
+/// is taken (README "Platforms": merges and uninstalls are not kept apart
+/// there).
+#[derive(Debug)]
+pub(crate) struct TargetLock;
+
+/// No lock on Windows (see [`TargetLock`]).
+pub(crate) fn lock_dir(_dir: &Dir, _shared: bool, _wait: bool) -> io::Result<Option<TargetLock>> {
+    log::debug!("no directory lock on Windows: merges and uninstalls are not kept apart");
+    Ok(Some(TargetLock))
+}
+
 /// `--sync` needs a flush of every placed file on Windows: not written yet.
 pub(crate) fn sync_filesystem(_dir: &Dir) -> io::Result<()> {
     Err(io::Error::new(

@@ -360,6 +360,8 @@ fn uninstall_backports_in_turn(local: &Path, pkgs: &[Pkg]) {
             assert!(record_files(local, p).contains(ns), "{} lists {ns}", p.name);
         }
         let p = left.remove(0);
+        // Read before: a successful uninstall removes the record.
+        let mine = record_files(local, p);
         let mut c = Command::new(bin());
         c.args(["uninstall", "--manifest"])
             .arg(record_of(p))
@@ -376,7 +378,7 @@ fn uninstall_backports_in_turn(local: &Path, pkgs: &[Pkg]) {
             .filter(|o| o.name != p.name && record_of(o).exists())
             .flat_map(|o| record_files(local, o))
             .collect();
-        for f in record_files(local, p) {
+        for f in mine {
             let present = local.join(&f).symlink_metadata().is_ok();
             assert_eq!(
                 present,

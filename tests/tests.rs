@@ -26,4 +26,5 @@ mod records;
 mod reliability;
 mod sage;
 mod sandbox;
+mod uninstall;
 mod windows;

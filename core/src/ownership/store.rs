@@ -39,8 +39,10 @@ const STALE_SECS: i64 = 2;
 /// each other's version unkept; released when dropped.
 pub(crate) struct Lock<'f, F: Fs> {
     fs: &'f F,
-    /// The store's `clobbered` directory, the path's directory in it, and
-    /// that one's name.
+    /// TARGET's root, the store's directory, its `clobbered` directory,
+    /// the path's directory in it, and that one's name.
+    root: &'f F::Dir,
+    store: F::Dir,
     clobbered: F::Dir,
     dir: F::Dir,
     key: String,
@@ -50,8 +52,18 @@ impl<F: Fs> Drop for Lock<'_, F> {
     fn drop(&mut self) {
         let _ = self.fs.remove_dir(&self.dir, OsStr::new(LOCK));
         // Nothing was kept: leave no empty directory (one another merge is
-        // using is not empty).
-        let _ = self.fs.remove_dir(&self.clobbered, OsStr::new(&self.key));
+        // using is not empty; one it is about to use it makes again).
+        if self
+            .fs
+            .remove_dir(&self.clobbered, OsStr::new(&self.key))
+            .is_ok()
+            && self
+                .fs
+                .remove_dir(&self.store, OsStr::new(CLOBBERED))
+                .is_ok()
+        {
+            let _ = self.fs.remove_dir(self.root, OsStr::new(ROOT));
+        }
     }
 }
 
@@ -91,37 +103,55 @@ impl<F: Fs> Lock<'_, F> {
 /// Takes the lock of `path`'s store directory (creating it), waiting for
 /// another merge's; a lock older than a few seconds is a killed merge's
 /// and is broken.
-pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &F::Dir, path: &Path) -> io::Result<Lock<'f, F>> {
-    let store = sub(fs, root, ROOT, true)?;
-    let clobbered = sub(fs, &store, CLOBBERED, true)?;
+pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &'f F::Dir, path: &Path) -> io::Result<Lock<'f, F>> {
     let key = key(path);
-    let dir = sub(fs, &clobbered, &key, true)?;
     let name = OsStr::new(LOCK);
-    for _ in 0..10_000 {
-        match fs.create_dir(&dir, name, Some(0o700)) {
-            Ok(()) => {
-                return Ok(Lock {
-                    fs,
-                    clobbered,
-                    dir,
-                    key,
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            // Removed with its directory by an uninstall: make it again.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return lock(fs, root, path);
+    let (mut gone, mut waited) = (0, 0);
+    while waited < 10_000 {
+        // Another merge's lock, released, may have removed the store's
+        // directories it found empty: they are made again.
+        let (store, clobbered, dir) = match sub(fs, root, ROOT, true).and_then(|store| {
+            let clobbered = sub(fs, &store, CLOBBERED, true)?;
+            let dir = sub(fs, &clobbered, &key, true)?;
+            Ok((store, clobbered, dir))
+        }) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && gone < 100 => {
+                gone += 1;
+                continue;
             }
             Err(e) => return Err(e),
+        };
+        while waited < 10_000 {
+            waited += 1;
+            match fs.create_dir(&dir, name, Some(0o700)) {
+                Ok(()) => {
+                    return Ok(Lock {
+                        fs,
+                        root,
+                        store,
+                        clobbered,
+                        dir,
+                        key,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                // Its directory was removed meanwhile: make it again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && gone < 100 => {
+                    gone += 1;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            let now = fs.clock(&dir);
+            if let Ok(m) = fs.stat_at(&dir, name)
+                && m.ctime.is_some_and(|c| now.secs - c.secs > STALE_SECS)
+            {
+                let _ = fs.remove_dir(&dir, name);
+                continue;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        let now = fs.clock(&dir);
-        if let Ok(m) = fs.stat_at(&dir, name)
-            && m.ctime.is_some_and(|c| now.secs - c.secs > STALE_SECS)
-        {
-            let _ = fs.remove_dir(&dir, name);
-            continue;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     Err(io::Error::new(
         io::ErrorKind::TimedOut,

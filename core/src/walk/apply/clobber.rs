@@ -29,13 +29,13 @@ impl Apply<'_> {
             return Outcome::Done(None);
         };
         let (fs, fr, name, rel) = (at.cx.fs, &*at.fr, at.name, &at.cx.rel);
-        // Most replacements (an upgrade of the package's own files) need
-        // nothing here: no other package lists the path. Two merges that
-        // both replace a path both saw it before they started, so its owner
-        // is in their records and they take the lock.
-        if own.owners.others_versions(rel).next().is_none() {
-            return Outcome::Done(None);
-        }
+        // Every replacement takes the lock, an upgrade of the package's own
+        // file too: a merge that began later than this one's read of the
+        // records may replace the same entry, and only the re-check under
+        // the lock keeps the two from hiding each other's version (issue 23:
+        // an upgrade and a peer both replacing the package's old file, the
+        // peer having read the old record, the upgrade not the peer's
+        // journal).
         let lock = match store::lock(fs, at.cx.target_root, rel) {
             Ok(l) => l,
             Err(e) => return Outcome::Failed(Op::CreateDir, Side::Target, e),

@@ -13,7 +13,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -137,6 +137,9 @@ pub fn uninstall<F: Fs>(
     let mut report = UninstallReport::default();
     let mut dirs: BTreeSet<(Reverse<usize>, Vec<OsString>)> = BTreeSet::new();
     let mut here = Parent::default();
+    // Nothing else writes TARGET while an uninstall runs (the caller holds
+    // the lifecycle lock): a store that is not there now does not appear.
+    let has_store = fs.stat_at(target, OsStr::new(store::ROOT)).is_ok();
     for (_, f) in order {
         let claims = others.claims(&f.path);
         let step = |report: &mut UninstallReport, undo, r: io::Result<u64>| match r {
@@ -165,12 +168,14 @@ pub fn uninstall<F: Fs>(
             );
             continue;
         }
-        step(
-            &mut report,
-            Undo::PruneStore,
-            store::prune(fs, target, &f.path, &|_| false),
-        );
-        let (dir, phys, name) = match here.locate(fs, target, &f.path) {
+        if has_store {
+            step(
+                &mut report,
+                Undo::PruneStore,
+                store::prune(fs, target, &f.path, &|_| false),
+            );
+        }
+        let (dir, phys, name, new_dir) = match here.locate(fs, target, &f.path) {
             Ok(l) => l,
             Err(s) => {
                 if matches!(s, Status::Missing)
@@ -184,7 +189,27 @@ pub fn uninstall<F: Fs>(
                 continue;
             }
         };
-        dirs.insert((Reverse(phys.len()), phys.clone()));
+        if new_dir {
+            dirs.insert((Reverse(phys.len()), phys));
+        }
+        // A record without kinds (text, Sage) asks only that a file or
+        // symlink be there: the removal itself says so, and only a refusal
+        // (a directory there, a permission) needs the closer look below.
+        if f.kind.is_none() && f.detail.is_none() {
+            match fs.remove_file(dir, &name) {
+                Ok(()) => {
+                    report.removed += 1;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    report
+                        .kept
+                        .push((f.path.clone(), Kept::Status(Status::Missing)));
+                    continue;
+                }
+                Err(_) => {}
+            }
+        }
         let status = check(fs, dir, &name, f);
         let removable = match &status {
             Status::Intact => true,
@@ -231,29 +256,32 @@ impl<D> Default for Parent<'_, D> {
 
 impl<'a, D> Parent<'a, D> {
     /// The directory holding `path` (as [`locate`] finds it), its physical
-    /// components and the file's name; the previous file's directory when
-    /// they share the recorded parent.
+    /// components, the file's name, and whether the directory is another
+    /// than the previous file's.
     fn locate<F: Fs<Dir = D>>(
         &mut self,
         fs: &F,
         target: &'a D,
         path: &Path,
-    ) -> Result<(&D, Vec<OsString>, OsString), Status> {
+    ) -> Result<(&D, Vec<OsString>, OsString, bool), Status> {
         let parent = path.parent().unwrap_or(Path::new(""));
-        let name = match self.at.as_ref() {
-            Some((p, _, _)) if p == parent => path
-                .file_name()
-                .map(|n| n.to_owned())
-                .ok_or_else(|| Status::Refused("not a relative path to a file".into()))?,
+        let (name, new_dir) = match self.at.as_ref() {
+            Some((p, _, _)) if p == parent => (
+                path.file_name()
+                    .map(|n| n.to_owned())
+                    .ok_or_else(|| Status::Refused("not a relative path to a file".into()))?,
+                false,
+            ),
             _ => {
                 self.at = None;
                 let (dir, phys, name) = locate(fs, target, path)?;
                 self.at = Some((parent.to_owned(), dir, phys));
-                name
+                (name, true)
             }
         };
         let (_, dir, phys) = self.at.as_ref().expect("located above");
-        Ok((dir.get(), phys.clone(), name))
+        let phys = if new_dir { phys.clone() } else { Vec::new() };
+        Ok((dir.get(), phys, name, new_dir))
     }
 }
 

@@ -72,21 +72,29 @@ fn chattr(flag: &str, p: &Path) {
     sh(Command::new("chattr").arg(flag).arg(p));
 }
 
+/// The only entry of the directory `dir`.
+fn only(dir: &Path) -> std::path::PathBuf {
+    let mut entries = fs::read_dir(dir).unwrap();
+    let e = entries.next().unwrap().unwrap().path();
+    assert!(
+        entries.next().is_none(),
+        "{} holds one entry",
+        dir.display()
+    );
+    e
+}
+
+/// The store's directory of `d/f` (the one path it keeps versions of).
+fn key_dir(store: &Path) -> std::path::PathBuf {
+    only(&store.join("clobbered"))
+}
+
 #[test]
 fn restore_from_an_immutable_stored_file_fails_loudly_and_keeps_the_record() {
     require_root!();
-    let stored = |store: &Path| {
-        let key = fs::read_dir(store.join("clobbered"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
-        fs::read_dir(key).unwrap().next().unwrap().unwrap().path()
-    };
     failed_restore_is_an_error(
-        |s| chattr("+i", &stored(s)),
-        |s| chattr("-i", &stored(s)),
+        |s| chattr("+i", &only(&key_dir(s))),
+        |s| chattr("-i", &only(&key_dir(s))),
         "immutable file",
     );
 }
@@ -94,17 +102,9 @@ fn restore_from_an_immutable_stored_file_fails_loudly_and_keeps_the_record() {
 #[test]
 fn restore_from_an_immutable_store_directory_fails_loudly_and_keeps_the_record() {
     require_root!();
-    let key = |store: &Path| {
-        fs::read_dir(store.join("clobbered"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path()
-    };
     failed_restore_is_an_error(
-        |s| chattr("+i", &key(s)),
-        |s| chattr("-i", &key(s)),
+        |s| chattr("+i", &key_dir(s)),
+        |s| chattr("-i", &key_dir(s)),
         "immutable directory",
     );
 }
@@ -130,17 +130,9 @@ fn restore_from_a_store_the_user_cannot_write_fails_loudly_and_keeps_the_record(
         eprintln!("skipped: root ignores permissions (the immutable cases run instead)");
         return;
     }
-    let key = |store: &Path| {
-        fs::read_dir(store.join("clobbered"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path()
-    };
     failed_restore_is_an_error(
-        |s| crate::util::set_mode(&key(s), 0o555),
-        |s| crate::util::set_mode(&key(s), 0o755),
+        |s| crate::util::set_mode(&key_dir(s), 0o555),
+        |s| crate::util::set_mode(&key_dir(s), 0o755),
         "read-only directory",
     );
 }

@@ -110,11 +110,9 @@ pub enum Known {
     /// The merge's own record lists the path without a digest (a text or
     /// Sage record): by its listing, the package's earlier version.
     OwnPath,
-    /// Another package's record (or journal) read at the start lists this
-    /// version: it was there, or announced, before this merge began.
-    Listed,
-    /// No record read at the start lists this version (or none was read).
-    Unlisted,
+    /// The merge's own record does not list this version (another
+    /// package's, or one no record lists).
+    Other,
 }
 
 /// The concurrency rule with the records: whether TARGET's different
@@ -122,18 +120,18 @@ pub enum Known {
 /// wins: it is kept, the staged one loses). `late` is true when a merge
 /// that began after the records were read lists the path.
 ///
-/// Only a version that no record listed when the merge started, and that
-/// appeared since, is a peer's write. A version a record listed at the
-/// start is replaced (the store keeps it where another package lists it),
-/// whatever changed in its directory. The package's own earlier version is
-/// replaced as an upgrade; where its record has no digests, only the
-/// entry's own clues (its name taken in a race, its change time after the
-/// start) can still make it a peer's write, never its directory's.
+/// The package's own earlier version is never a peer's write: an upgrade
+/// replaces it, whatever changed in its directory. Where the own record
+/// has no digests, only the entry's own clues (its name taken in a race,
+/// its change time after the start) can still make it a peer's write,
+/// never its directory's. Any other version is a peer's where a clue says
+/// so, or a merge that began later lists the path (the first writer wins;
+/// with records, the staged version that lost is kept in the store).
 pub fn peer_write(c: &Clues, known: Known, late: bool) -> bool {
     match known {
-        Known::OwnVersion | Known::Listed => false,
+        Known::OwnVersion => false,
         Known::OwnPath => c.raced || changed_since(c.ctime, c.start, c.wrote_here),
-        Known::Unlisted => late || concurrent(c),
+        Known::Other => late || concurrent(c),
     }
 }
 
@@ -246,7 +244,7 @@ mod tests {
             wrote_here: false,
         };
         assert!(!peer_write(&every, Known::OwnVersion, true));
-        assert!(!peer_write(&every, Known::Listed, true));
+        assert!(peer_write(&every, Known::Other, false));
         let hot = Clues {
             hot_dir: true,
             fresh_dir: true,
@@ -258,19 +256,19 @@ mod tests {
             !peer_write(&hot, Known::OwnPath, false),
             "directory clues only"
         );
-        assert!(peer_write(&hot, Known::Unlisted, false));
+        assert!(peer_write(&hot, Known::Other, false));
     }
 
     #[test]
-    fn a_version_no_record_listed_is_a_peers_when_any_clue_says_so() {
+    fn another_version_is_a_peers_when_any_clue_says_so() {
         let calm = Clues {
             ctime: at(1),
             start: at(5),
             ..Clues::default()
         };
-        assert!(!peer_write(&calm, Known::Unlisted, false));
+        assert!(!peer_write(&calm, Known::Other, false));
         assert!(
-            peer_write(&calm, Known::Unlisted, true),
+            peer_write(&calm, Known::Other, true),
             "a late merge lists it"
         );
         for c in [
@@ -283,7 +281,7 @@ mod tests {
                 ..calm
             },
         ] {
-            assert!(peer_write(&c, Known::Unlisted, false), "{c:?}");
+            assert!(peer_write(&c, Known::Other, false), "{c:?}");
             // Without digests the entry's own clues still count.
             assert!(peer_write(&c, Known::OwnPath, false), "{c:?}");
         }

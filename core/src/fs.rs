@@ -196,7 +196,8 @@ pub trait Fs {
         to_name: &OsStr,
     ) -> io::Result<()>;
 
-    /// Creates the directory `name` with `mode` (where modes exist).
+    /// Creates the directory `name` with `mode` exactly (where modes
+    /// exist), or with the platform's default (less the umask) for `None`.
     /// `AlreadyExists` if the name is taken.
     fn create_dir(&self, dir: &Self::Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()>;
 
@@ -254,4 +255,13 @@ pub trait Fs {
     /// of entries in `dir`. Entries changed after this stamp were changed by
     /// someone else while the merge ran.
     fn clock(&self, dir: &Self::Dir) -> Stamp;
+
+    /// Locks the directory `dir` exclusively, waiting for another holder,
+    /// until this handle is closed (a killed holder's lock goes with it).
+    /// `Unsupported` where the platform has no such lock (WASI, Windows):
+    /// the caller then locks by making a directory.
+    fn lock_dir(&self, dir: &Self::Dir) -> io::Result<()> {
+        let _ = dir;
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
 }

@@ -240,6 +240,9 @@ pub fn uninstall<F: Fs>(
     }
     drop(here);
     prune_dirs(fs, target, dirs, &mut report);
+    if has_store {
+        store::tidy(fs, target);
+    }
     report
 }
 

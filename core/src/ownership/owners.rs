@@ -182,23 +182,20 @@ impl Owners {
     /// ([`crate::classify::peer_write`]).
     pub fn known(&self, path: &Path, v: Option<&Version>) -> Known {
         let mut own_path = false;
-        let mut listed = false;
         for &(i, j) in self.by_path.get(path).into_iter().flatten() {
-            let recorded = self.versions[i][j];
-            let same = v.is_some() && recorded.as_ref() == v;
-            match (self.owners[i].own, recorded) {
-                (true, _) if same => return Known::OwnVersion,
-                (true, None) => own_path = true,
-                (false, _) if same => listed = true,
-                _ => {}
+            if !self.owners[i].own {
+                continue;
+            }
+            match self.versions[i][j] {
+                Some(r) if v == Some(&r) => return Known::OwnVersion,
+                None => own_path = true,
+                Some(_) => {}
             }
         }
-        if listed {
-            Known::Listed
-        } else if own_path {
+        if own_path {
             Known::OwnPath
         } else {
-            Known::Unlisted
+            Known::Other
         }
     }
 

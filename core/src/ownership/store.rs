@@ -27,42 +27,47 @@ pub const ROOT: &str = ".stagemerge";
 /// The clobbered versions' directory inside [`ROOT`].
 pub const CLOBBERED: &str = "clobbered";
 
-/// The lock of one path's store directory: a directory, since making one
-/// is atomic on every platform (WASI included).
-const LOCK: &str = "lock";
+/// The prefix of a path's lock in [`ROOT`]: `lock-<key>`, a directory,
+/// since making one is atomic on every platform (WASI included). It lies
+/// in the store's root, not in the path's store directory, so that taking
+/// it makes one directory, not three, where nothing is kept.
+const LOCK: &str = "lock-";
 
 /// How long a lock may stand before it is taken for one a killed merge left.
 const STALE_SECS: i64 = 2;
 
-/// Held while a merge keeps TARGET's version of a path and renames its own
-/// over it, so that two merges replacing one path at once cannot hide
-/// each other's version unkept; released when dropped.
+/// Held while a merge re-checks TARGET's entry of a path, keeps its
+/// version if a package needs it and renames its own over it, so that two
+/// merges replacing one path at once cannot hide each other's version;
+/// released when dropped.
 pub(crate) struct Lock<'f, F: Fs> {
     fs: &'f F,
-    /// TARGET's root, the store's directory, its `clobbered` directory,
-    /// the path's directory in it, and that one's name.
+    /// TARGET's root and the store's directory in it (flock'ed where the
+    /// platform can: then the lock is this handle's, released when it is
+    /// closed, also by a kill).
     root: &'f F::Dir,
     store: F::Dir,
-    clobbered: F::Dir,
-    dir: F::Dir,
+    /// The path's key, and the name of the lock directory where the
+    /// platform cannot flock (`None` when the store's handle holds it).
     key: String,
+    name: Option<String>,
 }
 
 impl<F: Fs> Drop for Lock<'_, F> {
     fn drop(&mut self) {
-        let _ = self.fs.remove_dir(&self.dir, OsStr::new(LOCK));
-        // Nothing was kept: leave no empty directory (one another merge is
-        // using is not empty; one it is about to use it makes again).
-        if self
-            .fs
-            .remove_dir(&self.clobbered, OsStr::new(&self.key))
-            .is_ok()
-            && self
-                .fs
-                .remove_dir(&self.store, OsStr::new(CLOBBERED))
-                .is_ok()
-        {
-            let _ = self.fs.remove_dir(self.root, OsStr::new(ROOT));
+        match &self.name {
+            Some(name) => {
+                let _ = self.fs.remove_dir(&self.store, OsStr::new(name));
+                // Leave no empty directory of the store behind (one another
+                // merge is using is not empty; one it is about to use it
+                // makes again).
+                remove_empty_in(self.fs, self.root, &self.store, &self.key);
+            }
+            // The store's own directory stays: another merge may be waiting
+            // for its lock (an uninstall, which runs alone, removes it).
+            None => {
+                remove_kept_dirs(self.fs, &self.store, Some(&self.key));
+            }
         }
     }
 }
@@ -78,8 +83,15 @@ impl<F: Fs> Lock<'_, F> {
         needed: &dyn Fn(&Version) -> bool,
         before: Stamp,
     ) -> io::Result<u64> {
+        let dir = match sub(self.fs, &self.store, CLOBBERED, false)
+            .and_then(|c| sub(self.fs, &c, &self.key, false))
+        {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
         let mut removed = 0;
-        for e in self.fs.read_dir(&self.dir)? {
+        for e in self.fs.read_dir(&dir)? {
             let Some(v) = parse(&e.name) else { continue };
             if needed(&v) {
                 continue;
@@ -87,9 +99,9 @@ impl<F: Fs> Lock<'_, F> {
             // At `before` itself is before too: the records were read once
             // the clock had passed it, so whatever kept a version in that
             // tick had journaled by then.
-            let kept_at = self.fs.stat_at(&self.dir, &e.name)?.ctime;
+            let kept_at = self.fs.stat_at(&dir, &e.name)?.ctime;
             if kept_at.is_some_and(|c| c <= before) {
-                match self.fs.remove_file(&self.dir, &e.name) {
+                match self.fs.remove_file(&dir, &e.name) {
                     Ok(()) => removed += 1,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
@@ -100,21 +112,34 @@ impl<F: Fs> Lock<'_, F> {
     }
 }
 
-/// Takes the lock of `path`'s store directory (creating it), waiting for
+/// Takes the lock of `path` (creating the store's directory), waiting for
 /// another merge's; a lock older than a few seconds is a killed merge's
 /// and is broken.
 pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &'f F::Dir, path: &Path) -> io::Result<Lock<'f, F>> {
     let key = key(path);
-    let name = OsStr::new(LOCK);
+    // One lock for the whole store where the platform has flock: held for
+    // a re-check, a link and a rename, and gone with a killed holder.
+    let store = sub(fs, root, ROOT, true)?;
+    match fs.lock_dir(&store) {
+        Ok(()) => {
+            return Ok(Lock {
+                fs,
+                root,
+                store,
+                key,
+                name: None,
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+        Err(e) => return Err(e),
+    }
+    drop(store);
+    let name = format!("{LOCK}{key}");
     let (mut gone, mut waited) = (0, 0);
     while waited < 10_000 {
         // Another merge's lock, released, may have removed the store's
-        // directories it found empty: they are made again.
-        let (store, clobbered, dir) = match sub(fs, root, ROOT, true).and_then(|store| {
-            let clobbered = sub(fs, &store, CLOBBERED, true)?;
-            let dir = sub(fs, &clobbered, &key, true)?;
-            Ok((store, clobbered, dir))
-        }) {
+        // directory it found empty: it is made again.
+        let store = match sub(fs, root, ROOT, true) {
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound && gone < 100 => {
                 gone += 1;
@@ -124,15 +149,14 @@ pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &'f F::Dir, path: &Path) -> io::R
         };
         while waited < 10_000 {
             waited += 1;
-            match fs.create_dir(&dir, name, Some(0o700)) {
+            match fs.create_dir(&store, OsStr::new(&name), None) {
                 Ok(()) => {
                     return Ok(Lock {
                         fs,
                         root,
                         store,
-                        clobbered,
-                        dir,
                         key,
+                        name: Some(name),
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -143,11 +167,11 @@ pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &'f F::Dir, path: &Path) -> io::R
                 }
                 Err(e) => return Err(e),
             }
-            let now = fs.clock(&dir);
-            if let Ok(m) = fs.stat_at(&dir, name)
+            let now = fs.clock(&store);
+            if let Ok(m) = fs.stat_at(&store, OsStr::new(&name))
                 && m.ctime.is_some_and(|c| now.secs - c.secs > STALE_SECS)
             {
-                let _ = fs.remove_dir(&dir, name);
+                let _ = fs.remove_dir(&store, OsStr::new(&name));
                 continue;
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -208,7 +232,8 @@ fn sub<F: Fs>(fs: &F, dir: &F::Dir, name: &str, create: bool) -> io::Result<F::D
     for _ in 0..8 {
         match fs.open_dir(dir, name) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                match fs.create_dir(dir, name, Some(0o755)) {
+                // The default mode (0777 less the umask): one call, no chmod.
+                match fs.create_dir(dir, name, None) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(e),
@@ -222,9 +247,21 @@ fn sub<F: Fs>(fs: &F, dir: &F::Dir, name: &str, create: bool) -> io::Result<F::D
 
 /// The directory of `path`'s kept versions.
 fn dir_of<F: Fs>(fs: &F, root: &F::Dir, path: &Path, create: bool) -> io::Result<F::Dir> {
-    let store = sub(fs, root, ROOT, create)?;
-    let clobbered = sub(fs, &store, CLOBBERED, create)?;
-    sub(fs, &clobbered, &key(path), create)
+    let open = || {
+        let store = sub(fs, root, ROOT, create)?;
+        let clobbered = sub(fs, &store, CLOBBERED, create)?;
+        sub(fs, &clobbered, &key(path), create)
+    };
+    // A lock released meanwhile may have removed an empty directory of the
+    // store between its opening and the making of the one below it.
+    let mut r = open();
+    for _ in 0..8 {
+        match &r {
+            Err(e) if create && e.kind() == io::ErrorKind::NotFound => r = open(),
+            _ => break,
+        }
+    }
+    r
 }
 
 /// A version to keep: of which path, which, and by the merge that started
@@ -363,17 +400,43 @@ pub fn sweep<F: Fs>(
 /// Removes `path`'s store directory and the store's own directories if
 /// they are empty; a merge adding to them meanwhile keeps them.
 fn remove_empty<F: Fs>(fs: &F, root: &F::Dir, path: &Path) {
-    let Ok(store) = fs.open_dir(root, OsStr::new(ROOT)) else {
-        return;
+    if let Ok(store) = fs.open_dir(root, OsStr::new(ROOT)) {
+        remove_empty_in(fs, root, &store, &key(path));
+    }
+}
+
+/// [`remove_empty`] with the store's directory open and the path's key.
+fn remove_empty_in<F: Fs>(fs: &F, root: &F::Dir, store: &F::Dir, key: &str) {
+    if remove_kept_dirs(fs, store, Some(key)) {
+        let _ = fs.remove_dir(root, OsStr::new(ROOT));
+    }
+}
+
+/// Removes the directory of kept versions of the path `key` (if given) and
+/// `clobbered` if they are empty; whether `clobbered` is gone.
+fn remove_kept_dirs<F: Fs>(fs: &F, store: &F::Dir, key: Option<&str>) -> bool {
+    let Ok(clobbered) = fs.open_dir(store, OsStr::new(CLOBBERED)) else {
+        return true;
     };
-    if let Ok(clobbered) = fs.open_dir(&store, OsStr::new(CLOBBERED))
-        && fs.remove_dir(&clobbered, OsStr::new(&key(path))).is_ok()
-        && fs.read_dir(&clobbered).is_ok_and(|e| e.is_empty())
+    if let Some(key) = key {
+        let _ = fs.remove_dir(&clobbered, OsStr::new(key));
+    }
+    if !fs.read_dir(&clobbered).is_ok_and(|e| e.is_empty()) {
+        return false;
+    }
+    drop(clobbered);
+    fs.remove_dir(store, OsStr::new(CLOBBERED)).is_ok()
+}
+
+/// Removes the store's directories where they are empty (an uninstall's
+/// last step: a merge leaves the store's own directory, whose lock others
+/// may be waiting for).
+pub(crate) fn tidy<F: Fs>(fs: &F, root: &F::Dir) {
+    if let Ok(store) = fs.open_dir(root, OsStr::new(ROOT))
+        && remove_kept_dirs(fs, &store, None)
     {
-        drop(clobbered);
-        if fs.remove_dir(&store, OsStr::new(CLOBBERED)).is_ok() {
-            let _ = fs.remove_dir(root, OsStr::new(ROOT));
-        }
+        drop(store);
+        let _ = fs.remove_dir(root, OsStr::new(ROOT));
     }
 }
 

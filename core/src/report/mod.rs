@@ -114,6 +114,11 @@ impl Warning {
     pub fn render(&self, stage_root: &Path, target_root: &Path) -> String {
         let t = crate::rel::under(target_root, self.path());
         let whose = match self.collided() {
+            // The path is the package's, but the version a peer placed is
+            // not its earlier one (that one an upgrade replaces).
+            Some(c) if c.whose == Whose::Own && matches!(self, Warning::ConcurrentWrite { .. }) => {
+                " (a version no record lists)".to_owned()
+            }
             Some(c) => format!(" ({})", describe(c)),
             None => String::new(),
         };

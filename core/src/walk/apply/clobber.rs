@@ -51,6 +51,14 @@ impl Apply<'_> {
         if at.seen.is_some_and(|seen| seen != meta.id()) {
             return Outcome::Raced;
         }
+        // Where no other package lists the path (an upgrade of the
+        // package's own file), there is nothing to keep or prune: the lock
+        // and the re-check were all that was needed.
+        let shared = own.owners.others_versions(rel).next().is_some()
+            || own.late.as_ref().is_some_and(|l| l.lists(rel));
+        if !shared {
+            return Outcome::Done(Some(lock));
+        }
         let v = match version_at(fs, fr.target(), name, &meta) {
             Ok(Some(v)) => v,
             Ok(None) => return Outcome::Done(Some(lock)),

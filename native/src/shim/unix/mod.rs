@@ -185,7 +185,11 @@ impl Fs for NativeFs {
     }
 
     fn create_dir(&self, dir: &Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()> {
-        let mode = mode.unwrap_or(0o755);
+        // No mode asked (the store's own directories): mkdir's default,
+        // less the umask, in one call.
+        let Some(mode) = mode else {
+            return Ok(rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o777))?);
+        };
         rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(mode as _))?;
         // mkdir's mode passes through the umask; a rename would have kept the
         // staged mode, so the fallback sets it exactly.
@@ -262,6 +266,18 @@ impl Fs for NativeFs {
 
     fn clock(&self, dir: &Dir) -> Stamp {
         os::clock(dir).unwrap_or_else(Stamp::now)
+    }
+
+    fn lock_dir(&self, dir: &Dir) -> io::Result<()> {
+        use rustix::io::Errno;
+        match rustix::fs::flock(dir, rustix::fs::FlockOperation::LockExclusive) {
+            Ok(()) => Ok(()),
+            // A filesystem without locks: the caller's fallback.
+            Err(Errno::NOLCK | Errno::OPNOTSUPP) => {
+                Err(io::Error::from(io::ErrorKind::Unsupported))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -220,6 +220,22 @@ fn run_round(inst: &Installed, pkgs: &[Package], ops: &[(usize, Op)], farms: &Pa
     }
 }
 
+/// What one JSON record lists as lost (another package's version
+/// visible): path -> its own version digest (hex).
+fn lost(record: &Path) -> BTreeMap<String, String> {
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(record).unwrap()).unwrap();
+    let mut out = BTreeMap::new();
+    for f in doc["files"].as_array().unwrap() {
+        if f["state"].as_str() == Some("lost") && f["kind"].as_str() == Some("file") {
+            out.insert(
+                f["path"].as_str().unwrap().to_owned(),
+                f["sha256"].as_str().unwrap().to_owned(),
+            );
+        }
+    }
+    out
+}
+
 /// What one JSON record lists: path -> version digest (hex).
 fn listed(record: &Path) -> BTreeMap<String, String> {
     let doc: serde_json::Value = serde_json::from_slice(&fs::read(record).unwrap()).unwrap();
@@ -295,6 +311,45 @@ fn check_invariants(inst: &Installed) -> Result<(), String> {
         }
         if !owners.contains_key(&p) {
             return Err(format!("{p} is left in TARGET, listed by no record"));
+        }
+    }
+    // A lost entry's version (another's is visible) is in the store, or
+    // visible again (an uninstall put it back): `verify` checks a lost
+    // entry by presence only, so this is where a version gone missing shows.
+    let stored_names: Vec<String> = inst
+        .stored()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // Known open defect (issue 23, see the session note): under heavy
+    // concurrency a lost entry's version can go missing from the store.
+    // The default run checks the issue's invariants; the soak mode this one
+    // too, so that the defect stays in view until it is fixed.
+    for r in records.iter().filter(|_| soak()) {
+        for (p, v) in lost(&inst.records.join(r)) {
+            let visible = version_at(&inst.target.join(&p)).is_some_and(|now| now == v);
+            if !visible && !stored_names.iter().any(|n| n.ends_with(&v)) {
+                let mut detail = String::new();
+                for r2 in &records {
+                    if let Some(v2) = listed(&inst.records.join(r2)).get(&p) {
+                        let l = lost(&inst.records.join(r2)).contains_key(&p);
+                        detail.push_str(&format!(
+                            "  {r2}: {} {}\n",
+                            &v2[..12],
+                            if l { "lost" } else { "placed" }
+                        ));
+                    }
+                }
+                return Err(format!(
+                    "{r}'s version {} of {p} is neither visible nor in the store; visible {:?}; stored {:?}\n{detail}",
+                    &v[..12],
+                    version_at(&inst.target.join(&p)).map(|x| x[..12].to_owned()),
+                    stored_names
+                        .iter()
+                        .map(|n| n.rsplit_once('-').unwrap().1[..12].to_owned())
+                        .collect::<Vec<_>>()
+                ));
+            }
         }
     }
     let keys: HashMap<String, &String> = owners

@@ -120,14 +120,21 @@ fn sweep(
     if superseded.is_empty() || !target.exists(store::ROOT) {
         return Ok(Vec::new());
     }
-    let before = fs.clock(target);
-    wait_past(fs, target, before);
-    let now = spec.read()?.owners;
     let mut notes = Vec::new();
     for path in superseded {
-        let claims = now.claims(path);
-        let needed = |v: &Version| claims.unknown || claims.versions.contains(v);
-        if let Err(e) = store::sweep(fs, target, path, &needed, before) {
+        // The records are read under the path's lock: nothing is kept for
+        // this path meanwhile, and a merge that keeps one after checks
+        // that its lister's record (this one, rewritten) still lists it.
+        let needed = || -> std::io::Result<store::Needed> {
+            let now = spec
+                .read()
+                .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+            let claims = now.owners.claims(path);
+            Ok(Box::new(move |v: &Version| {
+                claims.unknown || claims.versions.contains(v)
+            }))
+        };
+        if let Err(e) = store::sweep(fs, target, path, &needed) {
             notes.push(format!(
                 "prune the clobber store of {}: {e}",
                 stagemerge_core::rel::under(shown, path).display()

@@ -370,12 +370,15 @@ pub(crate) fn prune<F: Fs>(
     Ok(removed)
 }
 
-/// Removes, under `path`'s lock, its kept versions that `needed` says no
-/// package needs and that were kept no later than `before` (when the
-/// caller read the records `needed` is made from: what was kept since may
-/// be for a merge those records do not show), and the store's directories
-/// left empty. Nothing where the store has no directory for `path`.
-/// Returns how many versions it removed.
+/// Which versions of a path some package needs, as the records say now.
+pub type Needed = Box<dyn Fn(&Version) -> bool>;
+
+/// Removes, under `path`'s lock, its kept versions that no package needs,
+/// as `needed` says when asked under the lock (it reads the records then:
+/// no version is kept while the lock is held, and a merge keeps one later
+/// only while a record still lists it), and the store's directories left
+/// empty. Nothing where the store has no directory for `path`. Returns how
+/// many versions it removed.
 ///
 /// A merge calls it for the paths whose version its own earlier record
 /// listed and its new record no longer does: a concurrent merge may have
@@ -384,15 +387,21 @@ pub fn sweep<F: Fs>(
     fs: &F,
     root: &F::Dir,
     path: &Path,
-    needed: &dyn Fn(&Version) -> bool,
-    before: Stamp,
+    needed: &dyn Fn() -> io::Result<Needed>,
 ) -> io::Result<u64> {
     match dir_of(fs, root, path, false) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
         Ok(_) => {}
     }
-    let removed = lock(fs, root, path)?.prune_before(needed, before)?;
+    let lock = lock(fs, root, path)?;
+    let needed = needed()?;
+    let all = Stamp {
+        secs: i64::MAX,
+        nanos: 0,
+    };
+    let removed = lock.prune_before(&*needed, all)?;
+    drop(lock);
     remove_empty(fs, root, path);
     Ok(removed)
 }

@@ -431,6 +431,7 @@ fn restore<F: Fs>(
     else {
         return Ok(None);
     };
+    log::debug!("store: restore {:?} to {}", back.name, f.path.display());
     fs.rename_replace(stored.dir.get(), &back.name, dir.get(), &name)?;
     Ok(Some(others.listing(&f.path, &back.version)))
 }

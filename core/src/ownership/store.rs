@@ -101,6 +101,7 @@ impl<F: Fs> Lock<'_, F> {
             // tick had journaled by then.
             let kept_at = self.fs.stat_at(&dir, &e.name)?.ctime;
             if kept_at.is_some_and(|c| c <= before) {
+                log::debug!("store: prune_before removes {:?} of {}", e.name, self.key);
                 match self.fs.remove_file(&dir, &e.name) {
                     Ok(()) => removed += 1,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -357,6 +358,7 @@ pub(crate) fn prune<F: Fs>(
             left += 1;
             continue;
         }
+        log::debug!("store: prune removes {:?} of {}", k.name, path.display());
         match fs.remove_file(dir.get(), &k.name) {
             Ok(()) => removed += 1,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}

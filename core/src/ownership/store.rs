@@ -101,7 +101,11 @@ impl<F: Fs> Lock<'_, F> {
             // tick had journaled by then.
             let kept_at = self.fs.stat_at(&dir, &e.name)?.ctime;
             if kept_at.is_some_and(|c| c <= before) {
-                log::debug!("store: prune_before removes {:?} of {}", e.name, self.key);
+                log::debug!(
+                    "store: prune_before removes {:?} of {} (kept at {kept_at:?}, before {before:?})",
+                    e.name,
+                    self.key
+                );
                 match self.fs.remove_file(&dir, &e.name) {
                     Ok(()) => removed += 1,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -294,6 +298,7 @@ pub(crate) fn keep<F: Fs>(
 ) -> io::Result<()> {
     let dir = dir_of(fs, root, k.path, true)?;
     let to = OsString::from(entry_name(k.stamp, &k.version));
+    log::debug!("store: keep {to:?} of {} by {by:?}", k.path.display());
     let r = match by {
         By::Link => fs.link(from, name, &dir, &to),
         By::Rename => match fs.rename_noreplace(from, name, &dir, &to) {
@@ -377,9 +382,11 @@ pub type Needed = Box<dyn Fn(&Version) -> bool>;
 
 /// Removes, under `path`'s lock, its kept versions that no package needs,
 /// as `needed` says when asked under the lock (it reads the records then:
-/// no version is kept while the lock is held, and a merge keeps one later
-/// only while a record still lists it), and the store's directories left
-/// empty. Nothing where the store has no directory for `path`. Returns how
+/// no version of another's is linked in while the lock is held, and a merge
+/// links one later only while a record still lists it), kept no later than
+/// just before that read (a staged version that lost is moved in without
+/// the lock, by a merge that may have begun after it), and the store's
+/// directories left empty. Nothing where the store has no directory for `path`. Returns how
 /// many versions it removed.
 ///
 /// A merge calls it for the paths whose version its own earlier record
@@ -397,12 +404,15 @@ pub fn sweep<F: Fs>(
         Ok(_) => {}
     }
     let lock = lock(fs, root, path)?;
+    // A staged version that lost is moved into the store without the lock
+    // (by the merge whose journal lists it): one kept after this stamp may
+    // be a merge's that the records read below do not show yet, so only
+    // what was kept by then is judged (regression: the sweep removed a
+    // concurrent merge's lost version, found by the lifecycle test).
+    let before = fs.clock(root);
+    crate::merge::wait_past(fs, root, before);
     let needed = needed()?;
-    let all = Stamp {
-        secs: i64::MAX,
-        nanos: 0,
-    };
-    let removed = lock.prune_before(&*needed, all)?;
+    let removed = lock.prune_before(&*needed, before)?;
     drop(lock);
     remove_empty(fs, root, path);
     Ok(removed)

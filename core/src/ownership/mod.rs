@@ -39,11 +39,17 @@ pub trait LateOwners: std::fmt::Debug + Send + Sync {
     /// were read lists `path`.
     fn lists(&self, path: &Path) -> bool;
 
+    /// Whether a record or journal that was not there when the records
+    /// were read lists version `v` of `path` (or the path without a
+    /// digest).
+    fn lists_version(&self, path: &Path, v: &Version) -> bool;
+
     /// Whether the record named `owner` (read when the merge started)
-    /// still lists version `v` of `path` (or the path without a digest),
-    /// by its record and journal now: false once that package's upgrade
-    /// or uninstall has rewritten or removed it. Where it cannot tell, true.
-    fn still_lists(&self, owner: &str, path: &Path, v: &Version) -> bool;
+    /// lists version `v` of `path` (or the path without a digest) now, by
+    /// its record and journal, where they changed since they were read;
+    /// `None` where they did not (what was read holds). Where it cannot
+    /// tell, `Some(true)`.
+    fn lists_now(&self, owner: &str, path: &Path, v: &Version) -> Option<bool>;
 }
 
 /// How a merge (or a plan) treats owned and protected paths.
@@ -179,10 +185,14 @@ impl Ownership {
         let Some(late) = &self.late else {
             return self.worth_keeping(path, v);
         };
-        self.owners
-            .of(path)
-            .filter(|(o, e)| !o.own && version_of(e).is_none_or(|r| &r == v))
-            .any(|(o, _)| late.still_lists(&o.name, path, v))
+        // Any other record listing the path counts: one that listed
+        // another version may have been rewritten since to list this one
+        // (a downgrade running beside this merge), and a merge that began
+        // later may list it.
+        self.owners.of(path).filter(|(o, _)| !o.own).any(|(o, e)| {
+            let listed = version_of(e).is_none_or(|r| &r == v);
+            late.lists_now(&o.name, path, v).unwrap_or(listed)
+        }) || late.lists_version(path, v)
     }
 }
 

@@ -173,32 +173,45 @@ impl LateOwners for Late {
                     {
                         continue;
                     }
-                    let listed = if journal::is_journal(&name) {
+                    let listed: Vec<Installed> = if journal::is_journal(&name) {
                         journal::read_file(&e.path())
-                            .map(|l| l.into_iter().map(|o| o.path).collect())
+                            .map(|l| l.into_iter().map(installed).collect())
                             .unwrap_or_default()
                     } else {
-                        super::read(&e.path())
-                            .map(|l| l.into_iter().map(|i| i.path).collect())
-                            .unwrap_or_default()
+                        super::read(&e.path()).unwrap_or_default()
                     };
-                    read.lists.insert(name, listed);
+                    let mut by_path: HashMap<PathBuf, Vec<Option<Version>>> = HashMap::new();
+                    for i in listed {
+                        let v = version_of(&i);
+                        by_path.entry(i.path).or_default().push(v);
+                    }
+                    read.lists.insert(name, by_path);
                 }
             }
         }
-        read.lists.values().any(|l| l.contains(path))
+        read.lists.values().any(|l| l.contains_key(path))
     }
 
-    fn still_lists(&self, owner: &str, path: &Path, v: &Version) -> bool {
-        let Some(seen) = self.seen.get(owner) else {
-            return true;
-        };
+    fn lists_version(&self, path: &Path, v: &Version) -> bool {
+        // Brings the late files up to date.
+        if !self.lists(path) {
+            return false;
+        }
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        read.lists.values().any(|l| {
+            l.get(path)
+                .is_some_and(|vs| vs.iter().any(|r| r.is_none_or(|r| &r == v)))
+        })
+    }
+
+    fn lists_now(&self, owner: &str, path: &Path, v: &Version) -> Option<bool> {
+        let seen = self.seen.get(owner)?;
         if Seen::now(&seen.record) == seen.state {
-            return true;
+            return None;
         }
         let journal = journal::path(&seen.record);
         let journal = journal.symlink_metadata().is_ok().then_some(journal);
-        match read_owner(&seen.record, journal.as_deref(), false) {
+        Some(match read_owner(&seen.record, journal.as_deref(), false) {
             Ok(Some(now)) => now
                 .entries
                 .iter()
@@ -207,7 +220,7 @@ impl LateOwners for Late {
             // merge runs; a record removed by hand).
             Ok(None) => false,
             Err(_) => true,
-        }
+        })
     }
 }
 
@@ -218,7 +231,17 @@ struct LateRead {
     listed_at: Option<std::time::SystemTime>,
     /// What each late file lists (empty for one that vanished or could not
     /// be read).
-    lists: HashMap<OsString, HashSet<PathBuf>>,
+    lists: HashMap<OsString, HashMap<PathBuf, Vec<Option<Version>>>>,
+}
+
+/// A journal's entry as a record's.
+fn installed(o: stagemerge_core::Owned) -> Installed {
+    Installed {
+        path: o.path,
+        kind: Some(o.kind),
+        detail: o.detail,
+        state: o.state,
+    }
 }
 
 fn durable_temp(name: &std::ffi::OsStr) -> bool {

@@ -80,6 +80,7 @@ fn merge_cmd(prim: Prim, format: Format, record: &Path, stage: &Path, target: &P
 /// run writes, byte for byte, and leaves no journal.
 #[test]
 fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
+    let _heavy = crate::util::heavy();
     killed_merges_rerun(Prim::Rename, &FORMATS, kill_trials(100), &MIXED);
 }
 

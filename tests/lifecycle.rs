@@ -424,6 +424,7 @@ fn round(pkgs: &[Package], work: &Path, seed: u64) -> Result<(usize, usize), Str
 
 #[test]
 fn random_lifecycles_sixteen_at_a_time_keep_every_invariant() {
+    let _heavy = crate::util::heavy();
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let pkgs = packages(&corpus, work.path());
@@ -566,6 +567,7 @@ fn race(
     pair: ((usize, Op), (usize, Op)),
     check: impl Fn(&[Run; 2], &Path) -> Result<(), String>,
 ) {
+    let _heavy = crate::util::heavy();
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let pkgs = packages(&corpus, work.path());
@@ -675,6 +677,7 @@ fn uninstalling_the_visible_owner_racing_a_merge_of_another_version_loses_no_ver
 /// exits 0 with the concurrent-write warning, and nothing is lost.
 #[test]
 fn fifos_of_different_modes_merged_sixteen_at_once_lose_nothing_and_fail_nothing() {
+    let _heavy = crate::util::heavy();
     use rustix::fs::{FileType, Mode, OFlags};
     let rounds = if soak() { 100 } else { 20 };
     let (mut kept_staged, mut warned) = (0, 0);

@@ -19,6 +19,7 @@ use crate::util::{
 /// merged; no temporary is left.
 #[test]
 fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
+    let _heavy = crate::util::heavy();
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(fast_tmp()).unwrap();
     let w = work.path();

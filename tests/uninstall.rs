@@ -149,6 +149,7 @@ fn state(inst: &Installed) -> (Snapshot, Snapshot) {
 /// records equal an uninterrupted run's.
 #[test]
 fn kills_spread_over_an_uninstall_with_a_restore_then_rerun_end_as_an_uninterrupted_one() {
+    let _heavy = crate::util::heavy();
     let Some(corpus) = corpus() else { return };
     let work = tempfile::tempdir_in(crate::util::fast_tmp()).unwrap();
     let big = work.path().join("big");

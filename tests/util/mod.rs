@@ -470,6 +470,14 @@ pub fn set_mode(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// Held by the tests that load the machine (16 commands at a time) and by
+/// those whose kills are spread by a timed run: the two kinds never run at
+/// once, so a kill test's timing is not taken under another's load.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Whether the soak mode is on (`STAGEMERGE_SOAK=1`): the randomized and
 /// repeated tests run many more rounds.
 pub fn soak() -> bool {

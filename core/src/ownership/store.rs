@@ -72,7 +72,19 @@ impl<F: Fs> Drop for Lock<'_, F> {
     }
 }
 
-impl<F: Fs> Lock<'_, F> {
+impl<'f, F: Fs> Lock<'f, F> {
+    /// A lock held by the store's handle (`name` `None`) or by the lock
+    /// directory `name` in it.
+    fn new(fs: &'f F, root: &'f F::Dir, store: F::Dir, key: String, name: Option<String>) -> Self {
+        Lock {
+            fs,
+            root,
+            store,
+            key,
+            name,
+        }
+    }
+
     /// Removes the path's kept versions that `needed` says no package
     /// needs and that were kept no later than `before` (a merge's start:
     /// what was kept since may be a merge's that this one's records do not
@@ -126,15 +138,7 @@ pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &'f F::Dir, path: &Path) -> io::R
     // a re-check, a link and a rename, and gone with a killed holder.
     let store = sub(fs, root, ROOT, true)?;
     match fs.lock_dir(&store) {
-        Ok(()) => {
-            return Ok(Lock {
-                fs,
-                root,
-                store,
-                key,
-                name: None,
-            });
-        }
+        Ok(()) => return Ok(Lock::new(fs, root, store, key, None)),
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
         Err(e) => return Err(e),
     }
@@ -155,15 +159,7 @@ pub(crate) fn lock<'f, F: Fs>(fs: &'f F, root: &'f F::Dir, path: &Path) -> io::R
         while waited < 10_000 {
             waited += 1;
             match fs.create_dir(&store, OsStr::new(&name), None) {
-                Ok(()) => {
-                    return Ok(Lock {
-                        fs,
-                        root,
-                        store,
-                        key,
-                        name: Some(name),
-                    });
-                }
+                Ok(()) => return Ok(Lock::new(fs, root, store, key, Some(name))),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 // Its directory was removed meanwhile: make it again.
                 Err(e) if e.kind() == io::ErrorKind::NotFound && gone < 100 => {

@@ -4,7 +4,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::util::{Fixture, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode, temporaries};
 
@@ -200,14 +200,22 @@ fn big_tree(f: &Fixture, n: usize) {
 /// and gives the same TARGET as an uninterrupted run, with no temporary left.
 #[test]
 fn killed_copy_rerun_gives_the_uninterrupted_result() {
+    let _heavy = crate::util::heavy();
     let trials = crate::util::kill_trials(60);
     for temps in [Temps::Anonymous, Temps::Named] {
         let f = Fixture::new_fast(Prim::Rename);
         big_tree(&f, 3000);
         let stage = Snapshot::of(&f.stage);
-        let t0 = Instant::now();
-        copy(&f, temps, &[]).assert_code(0);
-        let full = t0.elapsed();
+        // The shortest of three runs: a run slowed by a moment's load would
+        // spread the kills past the end of the runs that follow.
+        let mut full = Duration::MAX;
+        for _ in 0..3 {
+            fs::remove_dir_all(&f.target).unwrap();
+            fs::create_dir(&f.target).unwrap();
+            let t0 = Instant::now();
+            copy(&f, temps, &[]).assert_code(0);
+            full = full.min(t0.elapsed());
+        }
         let want = Snapshot::of(&f.target);
         let mut killed_mid_way = 0;
         for trial in 0..trials {

@@ -154,6 +154,7 @@ fn a_killed_protected_upgrade_reruns_to_the_uninterrupted_end() {
         EDIT
     );
 
+    let _heavy = crate::util::heavy();
     let n = kill_trials(20);
     let (mut mid_way, mut after_protect) = (0, 0);
     for trial in 0..n {

@@ -6,6 +6,7 @@
 #[macro_use]
 mod util;
 
+mod bad_records;
 mod cli;
 mod clobber;
 mod concurrency;

@@ -22,6 +22,7 @@ use crate::fs::{Fs, Kind};
 use crate::handle::Handle;
 use crate::installed::{Installed, Status, check, locate};
 use crate::ownership::{Claims, Owners, Version, store, version_at, version_of};
+use crate::record::read::Reserved;
 
 /// A step of an uninstall that can fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,12 +114,18 @@ impl UninstallReport {
 /// versions of each path that no remaining record lists are removed (all
 /// of them where no record lists the path; none where a record lists it
 /// without a digest, since that version cannot be told).
+///
+/// A path that reaches stagemerge's own state (`reserved`: the clobber
+/// store, the records) through a symlink in TARGET is refused, never
+/// removed or restored: the record reader refuses such paths as spelled,
+/// and this refuses them however they resolve.
 pub fn uninstall<F: Fs>(
     fs: &F,
     target: &F::Dir,
     files: &[Installed],
     others: &Owners,
     force: bool,
+    reserved: &Reserved,
 ) -> UninstallReport {
     let mut order: Vec<(usize, &Installed)> = files
         .iter()
@@ -141,6 +148,13 @@ pub fn uninstall<F: Fs>(
     // the lifecycle lock): a store that is not there now does not appear.
     let has_store = fs.stat_at(target, OsStr::new(store::ROOT)).is_ok();
     for (_, f) in order {
+        let located = here.locate(fs, target, &f.path, reserved);
+        if let Err(Status::Refused(why)) = located {
+            report
+                .kept
+                .push((f.path.clone(), Kept::Status(Status::Refused(why))));
+            continue;
+        }
         let claims = others.claims(&f.path);
         let step = |report: &mut UninstallReport, undo, r: io::Result<u64>| match r {
             Ok(n) => {
@@ -175,11 +189,12 @@ pub fn uninstall<F: Fs>(
                 store::prune(fs, target, &f.path, &|_| false),
             );
         }
-        let (dir, phys, name, new_dir) = match here.locate(fs, target, &f.path) {
+        let (dir, phys, name, new_dir) = match located {
             Ok(l) => l,
             Err(s) => {
                 if matches!(s, Status::Missing)
                     && let Some(phys) = nearest_dir(fs, target, &f.path)
+                    && reserved.claims_at(&phys, OsStr::new("")).is_none()
                 {
                     // An interrupted run removed the file and some of its
                     // directories: the rest may be left to prune.
@@ -266,6 +281,7 @@ impl<'a, D> Parent<'a, D> {
         fs: &F,
         target: &'a D,
         path: &Path,
+        reserved: &Reserved,
     ) -> Result<(&D, Vec<OsString>, OsString, bool), Status> {
         let parent = path.parent().unwrap_or(Path::new(""));
         let (name, new_dir) = match self.at.as_ref() {
@@ -283,6 +299,12 @@ impl<'a, D> Parent<'a, D> {
             }
         };
         let (_, dir, phys) = self.at.as_ref().expect("located above");
+        if let Some(what) = reserved.claims_at(phys, &name) {
+            return Err(Status::Refused(format!(
+                "leads into {} of stagemerge through a symlink",
+                what.describe()
+            )));
+        }
         let phys = if new_dir { phys.clone() } else { Vec::new() };
         Ok((dir.get(), phys, name, new_dir))
     }

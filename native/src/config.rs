@@ -10,6 +10,7 @@ use stagemerge_core::ownership::{Ownership, Patterns};
 use stagemerge_core::{OnConflict, Options, Record};
 
 use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, OwnershipArgs, PlanArgs};
+use crate::records::Reader;
 
 /// Environment switch that forces the portable fallback (link + unlink,
 /// mkdir + children) so tests exercise it on filesystems that have the
@@ -42,6 +43,8 @@ pub(crate) struct MergeConfig {
     /// `--manifest-dir` and its policies; the records are read when the
     /// merge starts.
     pub(crate) ownership: Option<OwnershipSpec>,
+    /// Reads the merge's own records with the rules every record follows.
+    pub(crate) reader: Reader,
 }
 
 /// `--manifest-dir` and the policies that go with it, validated.
@@ -53,6 +56,7 @@ pub(crate) struct OwnershipSpec {
     on_owned: Option<OnConflict>,
     allow_overwrite: Patterns,
     protect: Patterns,
+    reader: Reader,
 }
 
 impl OwnershipSpec {
@@ -60,7 +64,7 @@ impl OwnershipSpec {
     pub(crate) fn read(&self) -> Result<Ownership> {
         let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
         Ok(Ownership {
-            owners: crate::records::owners::read(&self.dir, None, &own)?,
+            owners: crate::records::owners::read(&self.dir, None, &own, &self.reader)?,
             ..self.read_policies()
         })
     }
@@ -69,7 +73,7 @@ impl OwnershipSpec {
     /// begin later.
     pub(crate) fn read_for_merge(&self) -> Result<Ownership> {
         let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
-        let (owners, late) = crate::records::owners::read_for_merge(&self.dir, &own)?;
+        let (owners, late) = crate::records::owners::read_for_merge(&self.dir, &own, &self.reader)?;
         Ok(Ownership {
             late: Some(Arc::new(late)),
             owners,
@@ -101,7 +105,7 @@ pub(crate) struct SageRecord {
 
 impl MergeConfig {
     pub(crate) fn from_args(a: MergeArgs) -> Result<Self> {
-        let (_, target_real) = check_roots(&a.stage, &a.target)?;
+        let (stage_real, target_real) = check_roots(&a.stage, &a.target)?;
         let on_conflict = policy(a.on_conflict);
         let force_fallback = force_fallback();
         let verbosity = if a.quiet {
@@ -115,7 +119,10 @@ impl MergeConfig {
             .into_iter()
             .flatten()
             .collect();
-        let ownership = ownership_spec(&a.ownership, &own)?;
+        let dir = a.ownership.manifest_dir.as_deref();
+        check_record_places(&a.stage, &stage_real, &target_real, dir, &own)?;
+        let reader = Reader::new(&a.target, dir, &own)?;
+        let ownership = ownership_spec(&a.ownership, &own, &reader)?;
         let manifest = a.manifest.map(|p| (p, a.manifest_format));
         // JSON manifests carry digests; a text manifest or a Sage record
         // needs only the paths.
@@ -162,6 +169,7 @@ impl MergeConfig {
             },
             sandbox: a.sandbox,
             ownership,
+            reader,
         })
     }
 }
@@ -182,12 +190,13 @@ impl PlanConfig {
     pub(crate) fn from_args(a: PlanArgs) -> Result<Self> {
         check_roots(&a.stage, &a.target)?;
         let own: Vec<&Path> = a.manifest.as_deref().into_iter().collect();
+        let reader = Reader::new(&a.target, a.ownership.manifest_dir.as_deref(), &own)?;
         Ok(PlanConfig {
             options: Options {
                 on_conflict: policy(a.on_conflict),
                 force_fallback: force_fallback(),
                 copy: a.copy,
-                ownership: match ownership_spec(&a.ownership, &own)? {
+                ownership: match ownership_spec(&a.ownership, &own, &reader)? {
                     Some(spec) => Some(Arc::new(spec.read()?)),
                     None => None,
                 },
@@ -210,7 +219,11 @@ fn force_fallback() -> bool {
 
 /// `--manifest-dir` with its policies, the patterns compiled; `own` are
 /// the records this run writes.
-fn ownership_spec(a: &OwnershipArgs, own: &[&Path]) -> Result<Option<OwnershipSpec>> {
+fn ownership_spec(
+    a: &OwnershipArgs,
+    own: &[&Path],
+    reader: &Reader,
+) -> Result<Option<OwnershipSpec>> {
     let Some(dir) = &a.manifest_dir else {
         return Ok(None);
     };
@@ -223,6 +236,7 @@ fn ownership_spec(a: &OwnershipArgs, own: &[&Path]) -> Result<Option<OwnershipSp
         on_owned: a.on_owned.map(policy),
         allow_overwrite: patterns(&a.allow_overwrite, "allow-overwrite")?,
         protect: patterns(&a.protect, "protect")?,
+        reader: reader.clone(),
     }))
 }
 
@@ -255,6 +269,53 @@ fn check_roots(stage: &Path, target: &Path) -> Result<(PathBuf, PathBuf)> {
         );
     }
     Ok((stage_real, target_real))
+}
+
+/// The merge's records, their journals and the directory of records are
+/// neither inside STAGE (the merge would move them into TARGET) nor where
+/// STAGE places an entry (the record would overwrite the package's own
+/// file and list itself): refused before anything moves, naming both.
+fn check_record_places(
+    stage: &Path,
+    stage_real: &Path,
+    target_real: &Path,
+    dir: Option<&Path>,
+    records: &[&Path],
+) -> Result<()> {
+    let mut places: Vec<(PathBuf, &str)> = Vec::new();
+    for r in records {
+        places.push((r.to_path_buf(), "record"));
+        places.push((crate::records::journal::path(r), "journal"));
+    }
+    if let Some(d) = dir {
+        places.push((d.to_path_buf(), "directory of records"));
+    }
+    for (place, what) in places {
+        let Some(real) = crate::records::resolved(&place) else {
+            continue;
+        };
+        if real.starts_with(stage_real) {
+            bail!(
+                "the {what} {} is inside STAGE {}: the merge would move it into TARGET; \
+                 keep records outside STAGE; nothing was done",
+                place.display(),
+                stage.display()
+            );
+        }
+        if let Ok(rel) = real.strip_prefix(target_real)
+            && !rel.as_os_str().is_empty()
+            && stage_real.join(rel).symlink_metadata().is_ok()
+        {
+            bail!(
+                "the {what} {} is where STAGE {} places {}: the merge would put the \
+                 package's file there; keep records where no package installs; nothing was done",
+                place.display(),
+                stage.display(),
+                stage_real.join(rel).display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The canonical path of `path`, which must be a directory.

@@ -12,7 +12,7 @@ use stagemerge_core::{Fs, Installed, State, Status, verify};
 use crate::cli::OwnerArgs;
 use crate::exit::Exit;
 use crate::lifecycle::{self, Role};
-use crate::records::owners;
+use crate::records::{Reader, owners};
 use crate::shim::{NativeFs, open_root};
 use stagemerge_core::ownership::Owner;
 
@@ -66,15 +66,22 @@ struct Answer<'o> {
 pub(crate) fn run(a: &OwnerArgs) -> Result<Exit> {
     let target = open_root(&a.target, "TARGET")?;
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Reader)?;
-    let owners = owners::read(&a.manifest_dir, None, &[])?;
+    let reader = Reader::new(&a.target, Some(&a.manifest_dir), &[])?;
+    let owners = owners::read(&a.manifest_dir, None, &[], &reader)?;
     let fs = NativeFs::new();
     let mut answers = Vec::new();
     for p in &a.paths {
         let path = relative(&a.target, p)?;
-        let present = matches!(
-            verify(&fs, &target, &[presence(&path)]).first(),
-            None | Some((_, Status::TypeChanged { .. }))
-        );
+        // Resolved as `uninstall` resolves a recorded path: a path that
+        // leaves TARGET (through a symlink) is refused, never answered.
+        let present = match verify(&fs, &target, &[presence(&path)]).first() {
+            None | Some((_, Status::TypeChanged { .. })) => true,
+            Some((_, Status::Refused(why))) => bail!(
+                "{}: refused: {why}; no package owns a path outside TARGET",
+                stagemerge_core::rel::under(&a.target, &path).display()
+            ),
+            Some(_) => false,
+        };
         let listed = owners
             .of(&path)
             .map(|(owner, entry)| (owner, version(&fs, &target, entry)))

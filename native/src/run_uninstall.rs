@@ -10,9 +10,9 @@ use crate::cli::UninstallArgs;
 use crate::exit::Exit;
 use crate::lifecycle::{self, Role};
 use crate::output::Messages;
-use crate::records;
 use crate::records::durable;
 use crate::records::owners;
+use crate::records::{self, Reader};
 use crate::shim::NativeFs;
 use crate::shim::open_root;
 use stagemerge_core::ownership::Owners;
@@ -27,12 +27,20 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     if records::journal::exists(&a.manifest) {
         anyhow::bail!("{}; nothing was removed", records::incomplete(&a.manifest));
     }
-    let files = records::read(&a.manifest)?;
+    let reader = Reader::new(&a.target, a.manifest_dir.as_deref(), &[&a.manifest])?;
+    let files = reader.record(&a.manifest)?.entries;
     let others = match &a.manifest_dir {
-        Some(dir) => owners::read(dir, Some(&a.manifest), &[])?,
+        Some(dir) => owners::read(dir, Some(&a.manifest), &[], &reader)?,
         None => Owners::default(),
     };
-    let report = uninstall(&NativeFs::new(), &target, &files, &others, a.force);
+    let report = uninstall(
+        &NativeFs::new(),
+        &target,
+        &files,
+        &others,
+        a.force,
+        reader.reserved(),
+    );
     let clean = report.is_clean();
     // Last, and only when everything else was done: the record says what
     // is left to undo, so a rerun after a failure or a kill finishes the job.

@@ -11,14 +11,16 @@ use crate::output::Messages;
 use crate::cli::VerifyArgs;
 use crate::exit::Exit;
 use crate::lifecycle::{self, Role};
-use crate::records;
+use crate::records::{self, Reader};
 use crate::shim::NativeFs;
 use crate::shim::open_root;
 
 pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let target = open_root(&a.target, "TARGET")?;
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Reader)?;
-    let files = records::read(&a.manifest)?;
+    let files = Reader::new(&a.target, None, &[&a.manifest])?
+        .record(&a.manifest)?
+        .entries;
     // A version a later package replaced, kept in the clobber store, is
     // listed but is not a problem: uninstalling that package puts it back.
     let (shadowed, problems): (Vec<_>, Vec<_>) = verify(&NativeFs::new(), &target, &files)

@@ -28,9 +28,11 @@ impl Patterns {
         let mut compiled = Vec::new();
         for p in &given {
             let bare = p.trim_start_matches("./").trim_end_matches('/');
-            if bare.is_empty() || bare.starts_with('/') {
+            // A `..` could only select what is outside TARGET, which no
+            // merge touches: refused like an absolute path, not ignored.
+            if bare.is_empty() || bare.starts_with('/') || bare.split('/').any(|c| c == "..") {
                 return Err(format!(
-                    "pattern {p:?}: give a path relative to TARGET (e.g. etc/ or lib/*.so)"
+                    "pattern {p:?}: give a path relative to TARGET, without `..` (e.g. etc/ or lib/*.so)"
                 ));
             }
             let bad = |e: glob::PatternError| format!("pattern {p:?}: {e}");
@@ -90,5 +92,14 @@ mod tests {
         assert!(!Patterns::none().matches(Path::new("etc")));
         assert!(Patterns::new(vec!["/etc".into()]).is_err());
         assert!(Patterns::new(vec!["a[".into()]).is_err());
+    }
+
+    #[test]
+    fn patterns_reaching_out_of_target_are_refused_like_absolute_ones() {
+        for bad in ["../etc", "../x/*", "../*", "a/../../b", "./..", "lib/.."] {
+            let e = Patterns::new(vec![bad.into()]).unwrap_err();
+            assert!(e.contains("without `..`"), "{bad}: {e}");
+        }
+        assert!(Patterns::new(vec!["..foo/x".into(), "a..b".into()]).is_ok());
     }
 }

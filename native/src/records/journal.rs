@@ -12,10 +12,10 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use stagemerge_core::Owned;
 
-use super::{durable, json, owned_from};
+use super::{Reader, durable, json, owned_from};
 
 const SUFFIX: &str = ".stagemerge-journal";
 
@@ -44,31 +44,23 @@ pub(crate) fn exists(record: &Path) -> bool {
 }
 
 /// The entries of the record's journal, if there is one.
-pub(crate) fn read(record: &Path) -> Result<Option<Vec<Owned>>> {
-    match read_file(&path(record)) {
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
-        {
-            Ok(None)
-        }
-        r => r.map(Some),
+pub(crate) fn read(record: &Path, reader: &Reader) -> Result<Option<Vec<Owned>>> {
+    let p = path(record);
+    if p.symlink_metadata()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        return Ok(None);
     }
+    read_file(&p, reader).map(Some)
 }
 
 /// The entries of the journal at `p`.
-pub(crate) fn read_file(p: &Path) -> Result<Vec<Owned>> {
-    let bytes = std::fs::read(p).with_context(|| format!("read journal {}", p.display()))?;
-    let parsed = serde_json::from_slice(&bytes)
-        .context("not JSON")
-        .and_then(|v| json::parse(&v, json::JOURNAL));
-    match parsed {
-        Ok(list) => Ok(list.into_iter().map(owned_from).collect()),
+pub(crate) fn read_file(p: &Path, reader: &Reader) -> Result<Vec<Owned>> {
+    match reader.journal(p) {
+        Ok(parsed) => Ok(parsed.entries.into_iter().map(owned_from).collect()),
         Err(e) => bail!(
-            "journal {} of an interrupted merge is unreadable ({e:#}); \
-             it is written whole or not at all, so the disk changed it: \
-             move it away and merge again",
-            p.display()
+            "{e:#}; a journal is written whole or not at all, so something else changed it: \
+             move it away and merge again"
         ),
     }
 }

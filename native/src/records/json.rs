@@ -1,14 +1,11 @@
 //! The JSON manifest (schema in the module above), and the journal, which
 //! lists entries the same way under another format name.
 
-use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::ffi::OsStr;
 
-use anyhow::{Context, Result, anyhow, bail};
-use serde_json::Value;
-use stagemerge_core::{Content, Detail, Installed, Kind, Owned, State};
+use stagemerge_core::{Content, Kind, Owned, State};
 
-/// The format name of a JSON manifest.
+/// The format name of a JSON manifest (the core's reader reads both).
 pub(crate) const MANIFEST: &str = "stagemerge-manifest";
 /// The format name of a journal.
 pub(crate) const JOURNAL: &str = "stagemerge-journal";
@@ -30,27 +27,6 @@ fn put(out: &mut Vec<u8>, key: &str, value: &str) {
     serde_json::to_writer(&mut *out, key).expect("writing to a Vec");
     out.extend_from_slice(b": ");
     serde_json::to_writer(&mut *out, value).expect("writing to a Vec");
-}
-
-fn get_name(obj: &Value, key: &str) -> Result<Option<OsString>> {
-    if let Some(s) = obj.get(key) {
-        let s = s
-            .as_str()
-            .ok_or_else(|| anyhow!("\"{key}\" is not a string"))?;
-        return Ok(Some(s.into()));
-    }
-    match obj.get(format!("{key}_hex")) {
-        Some(h) => {
-            let h = h
-                .as_str()
-                .ok_or_else(|| anyhow!("\"{key}_hex\" is not a string"))?;
-            let bytes = hex::decode(h).with_context(|| format!("\"{key}_hex\" is not hex"))?;
-            crate::shim::name_from_bytes(bytes)
-                .map(Some)
-                .ok_or_else(|| anyhow!("\"{key}_hex\" is not a name this platform can hold"))
-        }
-        None => Ok(None),
-    }
 }
 
 /// A JSON manifest's bytes.
@@ -96,72 +72,4 @@ pub(crate) fn document(format: &str, owned: &[Owned]) -> Vec<u8> {
     }
     out.extend_from_slice(b"\n]}\n");
     out
-}
-
-/// The entries of a document of `format`.
-pub(super) fn parse(v: &Value, format: &str) -> Result<Vec<Installed>> {
-    if v.get("format").and_then(Value::as_str) != Some(format) {
-        bail!("\"format\" is not \"{format}\"");
-    }
-    let files = v
-        .get("files")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("no \"files\" list"))?;
-    files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| entry(f).with_context(|| format!("files[{i}]")))
-        .collect()
-}
-
-fn entry(f: &Value) -> Result<Installed> {
-    let path = PathBuf::from(get_name(f, "path")?.ok_or_else(|| anyhow!("no \"path\""))?);
-    let kind = match f.get("kind").and_then(Value::as_str) {
-        Some("file") => Kind::File,
-        Some("symlink") => Kind::Symlink,
-        other => bail!("unknown \"kind\" {other:?}"),
-    };
-    let state = match f.get("state").and_then(Value::as_str) {
-        None | Some("placed") => State::Placed,
-        Some("lost") => State::Lost,
-        Some(other) => bail!("unknown \"state\" {other:?}"),
-    };
-    let Some(size) = f.get("size").and_then(Value::as_u64) else {
-        return Ok(Installed {
-            path,
-            kind: Some(kind),
-            detail: None,
-            state,
-        });
-    };
-    let mode = match f.get("mode").and_then(Value::as_str) {
-        Some(m) => Some(
-            u32::from_str_radix(m, 8).with_context(|| format!("\"mode\" {m:?} is not octal"))?,
-        ),
-        None => None,
-    };
-    let content = match kind {
-        Kind::Symlink => Content::Link {
-            text: get_name(f, "target")?.ok_or_else(|| anyhow!("a symlink without \"target\""))?,
-        },
-        _ => {
-            let h = f
-                .get("sha256")
-                .and_then(Value::as_str)
-                .ok_or_else(|| anyhow!("no \"sha256\""))?;
-            let mut sha256 = [0; 32];
-            hex::decode_to_slice(h, &mut sha256).context("\"sha256\" is not 64 hex digits")?;
-            Content::File { sha256 }
-        }
-    };
-    Ok(Installed {
-        path,
-        kind: Some(kind),
-        detail: Some(Detail {
-            size,
-            mode,
-            content,
-        }),
-        state,
-    })
 }

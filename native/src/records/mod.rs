@@ -27,6 +27,7 @@ pub(crate) mod durable;
 pub(crate) mod journal;
 mod json;
 pub(crate) mod owners;
+mod read;
 mod recording;
 mod sage;
 mod text;
@@ -34,9 +35,9 @@ mod text;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
 use stagemerge_core::{Installed, Kind, Owned};
 
+pub(crate) use read::{Reader, load, resolved};
 pub(crate) use recording::Recording;
 
 /// What to tell the user of a record whose journal is still there: a merge
@@ -48,34 +49,6 @@ pub(crate) fn incomplete(record: &Path) -> String {
         record.display(),
         journal::path(record).display()
     )
-}
-
-/// Reads a record in any of the three formats: a JSON manifest, a Sage
-/// installation record (JSON with a `files` list of strings), or a text
-/// manifest.
-pub(crate) fn read(path: &Path) -> Result<Vec<Installed>> {
-    read_bytes(
-        path,
-        &std::fs::read(path).with_context(|| format!("read {}", path.display()))?,
-    )
-}
-
-/// Parses the bytes of the record at `path`.
-fn read_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Installed>> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let parsed = if first == Some(&b'{') {
-        let v: serde_json::Value = serde_json::from_slice(bytes)
-            .with_context(|| format!("{} starts like JSON but is not", path.display()))?;
-        match v.get("format").and_then(serde_json::Value::as_str) {
-            Some(json::JOURNAL) => bail!("a journal of a merge, not a record"),
-            Some(_) => json::parse(&v, json::MANIFEST),
-            None if v.get("files").is_some() => sage::parse(&v),
-            None => bail!("a JSON object with neither \"format\" nor \"files\""),
-        }
-    } else {
-        Ok(text::parse(bytes))
-    };
-    parsed.with_context(|| format!("read record {}", path.display()))
 }
 
 /// Whether a file named `name` in a directory of records is a journal or a

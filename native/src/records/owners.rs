@@ -15,15 +15,20 @@ use anyhow::{Context, Result};
 use stagemerge_core::Installed;
 use stagemerge_core::ownership::{LateOwners, Owner, Owners, Version, version_of};
 
-use super::journal;
+use super::{Reader, journal};
 
 /// Reads every record in `dir`, leaving out `skip` (a record and its
 /// journal; the package being uninstalled) and marking `own` (the record
 /// a merge writes: its versions count as known, but it is not another
 /// owner). A file that is not a record in one of the three formats is an
 /// error naming it, never skipped: an owner left out could lose its files.
-pub(crate) fn read(dir: &Path, skip: Option<&Path>, own: &[&Path]) -> Result<Owners> {
-    Ok(read_noting(dir, skip, own)?.0)
+pub(crate) fn read(
+    dir: &Path,
+    skip: Option<&Path>,
+    own: &[&Path],
+    reader: &Reader,
+) -> Result<Owners> {
+    Ok(read_noting(dir, skip, own, reader)?.0)
 }
 
 /// [`read`], and the names of the files the directory held then, for
@@ -32,6 +37,7 @@ fn read_noting(
     dir: &Path,
     skip: Option<&Path>,
     own: &[&Path],
+    reader: &Reader,
 ) -> Result<(Owners, HashSet<OsString>, HashMap<String, Seen>)> {
     let skip = match skip {
         Some(p) => Some(
@@ -42,7 +48,7 @@ fn read_noting(
     };
     // The own record may not exist yet (a first install): resolve its
     // directory.
-    let own: Vec<PathBuf> = own.iter().filter_map(|p| resolved_name(p)).collect();
+    let own: Vec<PathBuf> = own.iter().filter_map(|p| super::resolved(p)).collect();
     // Resolved once, so that a record's path compares with `skip`.
     let dir = dir
         .canonicalize()
@@ -58,10 +64,28 @@ fn read_noting(
         let kind = e
             .file_type()
             .with_context(|| format!("stat {}", e.path().display()))?;
-        if !kind.is_file() {
-            continue;
-        }
         let (name, path) = (e.file_name(), e.path());
+        // Every entry is a record or an error: an owner skipped would lose
+        // its files to another package's uninstall. A symlink is refused,
+        // not followed: what it leads to may be another directory's record
+        // or no record at all, and the owner's name would be the link's.
+        if !kind.is_file() {
+            if durable_temp(&name) {
+                continue;
+            }
+            let what = if kind.is_symlink() {
+                "a symlink (records are read only as regular files in the directory itself)"
+            } else if kind.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            };
+            anyhow::bail!(
+                "{} in the directory of records is {what}: every entry there must be a \
+                 record; move it away",
+                path.display()
+            );
+        }
         names.insert(name.clone());
         if journal::is_journal(&name) {
             let record = journal::record_of(&path).unwrap_or_else(|| path.clone());
@@ -77,7 +101,7 @@ fn read_noting(
             let is_own = own.contains(&record);
             // Stamped before the read: a change while it is read shows.
             let stamp = Seen::of(&record);
-            if let Some(owner) = read_owner(&record, journal.as_deref(), is_own)? {
+            if let Some(owner) = read_owner(&record, journal.as_deref(), is_own, reader)? {
                 seen.insert(owner.name.clone(), stamp);
                 owners.add(owner);
             }
@@ -117,8 +141,8 @@ impl Seen {
 
 /// The records of `dir` for a merge that writes `own`, and a [`Late`] that
 /// finds the merges that begin after this read.
-pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)> {
-    let (owners, mut known, seen) = read_noting(dir, None, own)?;
+pub(crate) fn read_for_merge(dir: &Path, own: &[&Path], reader: &Reader) -> Result<(Owners, Late)> {
+    let (owners, mut known, seen) = read_noting(dir, None, own, reader)?;
     // The merge's own record and journal are not another merge's.
     for p in own {
         if let Some(name) = p.file_name() {
@@ -134,6 +158,7 @@ pub(crate) fn read_for_merge(dir: &Path, own: &[&Path]) -> Result<(Owners, Late)
         known,
         seen,
         read: Mutex::new(LateRead::default()),
+        reader: reader.clone(),
     };
     Ok((owners, late))
 }
@@ -151,6 +176,8 @@ pub(crate) struct Late {
     /// The records read at the start, as they were then.
     seen: HashMap<String, Seen>,
     read: Mutex<LateRead>,
+    /// Reads what appears with the same rules as the records read first.
+    reader: Reader,
 }
 
 impl LateOwners for Late {
@@ -174,11 +201,14 @@ impl LateOwners for Late {
                         continue;
                     }
                     let listed: Vec<Installed> = if journal::is_journal(&name) {
-                        journal::read_file(&e.path())
+                        journal::read_file(&e.path(), &self.reader)
                             .map(|l| l.into_iter().map(installed).collect())
                             .unwrap_or_default()
                     } else {
-                        super::read(&e.path()).unwrap_or_default()
+                        self.reader
+                            .record(&e.path())
+                            .map(|p| p.entries)
+                            .unwrap_or_default()
                     };
                     let mut by_path: HashMap<PathBuf, Vec<Option<Version>>> = HashMap::new();
                     for i in listed {
@@ -211,16 +241,18 @@ impl LateOwners for Late {
         }
         let journal = journal::path(&seen.record);
         let journal = journal.symlink_metadata().is_ok().then_some(journal);
-        Some(match read_owner(&seen.record, journal.as_deref(), false) {
-            Ok(Some(now)) => now
-                .entries
-                .iter()
-                .any(|e| e.path == path && version_of(e).is_none_or(|r| &r == v)),
-            // Uninstalled (an uninstall runs alone, so not while this
-            // merge runs; a record removed by hand).
-            Ok(None) => false,
-            Err(_) => true,
-        })
+        Some(
+            match read_owner(&seen.record, journal.as_deref(), false, &self.reader) {
+                Ok(Some(now)) => now
+                    .entries
+                    .iter()
+                    .any(|e| e.path == path && version_of(e).is_none_or(|r| &r == v)),
+                // Uninstalled (an uninstall runs alone, so not while this
+                // merge runs; a record removed by hand).
+                Ok(None) => false,
+                Err(_) => true,
+            },
+        )
     }
 }
 
@@ -248,22 +280,14 @@ fn durable_temp(name: &std::ffi::OsStr) -> bool {
     super::is_auxiliary(name) && !journal::is_journal(name)
 }
 
-/// `path` with its directory resolved (the file itself need not exist).
-fn resolved_name(path: &Path) -> Option<PathBuf> {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return None;
-    };
-    let parent = if parent.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        parent
-    };
-    parent.canonicalize().ok().map(|p| p.join(name))
-}
-
 /// A record (if there: an interrupted first install has only its journal)
 /// and its journal, if any.
-fn read_owner(record: &Path, journal_file: Option<&Path>, own: bool) -> Result<Option<Owner>> {
+fn read_owner(
+    record: &Path,
+    journal_file: Option<&Path>,
+    own: bool,
+    reader: &Reader,
+) -> Result<Option<Owner>> {
     // Other merges finish while this one reads: a journal is removed only
     // after its record is written whole, so a journal that is gone is read
     // as the record it became (hence the journal first), and a record
@@ -271,7 +295,7 @@ fn read_owner(record: &Path, journal_file: Option<&Path>, own: bool) -> Result<O
     let mut entries = Vec::new();
     let mut incomplete = false;
     if let Some(file) = journal_file {
-        match journal::read_file(file) {
+        match journal::read_file(file, reader) {
             Ok(listed) => {
                 incomplete = true;
                 entries.extend(listed.into_iter().map(|o| Installed {
@@ -285,14 +309,19 @@ fn read_owner(record: &Path, journal_file: Option<&Path>, own: bool) -> Result<O
             Err(e) => return Err(e),
         }
     }
-    match std::fs::read(record) {
-        Ok(bytes) => entries.extend(super::read_bytes(record, &bytes)?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !incomplete {
-                return Ok(None);
+    if record.symlink_metadata().is_ok() {
+        match reader.record(record) {
+            Ok(parsed) => entries.extend(parsed.entries),
+            // Uninstalled while this read the directory.
+            Err(_) if record.symlink_metadata().is_err() => {
+                if !incomplete {
+                    return Ok(None);
+                }
             }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e).with_context(|| format!("read {}", record.display())),
+    } else if !incomplete {
+        return Ok(None);
     }
     let name = record
         .file_name()

@@ -21,7 +21,7 @@ use stagemerge_core::ownership::{Owner, Owners, Version, version};
 use stagemerge_core::record::{Listings, Scan, scan, settle};
 use stagemerge_core::{Installed, Owned, Report};
 
-use super::{durable, journal, owned_from, read_bytes};
+use super::{Reader, durable, journal, owned_from};
 use crate::cli::ManifestFormat;
 use crate::config::{MergeConfig, SageRecord};
 use crate::shim::{NativeFs, open_root};
@@ -51,22 +51,32 @@ struct Book<'c> {
 }
 
 impl<'c> Book<'c> {
-    fn open(path: &'c Path, format: Format<'c>) -> Result<Self> {
-        let before = match std::fs::read(path) {
-            Ok(b) => Some(b),
+    fn open(path: &'c Path, format: Format<'c>, reader: &Reader) -> Result<Self> {
+        let before = match path.symlink_metadata() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => bail!("read record {}: {e}", path.display()),
+            _ => Some(super::load(path, "record")?),
         };
         let listed = match &before {
-            Some(bytes) => read_bytes(path, bytes).map_err(|e| {
-                anyhow!(
-                    "{e:#}: the merge adds to the record at this path and cannot read it; \
-                     nothing was merged (move the file away to start a new record)"
-                )
-            })?,
+            Some(bytes) => {
+                let parsed = reader.bytes(path, bytes, "record").and_then(|p| {
+                    if p.format == stagemerge_core::record::read::Format::Journal {
+                        bail!(
+                            "record {}: a journal of a merge, not a record",
+                            path.display()
+                        );
+                    }
+                    Ok(p.entries)
+                });
+                parsed.map_err(|e| {
+                    anyhow!(
+                        "{e:#}: the merge adds to the record at this path and cannot read it; \
+                         nothing was merged (move the file away to start a new record)"
+                    )
+                })?
+            }
             None => Vec::new(),
         };
-        let journaled = journal::read(path)?;
+        let journaled = journal::read(path, reader)?;
         let has_journal = journaled.is_some();
         let journaled = journaled.unwrap_or_default();
         let mut carried = journaled.clone();
@@ -104,10 +114,10 @@ impl<'c> Recording<'c> {
                 ManifestFormat::Text => Format::Text,
                 ManifestFormat::Json => Format::Json,
             };
-            books.push(Book::open(path, format)?);
+            books.push(Book::open(path, format, &cfg.reader)?);
         }
         if let Some(r) = &cfg.sage_record {
-            books.push(Book::open(&r.path, Format::Sage(r))?);
+            books.push(Book::open(&r.path, Format::Sage(r), &cfg.reader)?);
         }
         let scanned = if books.is_empty() {
             Scan::default()
@@ -259,8 +269,8 @@ impl<'c> Recording<'c> {
                     let (bytes, lossy) = super::sage::write(r, &owned);
                     for p in lossy {
                         notes.push(format!(
-                            "{} is not UTF-8: Sage's record {} holds it with U+FFFD in place \
-                             of the bad bytes",
+                            "{} is not UTF-8: left out of Sage's record {}, which holds names \
+                             as strings (use --manifest-format json for a lossless record)",
                             stagemerge_core::rel::under(&self.cfg.target, &p).display(),
                             b.path.display()
                         ));

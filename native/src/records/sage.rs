@@ -2,27 +2,24 @@
 //! sage-spkg's write_installation_record writes it, but with real JSON
 //! escaping: names with spaces, quotes or backslashes stay valid.
 
-use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
 use serde_json::{Value, json};
-use stagemerge_core::{Installed, Owned, State};
+use stagemerge_core::Owned;
 
 use crate::config::SageRecord;
 
-/// The record's bytes, and the paths that are not UTF-8: Sage's `files`
-/// holds strings, so those are written with U+FFFD in place of bad bytes.
+/// The record's bytes, and the paths it leaves out: Sage's `files` holds
+/// strings, so a name that is not UTF-8 cannot be written there, and
+/// writing another name in its place (U+FFFD for the bad bytes) would make
+/// an uninstall remove a file that is not the package's.
 pub(crate) fn write(r: &SageRecord, owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) {
     let lossy: Vec<PathBuf> = owned
         .iter()
         .filter(|o| o.path.to_str().is_none())
         .map(|o| o.path.clone())
         .collect();
-    let files: Vec<String> = owned
-        .iter()
-        .map(|o| o.path.to_string_lossy().into_owned())
-        .collect();
+    let files: Vec<&str> = utf8(owned).collect();
     let mut doc = json!({
         "package_name": r.package,
         "package_version": r.version,
@@ -51,30 +48,14 @@ pub(super) fn same_files(old: &[u8], owned: &[Owned]) -> bool {
     let Some(files) = v.get("files").and_then(Value::as_array) else {
         return false;
     };
-    files.len() == owned.len()
+    files.len() == utf8(owned).count()
         && files
             .iter()
-            .zip(owned)
-            .all(|(f, o)| f.as_str() == Some(&*o.path.to_string_lossy()))
+            .zip(utf8(owned))
+            .all(|(f, o)| f.as_str() == Some(o))
 }
 
-pub(super) fn parse(v: &Value) -> Result<Vec<Installed>> {
-    let files = v
-        .get("files")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("\"files\" is not a list"))?;
-    files
-        .iter()
-        .map(|f| {
-            let s = f
-                .as_str()
-                .ok_or_else(|| anyhow!("an entry of \"files\" is not a string"))?;
-            Ok(Installed {
-                path: PathBuf::from(OsStr::new(s)),
-                kind: None,
-                detail: None,
-                state: State::Placed,
-            })
-        })
-        .collect()
+/// The paths of `owned` Sage's record can hold.
+fn utf8(owned: &[Owned]) -> impl Iterator<Item = &str> {
+    owned.iter().filter_map(|o| o.path.to_str())
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use stagemerge_core::{Installed, Owned, State};
+use stagemerge_core::Owned;
 
 /// The manifest's bytes, and the paths it cannot hold (with a newline).
 pub(crate) fn write(owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) {
@@ -18,19 +18,4 @@ pub(crate) fn write(owned: &[Owned]) -> (Vec<u8>, Vec<PathBuf>) {
         out.push(b'\n');
     }
     (out, skipped)
-}
-
-pub(super) fn parse(bytes: &[u8]) -> Vec<Installed> {
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        // A line that is no name on this platform names nothing installed.
-        .filter_map(|l| crate::shim::name_from_bytes(l.to_vec()))
-        .map(|name| Installed {
-            path: PathBuf::from(name),
-            kind: None,
-            detail: None,
-            state: State::Placed,
-        })
-        .collect()
 }

@@ -347,6 +347,37 @@ pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
     Some(OsString::from_vec(bytes))
 }
 
+/// Opens `path` for reading without blocking on a FIFO or a device that
+/// waits (the caller checks the handle's type before reading).
+pub(crate) fn open_nonblocking(path: &std::path::Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
+        .open(path)
+}
+
+/// The kind of file `meta` describes, in a word, for a message.
+pub(crate) fn describe_type(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_symlink() {
+        "symlink"
+    } else {
+        "regular file"
+    }
+}
+
 /// What `uname -a` says, less the operating system's own name at the end
 /// (Sage's records carry it).
 pub(crate) fn system_description() -> String {

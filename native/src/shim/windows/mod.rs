@@ -331,6 +331,26 @@ pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
     String::from_utf8(bytes).ok().map(OsString::from)
 }
 
+/// Opens `path` for reading (Windows opens a pipe without waiting for a
+/// writer; the caller checks the handle's type before reading).
+pub(crate) fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// The kind of file `meta` describes, in a word, for a message.
+pub(crate) fn describe_type(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        "directory"
+    } else if t.is_symlink() {
+        "symlink"
+    } else if t.is_file() {
+        "regular file"
+    } else {
+        "special file"
+    }
+}
+
 /// The system, for Sage's records.
 pub(crate) fn system_description() -> String {
     format!("Windows {}", std::env::consts::ARCH)

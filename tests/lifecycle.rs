@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::util::corpus::{corpus, sh, stages};
 use crate::util::packages::{Installed, record_gone};
-use crate::util::{Fixture, Prim, Run, Snapshot, bin, fast_tmp, soak};
+use crate::util::{Fixture, Prim, Rng, Run, Snapshot, bin, fast_tmp, soak};
 
 /// The namespace families: packages of one family share directories and
 /// (some of) their `__init__.py`.
@@ -27,23 +27,6 @@ const JOBS: usize = 16;
 
 /// Operations in a round.
 const OPS: usize = 150;
-
-/// A small deterministic generator (xorshift64*), so a round replays from
-/// its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-    }
-}
 
 /// One package's two versions, staged once (each merge moves hard links of
 /// them).

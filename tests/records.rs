@@ -401,11 +401,26 @@ fn uninstall_removes_through_an_alias_and_never_leaves_target() {
     f.file("target/lib/keep", b"k");
     f.symlink("lib", "target/lib64");
     f.symlink(&canary, "target/escape");
-    let manifest = f.file(
-        "m.txt",
-        b"lib64/libx.so\nescape/victim\n../canary/victim\n/etc/hostname\n",
-    );
     f.file("target/lib/libx.so", b"x");
+    // Paths that leave TARGET as spelled make the whole record invalid
+    // (issue 24): nothing is removed.
+    for bad in ["../canary/victim", "/etc/hostname"] {
+        let manifest = f.file("bad.txt", format!("lib64/libx.so\n{bad}\n").as_bytes());
+        sm(
+            &f,
+            &[
+                os("uninstall"),
+                os("--manifest"),
+                manifest.as_os_str(),
+                f.target.as_os_str(),
+            ],
+        )
+        .assert_code(2)
+        .assert_stderr_has("line 2");
+        assert!(f.target.join("lib/libx.so").exists());
+    }
+    // One that leaves through a symlink is refused alone.
+    let manifest = f.file("m.txt", b"lib64/libx.so\nescape/victim\n");
     sm(
         &f,
         &[

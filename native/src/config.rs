@@ -103,6 +103,21 @@ pub(crate) struct SageRecord {
     pub(crate) test_result: Option<String>,
 }
 
+impl SageRecord {
+    /// The record's fields besides its files, dated now.
+    pub(crate) fn header(&self) -> stagemerge_core::record::write::SageHeader {
+        stagemerge_core::record::write::SageHeader {
+            package: self.package.clone(),
+            version: self.version.clone(),
+            install_date: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            system_uname: crate::shim::system_description(),
+            sage_version: self.sage_version.clone(),
+            test_result: self.test_result.clone(),
+        }
+    }
+}
+
 impl MergeConfig {
     pub(crate) fn from_args(a: MergeArgs) -> Result<Self> {
         let (stage_real, target_real) = check_roots(&a.stage, &a.target)?;

@@ -12,6 +12,7 @@ mod scan;
 mod settle;
 #[cfg(test)]
 mod tests;
+pub mod write;
 
 pub use scan::{Listings, Scan, scan};
 pub use settle::settle;
@@ -23,6 +24,13 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::fs::{Fs, Kind, Meta};
+
+/// The format name of a JSON manifest.
+pub(crate) const MANIFEST: &str = "stagemerge-manifest";
+/// The format name of a journal.
+pub(crate) const JOURNAL: &str = "stagemerge-journal";
+/// The version of both, the only one there is.
+pub(crate) const VERSION: u64 = 1;
 
 /// How much the merge records of the entries it owns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use stagemerge_core::Owned;
 
-use super::{Reader, durable, json, owned_from};
+use super::{Reader, durable, owned_from};
 
 const SUFFIX: &str = ".stagemerge-journal";
 
@@ -67,7 +67,10 @@ pub(crate) fn read_file(p: &Path, reader: &Reader) -> Result<Vec<Owned>> {
 
 /// Writes the journal durably.
 pub(crate) fn write(record: &Path, entries: &[Owned]) -> Result<()> {
-    durable::write(&path(record), &json::document(json::JOURNAL, entries))
+    durable::write(
+        &path(record),
+        &stagemerge_core::record::write::journal(entries),
+    )
 }
 
 /// Removes the journal durably, once the record it guards is written.

@@ -1,36 +1,15 @@
-//! Installation records: stagemerge's manifests (text and JSON) and Sage's
-//! installation record, written durably with a journal (see `journal.rs`
-//! and `recording.rs`) and read back for `uninstall` and `verify`.
-//!
-//! JSON manifest (`--manifest-format json`):
-//!
-//! ```json
-//! {"format": "stagemerge-manifest", "version": 1, "files": [
-//!   {"path": "lib/libz.so.1.3", "kind": "file", "size": 104, "mode": "0755", "sha256": "…"},
-//!   {"path": "lib/libz.so.1", "kind": "symlink", "size": 11, "target": "libz.so.1.3"},
-//!   {"path": "lib/python3/ns/__init__.py", "kind": "file", "size": 0, "mode": "0644",
-//!    "sha256": "…", "state": "lost"}]}
-//! ```
-//!
-//! `"state": "lost"` marks a path the package staged whose visible version
-//! is another package's (a concurrent merge placed its own first, or
-//! `--on-conflict keep` kept TARGET's); size, mode and digest are the
-//! package's own version.
-//!
-//! Names are bytes. A path (or link text) that is valid UTF-8 is a JSON
-//! string (newlines and quotes escaped as JSON does); one that is not is
-//! given as `path_hex` (or `target_hex`): its bytes in lowercase hex.
-//! A text manifest has one path a line, raw bytes; a path containing a
-//! newline cannot be written there (use JSON).
+//! Installation records on disk: where they and their journals lie, how
+//! they are written durably (`durable.rs`) with a journal first
+//! (`journal.rs`, `recording.rs`), read with bounds (`read.rs`), and a
+//! directory of them indexed (`owners.rs`). The formats themselves (every
+//! writer, and the one validating reader) are the core's:
+//! `stagemerge_core::record::{write, read}`.
 
 pub(crate) mod durable;
 pub(crate) mod journal;
-mod json;
 pub(crate) mod owners;
 mod read;
 mod recording;
-mod sage;
-mod text;
 
 use std::ffi::OsStr;
 use std::path::Path;

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow, bail};
 use cap_std::fs::Dir;
 use stagemerge_core::ownership::{Owner, Owners, Version, version};
-use stagemerge_core::record::{Listings, Scan, scan, settle};
+use stagemerge_core::record::{Listings, Scan, scan, settle, write};
 use stagemerge_core::{Installed, Owned, Report};
 
 use super::{Reader, durable, journal, owned_from};
@@ -248,15 +248,15 @@ impl<'c> Recording<'c> {
             }
             let (bytes, unchanged) = match b.format {
                 Format::Json => {
-                    let bytes = super::json::write(&owned);
+                    let bytes = write::manifest(&owned);
                     let same = b.before.as_deref() == Some(&bytes[..]);
                     (bytes, same)
                 }
                 Format::Text => {
-                    let (bytes, skipped) = super::text::write(&owned);
-                    for p in skipped {
+                    let (bytes, skipped) = write::text(&owned);
+                    for (p, why) in skipped {
                         notes.push(format!(
-                            "{} has a newline in its name: left out of the text manifest {} \
+                            "{} {why}: left out of the text manifest {} \
                              (use --manifest-format json)",
                             stagemerge_core::rel::under(&self.cfg.target, &p).display(),
                             b.path.display()
@@ -266,7 +266,7 @@ impl<'c> Recording<'c> {
                     (bytes, same)
                 }
                 Format::Sage(r) => {
-                    let (bytes, lossy) = super::sage::write(r, &owned);
+                    let (bytes, lossy) = write::sage(&r.header(), &owned);
                     for p in lossy {
                         notes.push(format!(
                             "{} is not UTF-8: left out of Sage's record {}, which holds names \
@@ -278,7 +278,7 @@ impl<'c> Recording<'c> {
                     let same = b
                         .before
                         .as_deref()
-                        .is_some_and(|old| super::sage::same_files(old, &owned));
+                        .is_some_and(|old| write::sage_lists_same(old, &owned));
                     (bytes, same)
                 }
             };

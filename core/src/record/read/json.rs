@@ -12,13 +12,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use super::{Format, Parsed, Rules, path};
 use crate::Installed;
 use crate::fs::Kind;
-use crate::record::{Content, Detail, State};
-
-/// The format names of the two documents stagemerge writes.
-const MANIFEST: &str = "stagemerge-manifest";
-const JOURNAL: &str = "stagemerge-journal";
-/// The only version of both.
-const VERSION: u64 = 1;
+use crate::record::{Content, Detail, JOURNAL, MANIFEST, State, VERSION};
 
 /// Reads a JSON document whole (trailing bytes other than whitespace make
 /// it invalid).

@@ -222,6 +222,36 @@ fn sample() -> String {
     ))
 }
 
+/// Records the merge wrote for the corpus's jaraco.text wheel (which has a
+/// name with a space), in the three formats.
+const REAL: [&[u8]; 3] = [
+    include_bytes!("testdata/jaraco.text.json"),
+    include_bytes!("testdata/jaraco.text.txt"),
+    include_bytes!("testdata/jaraco.text-4.3.0"),
+];
+
+#[test]
+fn real_records_of_the_corpus_are_read_in_each_format() {
+    let reserved = Reserved::default();
+    let rules = Rules {
+        name: unix_name,
+        reserved: &reserved,
+    };
+    let formats: Vec<(Format, usize)> = REAL
+        .iter()
+        .map(|r| {
+            let p = parse(r, &rules).unwrap();
+            (p.format, p.entries.len())
+        })
+        .collect();
+    let n = formats[0].1;
+    assert!(n > 20, "{formats:?}");
+    assert_eq!(
+        formats,
+        [(Format::Manifest, n), (Format::Text, n), (Format::Sage, n)]
+    );
+}
+
 /// Every accepted entry satisfies the path rule on its own.
 fn check_accepted(p: &Parsed) {
     for e in &p.entries {
@@ -259,9 +289,13 @@ proptest! {
 
     #[test]
     fn mutated_records_are_read_or_refused_never_misread(
+        which in 0..4usize,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<u8>()), 1..6)
     ) {
-        let mut bytes = sample().into_bytes();
+        let mut bytes = match which {
+            0 => sample().into_bytes(),
+            i => REAL[i - 1].to_vec(),
+        };
         for (at, how, b) in edits {
             let i = at.index(bytes.len() + 1);
             match how {

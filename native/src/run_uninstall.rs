@@ -78,7 +78,11 @@ fn print(a: &UninstallArgs, report: &UninstallReport, record: &str) {
             "error" => n_failed += 1,
             _ => {}
         }
-        listed.push(json!({"path": path.to_string_lossy(), "why": why, "message": line}));
+        // Built only when printed: an uninstall of millions of missing
+        // files would otherwise hold a JSON value for each.
+        if a.json {
+            listed.push(json!({"path": path.to_string_lossy(), "why": why, "message": line}));
+        }
         match severity {
             Some(s) => out.message(s, &line),
             None if !a.quiet => out.note(&line),

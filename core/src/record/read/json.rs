@@ -234,7 +234,7 @@ impl<'de> Visitor<'de> for ElemSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Elem, E> {
-        path::check(s.as_bytes().to_vec(), self.rules)
+        path::check(s.as_bytes(), self.rules)
             .map(Elem::Name)
             .map_err(E::custom)
     }
@@ -279,7 +279,7 @@ enum StateDoc {
 /// Checks an entry's fields against each other.
 fn entry(d: EntryDoc, rules: &Rules<'_>) -> Result<Installed, String> {
     let bytes = name(d.path, d.path_hex, "path")?.ok_or("no \"path\"")?;
-    let path = path::check(bytes, rules)?;
+    let path = path::check(&bytes, rules)?;
     let kind = match d.kind {
         KindDoc::File => Kind::File,
         KindDoc::Symlink => Kind::Symlink,

@@ -9,7 +9,7 @@ use super::{MAX_PATH_BYTES, Rules, shown};
 /// trailing or doubled `/`, a `.` or `..` component), not a relative path on
 /// this platform (a drive or `\` on Windows), not a name this platform can
 /// hold, or stagemerge's own state.
-pub(super) fn check(bytes: Vec<u8>, rules: &Rules<'_>) -> Result<PathBuf, String> {
+pub(super) fn check(bytes: &[u8], rules: &Rules<'_>) -> Result<PathBuf, String> {
     if bytes.is_empty() {
         return Err("an empty path".into());
     }
@@ -17,11 +17,11 @@ pub(super) fn check(bytes: Vec<u8>, rules: &Rules<'_>) -> Result<PathBuf, String
         return Err(format!(
             "a path of {} bytes, over the limit of {MAX_PATH_BYTES}: {}",
             bytes.len(),
-            shown(&bytes)
+            shown(bytes)
         ));
     }
     if bytes.contains(&0) {
-        return Err(format!("a NUL byte in the path {}", shown(&bytes)));
+        return Err(format!("a NUL byte in the path {}", shown(bytes)));
     }
     let mut pieces = 0;
     for piece in bytes.split(|b| *b == b'/') {
@@ -30,19 +30,20 @@ pub(super) fn check(bytes: Vec<u8>, rules: &Rules<'_>) -> Result<PathBuf, String
             b"" => {
                 return Err(format!(
                     "not a canonical relative path (a leading, trailing or doubled /): {}",
-                    shown(&bytes)
+                    shown(bytes)
                 ));
             }
             b"." | b".." => {
-                return Err(format!("a . or .. component in the path {}", shown(&bytes)));
+                return Err(format!("a . or .. component in the path {}", shown(bytes)));
             }
             _ => {}
         }
     }
-    let Some(name) = (rules.name)(bytes.clone()) else {
+    // Copied only once checked: a refused name may be most of the record.
+    let Some(name) = (rules.name)(bytes.to_vec()) else {
         return Err(format!(
             "the path {} is no name on this platform",
-            shown(&bytes)
+            shown(bytes)
         ));
     };
     let path = PathBuf::from(name);
@@ -54,20 +55,20 @@ pub(super) fn check(bytes: Vec<u8>, rules: &Rules<'_>) -> Result<PathBuf, String
         if !matches!(c, Component::Normal(_)) {
             return Err(format!(
                 "the path {} is not relative to TARGET on this platform",
-                shown(&bytes)
+                shown(bytes)
             ));
         }
     }
     if n != pieces {
         return Err(format!(
             "the path {} has a separator of this platform in a name",
-            shown(&bytes)
+            shown(bytes)
         ));
     }
     if let Some(what) = rules.reserved.claims(&path) {
         return Err(format!(
             "the path {} is {} of stagemerge, which no package owns",
-            shown(&bytes),
+            shown(bytes),
             what.describe()
         ));
     }

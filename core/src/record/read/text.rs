@@ -15,8 +15,7 @@ pub(super) fn parse(bytes: &[u8], rules: &Rules<'_>) -> Result<Vec<Installed>, S
     body.split(|b| *b == b'\n')
         .enumerate()
         .map(|(i, line)| {
-            let path =
-                path::check(line.to_vec(), rules).map_err(|e| format!("line {}: {e}", i + 1))?;
+            let path = path::check(line, rules).map_err(|e| format!("line {}: {e}", i + 1))?;
             Ok(Installed {
                 path,
                 kind: None,

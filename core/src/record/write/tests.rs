@@ -35,8 +35,11 @@ fn as_installed(o: &Owned) -> Installed {
 }
 
 /// A name component: letters, and the characters formats must escape.
+/// No backslash: on Windows it separates names, so the reader rightly refuses it
+/// inside one (these tests also run under Wine); Unix names with it are
+/// the integration tests' (`records::json_manifest_...lossless_names`).
 fn component() -> impl Strategy<Value = String> {
-    "[a-z \"\\\\'é\n\t{}]{1,6}".prop_filter("not . or ..", |c| c != "." && c != "..")
+    "[a-z \"'é\n\t{}]{1,6}".prop_filter("not . or ..", |c| c != "." && c != "..")
 }
 
 fn owned() -> impl Strategy<Value = Owned> {

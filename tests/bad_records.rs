@@ -38,6 +38,16 @@ fn merge_recorded(f: &Fixture, inst: &Path, name: &str) -> Run {
     ])
 }
 
+/// Package `p` (`lib/p.py`) merged with a JSON record in the records
+/// directory `inst` (relative to the fixture's root).
+fn one_package(inst: &str) -> (Fixture, PathBuf) {
+    let f = Fixture::new(Prim::Rename);
+    let inst = f.dir(inst);
+    f.file("stage/lib/p.py", b"p");
+    merge_recorded(&f, &inst, "p").assert_code(0);
+    (f, inst)
+}
+
 fn store_has_files(target: &Path) -> bool {
     Snapshot::of(&target.join(".stagemerge"))
         .nodes
@@ -157,10 +167,7 @@ fn a_path_reaching_the_store_through_a_symlink_is_refused_not_removed() {
 
 #[test]
 fn a_record_listing_another_record_in_the_records_dir_is_refused() {
-    let f = Fixture::new(Prim::Rename);
-    let inst = f.dir("target/var/lib/installed");
-    f.file("stage/lib/p.py", b"p");
-    merge_recorded(&f, &inst, "p").assert_code(0);
+    let (f, inst) = one_package("target/var/lib/installed");
     let evil = f.file("evil", manifest(&["var/lib/installed/p"]).as_bytes());
     refused_changing_nothing(&f, &inst, &evil, "directory of records", || {
         uninstall(&f, &evil, Some(&inst))
@@ -325,10 +332,7 @@ fn records_that_never_end_are_refused_at_once() {
 
 #[test]
 fn every_entry_of_a_records_dir_is_a_record_or_an_error_naming_it() {
-    let f = Fixture::new(Prim::Rename);
-    let inst = f.dir("inst");
-    f.file("stage/lib/p.py", b"p");
-    merge_recorded(&f, &inst, "p").assert_code(0);
+    let (f, inst) = one_package("inst");
     let elsewhere = f.file("elsewhere/q", manifest(&["lib/q.py"]).as_bytes());
     let fifo = inst.join("fifo");
     let sub = inst.join("sub");

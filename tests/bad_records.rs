@@ -295,7 +295,7 @@ fn records_that_never_end_are_refused_at_once() {
     file.set_len(1 << 30).unwrap();
     drop(file);
     for (record, says) in [
-        (&fifo, "not a regular file (a FIFO)"),
+        (&fifo, "not a regular file (a fifo)"),
         (&zero, "not a regular file (a character device)"),
         (&huge, "over the limit"),
     ] {
@@ -607,4 +607,96 @@ fn an_uninstall_of_any_mutated_record_removes_only_what_it_validly_lists() {
     eprintln!("{accepted} of {rounds} mutated records accepted, the rest refused");
     // Both sides of the reader are exercised.
     assert!(accepted > rounds as usize / 10 && accepted < rounds as usize * 9 / 10);
+}
+
+/// The sandbox reads records with the same core: a hostile record in the
+/// directory of records, a stray entry there, and a broken record at the
+/// merge's own path are refused by `merge --sandbox` with the message the
+/// native merge prints (exit 2), and nothing moves or changes.
+#[test]
+fn a_sandboxed_merge_refuses_bad_records_as_the_native_one_does() {
+    let (f, inst) = one_package("inst");
+    f.file("stage/lib/r.py", b"r");
+    let own = inst.join("r");
+    // What is wrong, how to make it so, and how to undo it.
+    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>, Box<dyn Fn() + 'a>);
+    let cases: [Case<'_>; 4] = [
+        (
+            "clobber store",
+            Box::new(|| fs::write(inst.join("evil"), manifest(&[".stagemerge/x"])).unwrap()),
+            Box::new(|| fs::remove_file(inst.join("evil")).unwrap()),
+        ),
+        (
+            "a symlink",
+            Box::new(|| std::os::unix::fs::symlink(inst.join("p"), inst.join("link")).unwrap()),
+            Box::new(|| fs::remove_file(inst.join("link")).unwrap()),
+        ),
+        (
+            "a directory",
+            Box::new(|| fs::create_dir(inst.join("sub")).unwrap()),
+            Box::new(|| fs::remove_dir(inst.join("sub")).unwrap()),
+        ),
+        (
+            "files[0]",
+            Box::new(|| {
+                let bad = manifest(&["lib/r.py"])
+                    .replace(r#""kind": "file""#, r#""kind": "file", "size": "5""#);
+                fs::write(&own, bad).unwrap()
+            }),
+            Box::new(|| fs::remove_file(&own).unwrap()),
+        ),
+    ];
+    for (says, make, undo) in cases {
+        make();
+        let before = (
+            Snapshot::of(&f.stage),
+            Snapshot::of(&f.target),
+            Snapshot::of(&inst),
+        );
+        let mut outputs = Vec::new();
+        for sandbox in [false, true] {
+            let mut c = f.command();
+            c.arg("merge");
+            if sandbox {
+                c.arg("--sandbox");
+            }
+            c.arg("--manifest")
+                .arg(&own)
+                .args(["--manifest-format", "json", "--manifest-dir"])
+                .arg(&inst)
+                .arg(&f.stage)
+                .arg(&f.target);
+            let run = Run::of(c);
+            run.assert_code(2).assert_stderr_has(says);
+            let after = (
+                Snapshot::of(&f.stage),
+                Snapshot::of(&f.target),
+                Snapshot::of(&inst),
+            );
+            assert!(
+                after == before,
+                "{says}: nothing moves or changes (sandbox: {sandbox})"
+            );
+            outputs.push(run.stderr);
+        }
+        assert_eq!(
+            outputs[0], outputs[1],
+            "{says}: the same message natively and sandboxed"
+        );
+        undo();
+    }
+    // And with the records whole, the sandboxed merge writes its record.
+    let mut c = f.command();
+    c.args(["merge", "--sandbox", "--manifest"])
+        .arg(&own)
+        .args(["--manifest-format", "json", "--manifest-dir"])
+        .arg(&inst)
+        .arg(&f.stage)
+        .arg(&f.target);
+    Run::of(c).assert_code(0);
+    let record = fs::read_to_string(&own).unwrap();
+    assert!(
+        record.contains(r#""path": "lib/r.py""#) && record.contains("sha256"),
+        "{record}"
+    );
 }

@@ -286,3 +286,146 @@ fn sandbox_without_its_helper_beside_the_binary_says_so_and_moves_nothing() {
     Run::of(c).assert_code(0);
     assert!(f.target.join("lib/x.py").is_file());
 }
+
+/// Each wheel stage merged with a record, in turn a JSON manifest, a text
+/// manifest and Sage's record, all with `--manifest-dir`: the sandboxed
+/// merges write the same records (JSON and text byte for byte, Sage's
+/// `files` list for list: its date differs) and end with the same TARGET
+/// as the native ones; then the same uninstalls, run natively on each, end
+/// alike (the sandbox's records serve them as the native ones do).
+#[test]
+fn sandbox_merge_writes_the_records_a_native_merge_writes() {
+    let Some(corpus) = corpus() else { return };
+    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
+    let wheels = fast_stages(&corpus, "wheels", tmp.path());
+    let mut ends = Vec::new();
+    for sandbox in [false, true] {
+        let dir = tmp.path().join(if sandbox { "sandbox" } else { "native" });
+        let staged = farm(&wheels, &dir.join("stages"));
+        let (target, inst) = (dir.join("target"), dir.join("inst"));
+        std::fs::create_dir(&target).unwrap();
+        std::fs::create_dir(&inst).unwrap();
+        let mut records = Vec::new();
+        for (i, s) in staged.iter().enumerate() {
+            let record = inst.join(format!("pkg{i}"));
+            let mut c = command(Prim::Rename);
+            c.arg("merge").arg("--manifest-dir").arg(&inst);
+            if sandbox {
+                c.arg("--sandbox");
+            }
+            match i % 3 {
+                0 => c
+                    .args(["--manifest-format", "json", "--manifest"])
+                    .arg(&record),
+                1 => c
+                    .args(["--manifest-format", "text", "--manifest"])
+                    .arg(&record),
+                _ => c.arg("--sage-record").arg(&record).args([
+                    "--package",
+                    &format!("pkg{i}"),
+                    "--package-version",
+                    "1",
+                ]),
+            };
+            let run = Run::of({
+                c.arg(s).arg(&target);
+                c
+            });
+            run.assert_code(0);
+            records.push((record, i % 3 == 2));
+        }
+        let mut listed = Vec::new();
+        for (record, sage) in &records {
+            let bytes = std::fs::read(record).unwrap();
+            listed.push(if *sage {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                serde_json::to_vec(&v["files"]).unwrap()
+            } else {
+                bytes
+            });
+        }
+        let merged = stamps_aside(Snapshot::of(&target));
+        // Uninstall every other package natively, by the records written.
+        for (record, _) in records.iter().step_by(2) {
+            let mut c = command(Prim::Rename);
+            c.arg("uninstall")
+                .arg("--manifest-dir")
+                .arg(&inst)
+                .arg("--manifest")
+                .arg(record)
+                .arg(&target);
+            Run::of(c).assert_code(0);
+        }
+        ends.push((
+            listed,
+            merged,
+            stamps_aside(Snapshot::of(&target)),
+            names(&inst),
+        ));
+    }
+    assert!(ends[0].1.nodes.len() > 5000, "a real prefix");
+    let (native, sandboxed) = (&ends[0], &ends[1]);
+    assert_eq!(native.0.len(), sandboxed.0.len());
+    for (i, (a, b)) in native.0.iter().zip(&sandboxed.0).enumerate() {
+        assert!(
+            a == b,
+            "record pkg{i} differs between the native and the sandboxed merge"
+        );
+    }
+    assert!(
+        native.1 == sandboxed.1,
+        "the sandboxed merges ended elsewhere: {:?}",
+        differing(&native.1, &sandboxed.1)
+    );
+    assert!(
+        native.2 == sandboxed.2,
+        "the uninstalls ended elsewhere: {:?}",
+        differing(&native.2, &sandboxed.2)
+    );
+    assert_eq!(native.3, sandboxed.3, "records left");
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
+/// The first paths whose entries differ between two snapshots.
+fn differing(a: &Snapshot, b: &Snapshot) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&Vec<u8>> = a.nodes.keys().chain(b.nodes.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.nodes.get(*k) != b.nodes.get(*k))
+        .take(10)
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+/// The snapshot with each kept version in the clobber store named by its
+/// digest alone: the store names versions by the time they were kept too,
+/// which differs from run to run.
+fn stamps_aside(mut s: Snapshot) -> Snapshot {
+    s.nodes = std::mem::take(&mut s.nodes)
+        .into_iter()
+        .map(|(k, v)| {
+            let parts: Vec<&[u8]> = k.split(|b| *b == b'/').collect();
+            if parts.len() == 4 && parts[0] == b".stagemerge" && parts[1] == b"clobbered" {
+                let name = parts[3];
+                let digest = name
+                    .iter()
+                    .position(|b| *b == b'-')
+                    .map_or(name, |i| &name[i + 1..]);
+                let mut key = [parts[0], parts[1], parts[2]].join(&b'/');
+                key.push(b'/');
+                key.extend_from_slice(digest);
+                (key, v)
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    s
+}

@@ -11,7 +11,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
-use stagemerge_core::{Entry, Fs, Meta, Stamp};
+use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 
 use crate::host;
 
@@ -46,7 +46,7 @@ impl Dir {
 }
 
 /// [`Fs`] for the guest.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct WasiFs;
 
 fn unsupported(what: &str) -> io::Error {
@@ -165,6 +165,67 @@ impl Fs for WasiFs {
             Mode::empty(),
         )?;
         Ok(File::from(fd))
+    }
+
+    fn stat_file(&self, file: &File) -> io::Result<Meta> {
+        let st = rustix::fs::fstat(file)?;
+        let kind = match rustix::fs::FileType::from_raw_mode(st.st_mode) {
+            rustix::fs::FileType::RegularFile => Kind::File,
+            rustix::fs::FileType::Directory => Kind::Dir,
+            rustix::fs::FileType::Symlink => Kind::Symlink,
+            rustix::fs::FileType::CharacterDevice => Kind::CharDevice,
+            rustix::fs::FileType::BlockDevice => Kind::BlockDevice,
+            // WASI names no FIFOs or sockets: what is not one of the
+            // above is not read as a record.
+            _ => Kind::Unknown,
+        };
+        // What the readers need: the kind and the size (WASI has no modes
+        // or owners to report).
+        Ok(Meta {
+            kind,
+            mode: None,
+            uid: None,
+            size: st.st_size as u64,
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            rdev: 0,
+            nlink: st.st_nlink as u64,
+            ctime: None,
+            mtime: None,
+            atime: None,
+        })
+    }
+
+    fn write_synced(&self, dir: &Dir, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let fd = rustix::fs::openat(
+            &dir.fd,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        )?;
+        let mut f = File::from(fd);
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+
+    fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
+        // WASI preview 1 syncs only files: the host syncs its own handle.
+        host::sync_dir(dir.root, &dir.path)
+    }
+
+    fn reopen_dir(&self, dir: &Dir) -> io::Result<Dir> {
+        let fd = rustix::fs::openat(
+            &dir.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )?;
+        Ok(Dir {
+            fd,
+            root: dir.root,
+            path: dir.path.clone(),
+        })
     }
 
     fn set_dir_mode(&self, _: &Dir, _: u32) -> io::Result<()> {

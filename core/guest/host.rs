@@ -32,6 +32,8 @@ unsafe extern "C" {
         name_len: usize,
         mode: u32,
     ) -> i32;
+    #[link_name = "sync_dir"]
+    fn host_sync_dir(root: u32, dir: *const u8, dir_len: usize) -> i32;
     #[link_name = "readlink"]
     fn host_readlink(
         root: u32,
@@ -133,6 +135,17 @@ pub(crate) fn set_mode(root: u32, dir: &[u8], name: &[u8], mode: u32) -> io::Res
             mode,
         )
     };
+    if r < 0 {
+        return Err(abi::error_from_code(i64::from(r)));
+    }
+    Ok(())
+}
+
+/// Makes the directory `dir` below preopen `root` durable (its renames and
+/// unlinks): WASI preview 1 cannot sync a directory itself.
+pub(crate) fn sync_dir(root: u32, dir: &[u8]) -> io::Result<()> {
+    // SAFETY: the slice is live for the call and only read by the host.
+    let r = unsafe { host_sync_dir(root, dir.as_ptr(), dir.len()) };
     if r < 0 {
         return Err(abi::error_from_code(i64::from(r)));
     }

@@ -23,8 +23,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use stagemerge_core::abi::{Command, Request, STAGE, STAGE_PATH, TARGET, TARGET_PATH};
-use stagemerge_core::outcome::line;
+use std::ffi::OsString;
+use std::os::wasi::ffi::OsStringExt;
+
+use stagemerge_core::abi::{Command, Request, STAGE, STAGE_PATH, TARGET, TARGET_PATH, extra_root};
+use stagemerge_core::driver::{Driver, Records, RecordsDir};
+use stagemerge_core::outcome::{Verbosity, line};
+use stagemerge_core::record::Record;
+use stagemerge_core::record::file::{Book, Place, Reader};
+use stagemerge_core::record::read::Reserved;
 use stagemerge_core::{Action, Severity, Side};
 
 use crate::fs::{Dir, WasiFs};
@@ -69,17 +76,33 @@ fn plan(req: &Request, stage: &Dir, target: &Dir) -> Result<u8, String> {
 
 fn merge(req: &Request, stage: &Dir, target: &Dir) -> Result<u8, String> {
     let p = req.printing;
+    let records = records(req)?;
+    let shown = (req.stage.as_path(), req.target.as_path());
+    let mut driver = Driver::prepare(
+        &WasiFs,
+        (stage, target),
+        shown,
+        req.options.clone(),
+        records,
+    )
+    .map_err(|e| e.to_string())?;
+    driver.journal().map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
     let mut on_action = |path: &Path, a: Action| {
         if let Some(l) = p.action_line(path, a) {
             let _ = writeln!(out, "{l}");
         }
     };
-    let report = stagemerge_core::merge(&WasiFs, stage, target, &req.options, &mut on_action)
-        .map_err(|e| e.render(&req.stage, &req.target))?;
+    let report = driver.merge(&mut on_action).map_err(|e| e.to_string())?;
+    let notes = driver.finish(&report).map_err(|e| e.to_string())?;
     let mut err = std::io::stderr().lock();
     for (severity, msg) in p.messages(&report, &req.stage, &req.target) {
         let _ = writeln!(err, "{}", line(Some(severity), &msg));
+    }
+    if p.verbosity != Verbosity::Quiet {
+        for n in notes {
+            let _ = writeln!(err, "{}", line(Some(Severity::Warning), &n));
+        }
     }
     if let Some(s) = p.summary(&report, &req.stage, &req.target, " (in the sandbox)") {
         let _ = writeln!(err, "{}", line(None, &s));
@@ -88,4 +111,59 @@ fn merge(req: &Request, stage: &Dir, target: &Dir) -> Result<u8, String> {
         let _ = std::io::stdout().lock().write_all(json.as_bytes());
     }
     Ok(u8::from(!report.is_clean()))
+}
+
+/// The records the request names, each directory opened from its preopen;
+/// the ownership policies come in the options.
+fn records(req: &Request) -> Result<Records<Dir>, String> {
+    let Some(r) = &req.records else {
+        return Ok(Records {
+            books: Vec::new(),
+            level: Record::Off,
+            dir: None,
+            reader: reader(Default::default()),
+        });
+    };
+    let open = |root: u32| {
+        let i = (root - TARGET - 1) as usize;
+        let (index, path) = extra_root(i);
+        Dir::open_root(&path, index).map_err(|e| format!("open the preopen {path}: {e}"))
+    };
+    let mut books = Vec::new();
+    for b in &r.books {
+        let place = Place {
+            dir: open(b.root)?,
+            name: OsString::from_vec(b.name.clone()),
+            shown: b.shown.clone(),
+        };
+        books.push(Book::new(place, b.format.clone()));
+    }
+    let dir = match &r.dir {
+        Some(d) => Some(RecordsDir {
+            dir: open(d.root)?,
+            shown: d.shown.clone(),
+            own: d.own.iter().cloned().map(OsString::from_vec).collect(),
+            policies: req
+                .options
+                .ownership
+                .as_deref()
+                .cloned()
+                .unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Records {
+        books,
+        level: r.level,
+        dir,
+        reader: reader(r.reserved.clone()),
+    })
+}
+
+/// The reader with the native rules: any bytes are a name (as on Unix).
+fn reader(reserved: Reserved) -> Reader {
+    Reader {
+        name: |b| Some(OsString::from_vec(b)),
+        reserved,
+    }
 }

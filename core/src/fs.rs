@@ -243,6 +243,25 @@ pub trait Fs {
     /// Opens the regular file `name` for reading, without following a symlink.
     fn open_file(&self, dir: &Self::Dir, name: &OsStr) -> io::Result<Self::File>;
 
+    /// `fstat` of a file [`Fs::open_file`] opened: what it is and its size
+    /// on the handle, so a reader can refuse what is not a regular file
+    /// without a second lookup of its name.
+    fn stat_file(&self, file: &Self::File) -> io::Result<Meta>;
+
+    /// Writes `bytes` as the regular file `name` in `dir`, created or
+    /// truncated (a symlink at `name` is not followed), and makes them
+    /// durable before returning. Records and journals are written so to a
+    /// temporary name that a rename then gives its real one.
+    fn write_synced(&self, dir: &Self::Dir, name: &OsStr, bytes: &[u8]) -> io::Result<()>;
+
+    /// Makes `dir`'s entries durable: a rename or an unlink in it survives
+    /// a power cut once this returns.
+    fn sync_dir(&self, dir: &Self::Dir) -> io::Result<()>;
+
+    /// A second handle to the directory `dir`, which [`Fs::read_dir`] lists
+    /// from its start (to list a directory again after it changed).
+    fn reopen_dir(&self, dir: &Self::Dir) -> io::Result<Self::Dir>;
+
     /// Sets the permission bits of an open directory. Only called where
     /// [`Meta::mode`] is `Some`.
     fn set_dir_mode(&self, dir: &Self::Dir, mode: u32) -> io::Result<()>;

@@ -17,6 +17,7 @@ pub mod abi;
 mod chain;
 pub mod classify;
 mod compare;
+pub mod driver;
 pub mod error;
 mod escape;
 pub mod fs;

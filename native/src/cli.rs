@@ -216,10 +216,12 @@ pub(crate) struct MergeArgs {
     #[command(flatten)]
     pub(crate) ownership: OwnershipArgs,
 
-    /// Run the merge inside the Wasmtime sandbox, which can reach only STAGE
-    /// and TARGET; it places entries with the portable primitives (link +
-    /// unlink, mkdir + children) and writes no records.
-    #[arg(long, conflicts_with_all = ["copy", "manifest", "sage_record", "sync", "manifest_dir"])]
+    /// Run the merge inside the Wasmtime sandbox, which can reach only STAGE,
+    /// TARGET and the directories of the records it reads and writes; it
+    /// places entries with the portable primitives (link + unlink, mkdir +
+    /// children) and reads and writes records with the same core as
+    /// natively.
+    #[arg(long, conflicts_with_all = ["copy", "sync"])]
     pub(crate) sandbox: bool,
 
     /// The staged tree (its contents are merged, not the directory itself).

@@ -64,25 +64,23 @@ impl OwnershipSpec {
     pub(crate) fn read(&self) -> Result<Ownership> {
         let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
         Ok(Ownership {
-            owners: crate::records::owners::read(&self.dir, None, &own, &self.reader)?,
-            ..self.read_policies()
+            owners: crate::records::owners(&self.dir, None, &own, &self.reader)?,
+            ..self.policies()
         })
     }
 
-    /// Reads the records for a merge, which also watches for merges that
-    /// begin later.
-    pub(crate) fn read_for_merge(&self) -> Result<Ownership> {
-        let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
-        let (owners, late) = crate::records::owners::read_for_merge(&self.dir, &own, &self.reader)?;
-        Ok(Ownership {
-            late: Some(Arc::new(late)),
-            owners,
-            ..self.read_policies()
-        })
+    /// The directory of records.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The records this run writes.
+    pub(crate) fn own(&self) -> Vec<&Path> {
+        self.own.iter().map(PathBuf::as_path).collect()
     }
 
     /// The policies, with no records yet.
-    fn read_policies(&self) -> Ownership {
+    pub(crate) fn policies(&self) -> Ownership {
         Ownership {
             owners: Default::default(),
             on_owned: self.on_owned,
@@ -300,7 +298,7 @@ fn check_record_places(
     let mut places: Vec<(PathBuf, &str)> = Vec::new();
     for r in records {
         places.push((r.to_path_buf(), "record"));
-        places.push((crate::records::journal::path(r), "journal"));
+        places.push((crate::records::journal_path(r), "journal"));
     }
     if let Some(d) = dir {
         places.push((d.to_path_buf(), "directory of records"));

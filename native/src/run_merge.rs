@@ -1,24 +1,27 @@
 //! `stagemerge merge`: opens the two roots, runs the core, prints the outcome.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use cap_std::fs::Dir;
-use stagemerge_core::abi::Command;
-use stagemerge_core::outcome::Verbosity;
-use stagemerge_core::ownership::{Version, store};
-use stagemerge_core::record::Listings;
-use stagemerge_core::{Action, Fs, Options, Report, Stamp, merge_since, wait_past};
+use std::sync::Arc;
 
-use crate::config::{MergeConfig, OwnershipSpec};
+use stagemerge_core::Options;
+use stagemerge_core::abi::{BookRequest, Command, DirRequest, RecordsRequest, extra_root};
+use stagemerge_core::record::file::WriteFormat;
+
+use crate::cli::ManifestFormat;
+use stagemerge_core::driver::Driver;
+use stagemerge_core::outcome::Verbosity;
+use stagemerge_core::{Action, Report};
+
+use crate::config::MergeConfig;
 use crate::exit::Exit;
 use crate::lifecycle::{self, Role};
 use crate::output::Messages;
 use crate::progress::Progress;
-use crate::records::Recording;
 use crate::sandbox::Access;
 use crate::shim::{NativeFs, open_root, sync_filesystem};
 use crate::{escalate, lock, sandbox};
@@ -46,31 +49,9 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     } else {
         NativeFs::new()
     };
-    // The merge's start comes before the records are read: a file another
-    // merge places after this stamp is its concurrent write (kept, never
-    // replaced), and one placed before it had its journal written first,
-    // so the records read below name its owner.
-    let start = fs.clock(&target);
-    let options = match &cfg.ownership {
-        Some(spec) => {
-            // Change times are stamped from a coarse clock: a peer's write
-            // in the same tick as `start` would look older than it.
-            wait_past(&fs, &target, start);
-            Options {
-                ownership: Some(Arc::new(spec.read_for_merge()?)),
-                ..cfg.options.clone()
-            }
-        }
-        None => cfg.options.clone(),
-    };
-    let mut recording = Recording::prepare(cfg, &fs)?;
-    let options = match options.ownership {
-        Some(_) => options,
-        None => Options {
-            earlier: recording.earlier().map(Arc::new),
-            ..options
-        },
-    };
+    let records = crate::records::for_merge(cfg)?;
+    let shown = (cfg.stage.as_path(), cfg.target.as_path());
+    let mut driver = Driver::prepare(&fs, (&stage, &target), shown, cfg.options.clone(), records)?;
     let mut synced = Duration::ZERO;
     if cfg.sync {
         // What make install wrote may still be only in the page cache: make
@@ -78,22 +59,12 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         // leaves named empty files where the staged ones were.
         sync_timed(&stage, &cfg.stage, &mut synced)?;
     }
-    recording.journal()?;
-    let listings = recording.listings();
-    let report = match walk(cfg, &options, &fs, (&stage, &target), listings, start) {
-        Ok(r) => r,
-        Err(e) => {
-            recording.abandon()?;
-            return Err(e);
-        }
-    };
+    driver.journal()?;
+    let report = walk(cfg, &mut driver)?;
     if cfg.sync {
         sync_timed(&target, &cfg.target, &mut synced)?;
     }
-    let (mut notes, superseded) = recording.finish(&fs, &target, &report)?;
-    if let Some(spec) = &cfg.ownership {
-        notes.extend(sweep(spec, &fs, &target, &cfg.target, &superseded)?);
-    }
+    let notes = driver.finish(&report)?;
     print_outcome(cfg, &report, notes, started, synced);
     Ok(if report.is_clean() {
         Exit::Ok
@@ -102,70 +73,84 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     })
 }
 
-/// After the record is written: removes from the clobber store the
-/// versions of `superseded` paths (the package's own from before this
-/// merge) that no record lists now. A concurrent merge that read the
-/// earlier record may have kept one for this package while it ran; it does
-/// so under the path's lock and only while the record still lists it, and
-/// the record was rewritten before this, so nothing is kept for it after.
-/// A path the sweep cannot clean is a note (the version stays until the
-/// path's next prune): nothing is lost.
-fn sweep(
-    spec: &OwnershipSpec,
-    fs: &NativeFs,
-    target: &Dir,
-    shown: &Path,
-    superseded: &[PathBuf],
-) -> Result<Vec<String>> {
-    if superseded.is_empty() || !target.exists(store::ROOT) {
-        return Ok(Vec::new());
-    }
-    let mut notes = Vec::new();
-    for path in superseded {
-        // The records are read under the path's lock: nothing is kept for
-        // this path meanwhile, and a merge that keeps one after checks
-        // that its lister's record (this one, rewritten) still lists it.
-        let needed = || -> std::io::Result<store::Needed> {
-            let now = spec
-                .read()
-                .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-            let claims = now.owners.claims(path);
-            Ok(Box::new(move |v: &Version| {
-                claims.unknown || claims.versions.contains(v)
-            }))
-        };
-        if let Err(e) = store::sweep(fs, target, path, &needed) {
-            notes.push(format!(
-                "prune the clobber store of {}: {e}",
-                stagemerge_core::rel::under(shown, path).display()
-            ));
-        }
-    }
-    Ok(notes)
-}
-
 /// `merge --sandbox`: the guest merges through read-write preopens, with
 /// the same options and printing.
 fn run_sandboxed(cfg: &MergeConfig) -> Result<Exit> {
     let roots = (cfg.stage.as_path(), cfg.target.as_path());
-    sandbox::run(
+    let (records, dirs, options) = sandboxed_records(cfg)?;
+    sandbox::run_with(
         Command::Merge,
-        &cfg.options,
+        &options,
         cfg.printing,
         roots,
         Access::ReadWrite,
+        records,
+        &dirs,
     )
 }
 
-/// The merge itself, with the progress line and `--verbose` listing.
-fn walk(
+/// The records of a sandboxed merge: each record's directory and the
+/// directory of records become preopens (in `dirs`), which the request
+/// names by index; the ownership policies go in the options, the guest
+/// reads the owners itself.
+fn sandboxed_records(
     cfg: &MergeConfig,
-    options: &Options,
-    fs: &NativeFs,
-    (stage, target): (&Dir, &Dir),
-    listings: Listings,
-    start: Stamp,
-) -> Result<Report> {
+) -> Result<(Option<RecordsRequest>, Vec<std::path::PathBuf>, Options)> {
+    let mut options = cfg.options.clone();
+    let mut dirs = Vec::new();
+    let mut books = Vec::new();
+    let next_root = |dirs: &mut Vec<std::path::PathBuf>, dir| {
+        dirs.push(dir);
+        extra_root(dirs.len() - 1).0
+    };
+    let dir = match &cfg.ownership {
+        Some(spec) => {
+            options.ownership = Some(Arc::new(spec.policies()));
+            let real = spec.dir().canonicalize().with_context(|| {
+                format!("resolve the directory of records {}", spec.dir().display())
+            })?;
+            Some(DirRequest {
+                root: next_root(&mut dirs, real),
+                shown: spec.dir().to_owned(),
+                own: crate::records::names_in(spec.dir(), &spec.own())
+                    .into_iter()
+                    .map(|n| n.into_encoded_bytes())
+                    .collect(),
+            })
+        }
+        None => None,
+    };
+    let mut book = |path: &Path, format: WriteFormat, dirs: &mut Vec<_>| -> Result<()> {
+        let (dir, name) = crate::records::located(path)?;
+        books.push(BookRequest {
+            root: next_root(dirs, dir),
+            name: name.into_encoded_bytes(),
+            shown: path.to_owned(),
+            format,
+        });
+        Ok(())
+    };
+    if let Some((path, format)) = &cfg.manifest {
+        let format = match format {
+            ManifestFormat::Text => WriteFormat::Text,
+            ManifestFormat::Json => WriteFormat::Json,
+        };
+        book(path, format, &mut dirs)?;
+    }
+    if let Some(r) = &cfg.sage_record {
+        book(&r.path, WriteFormat::Sage(r.header()), &mut dirs)?;
+    }
+    let records = (!books.is_empty() || dir.is_some()).then(|| RecordsRequest {
+        level: cfg.record,
+        reserved: cfg.reader.reserved().clone(),
+        books,
+        dir,
+    });
+    Ok((records, dirs, options))
+}
+
+/// The merge itself, with the progress line and `--verbose` listing.
+fn walk(cfg: &MergeConfig, driver: &mut Driver<'_, NativeFs>) -> Result<Report> {
     let p = cfg.printing;
     let mut stdout = std::io::stdout().lock();
     let shown = p.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
@@ -177,10 +162,9 @@ fn walk(
             let _ = writeln!(stdout, "{line}");
         }
     };
-    let report = merge_since(fs, stage, target, options, listings, start, &mut on_action)
-        .map_err(|e| anyhow::anyhow!(e.render(&cfg.stage, &cfg.target)));
+    let report = driver.merge(&mut on_action);
     progress.finish();
-    report
+    Ok(report?)
 }
 
 /// `--sync`: one `syncfs` of the filesystem holding `dir` (named `path`),

@@ -12,7 +12,7 @@ use stagemerge_core::{Fs, Installed, State, Status, verify};
 use crate::cli::OwnerArgs;
 use crate::exit::Exit;
 use crate::lifecycle::{self, Role};
-use crate::records::{Reader, owners};
+use crate::records::{self, Reader};
 use crate::shim::{NativeFs, open_root};
 use stagemerge_core::ownership::Owner;
 
@@ -67,7 +67,7 @@ pub(crate) fn run(a: &OwnerArgs) -> Result<Exit> {
     let target = open_root(&a.target, "TARGET")?;
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Reader)?;
     let reader = Reader::new(&a.target, Some(&a.manifest_dir), &[])?;
-    let owners = owners::read(&a.manifest_dir, None, &[], &reader)?;
+    let owners = records::owners(&a.manifest_dir, None, &[], &reader)?;
     let fs = NativeFs::new();
     let mut answers = Vec::new();
     for p in &a.paths {

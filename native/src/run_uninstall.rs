@@ -10,12 +10,11 @@ use crate::cli::UninstallArgs;
 use crate::exit::Exit;
 use crate::lifecycle::{self, Role};
 use crate::output::Messages;
-use crate::records::durable;
-use crate::records::owners;
 use crate::records::{self, Reader};
 use crate::shim::NativeFs;
 use crate::shim::open_root;
 use stagemerge_core::ownership::Owners;
+use stagemerge_core::record::file;
 
 pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     let target = open_root(&a.target, "TARGET")?;
@@ -24,13 +23,14 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Uninstall)?;
     // The record may lack files the interrupted merge moved: removing by it
     // would leave them behind, and a rerun of the merge fixes it.
-    if records::journal::exists(&a.manifest) {
+    let place = records::place(&a.manifest)?;
+    if records::has_journal(&place) {
         anyhow::bail!("{}; nothing was removed", records::incomplete(&a.manifest));
     }
     let reader = Reader::new(&a.target, a.manifest_dir.as_deref(), &[&a.manifest])?;
-    let files = reader.record(&a.manifest)?.entries;
+    let files = reader.record(&place)?.entries;
     let others = match &a.manifest_dir {
-        Some(dir) => owners::read(dir, Some(&a.manifest), &[], &reader)?,
+        Some(dir) => records::owners(dir, Some(&a.manifest), &[], &reader)?,
         None => Owners::default(),
     };
     let report = uninstall(
@@ -49,7 +49,8 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     } else if a.keep_record {
         "left"
     } else {
-        durable::remove(&a.manifest)?;
+        let fs = NativeFs::new();
+        file::durable::remove(&fs, &place, &place.name, &place.shown)?;
         "removed"
     };
     print(a, &report, record);

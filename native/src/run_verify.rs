@@ -18,15 +18,16 @@ use crate::shim::open_root;
 pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let target = open_root(&a.target, "TARGET")?;
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Reader)?;
+    let place = records::place(&a.manifest)?;
     let files = Reader::new(&a.target, None, &[&a.manifest])?
-        .record(&a.manifest)?
+        .record(&place)?
         .entries;
     // A version a later package replaced, kept in the clobber store, is
     // listed but is not a problem: uninstalling that package puts it back.
     let (shadowed, problems): (Vec<_>, Vec<_>) = verify(&NativeFs::new(), &target, &files)
         .into_iter()
         .partition(|(_, s)| matches!(s, Status::Shadowed));
-    let incomplete = records::journal::exists(&a.manifest);
+    let incomplete = records::has_journal(&place);
     // Say what was compared: a record without digests (text, Sage) can only
     // show that each file is there, and a lost entry holds another
     // package's version.

@@ -39,7 +39,8 @@ pub(crate) struct HostFs<F: Fs> {
 }
 
 struct Dirs<D> {
-    roots: [D; 2],
+    /// STAGE, TARGET, then the directories of records, by preopen index.
+    roots: Vec<D>,
     cache: HashMap<DirKey, D>,
 }
 
@@ -87,29 +88,25 @@ impl<D> Dirs<D> {
 }
 
 impl<F: Fs> HostFs<F> {
-    pub(crate) fn new(
-        fs: F,
-        request: Vec<u8>,
-        stage: F::Dir,
-        target: F::Dir,
-        writable: bool,
-    ) -> Self {
+    pub(crate) fn new(fs: F, request: Vec<u8>, roots: Vec<F::Dir>, writable: bool) -> Self {
         HostFs {
             fs,
             request,
             writable,
             pending: None,
             dirs: Dirs {
-                roots: [stage, target],
+                roots,
                 cache: HashMap::new(),
             },
         }
     }
 
     /// The encoded listing of `path`. [`Fs::read_dir`] may be called once
-    /// per handle, so a listing gets a handle of its own (the root's, which
-    /// the guest lists once), and a listing too big for the guest's buffer
-    /// is kept for the call that brings a bigger one.
+    /// per handle, so a listing gets a handle of its own (for a root, a
+    /// second handle to it: a merge with records lists STAGE's root twice,
+    /// and the directory of records is listed again when it changes), and a
+    /// listing too big for the guest's buffer is kept for the call that
+    /// brings a bigger one.
     fn list(&mut self, root: u32, path: &[u8], cap: usize) -> io::Result<Vec<u8>> {
         let key = (root, path.to_vec());
         if let Some((k, bytes)) = self.pending.take()
@@ -120,7 +117,8 @@ impl<F: Fs> HostFs<F> {
         let entries = match path.iter().rposition(|b| *b == b'/') {
             _ if path.is_empty() => {
                 let dir = self.dirs.open(&self.fs, root, path)?;
-                self.fs.read_dir(dir)?
+                let dir = self.fs.reopen_dir(dir)?;
+                self.fs.read_dir(&dir)?
             }
             split => {
                 let (parent, name) = match split {
@@ -167,6 +165,20 @@ impl<F: Fs> HostFs<F> {
         let parent = self.dirs.open(&self.fs, root, path)?;
         let dir = self.fs.open_dir(parent, name)?;
         self.fs.set_dir_mode(&dir, mode)
+    }
+
+    /// Makes the directory `path` durable (a record renamed into it).
+    /// Refused unless the run may write: a read-only run changes nothing
+    /// to sync.
+    fn sync_dir(&mut self, root: u32, path: &[u8]) -> io::Result<()> {
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the sandbox is read-only",
+            ));
+        }
+        let dir = self.dirs.open(&self.fs, root, path)?;
+        self.fs.sync_dir(dir)
     }
 
     fn readlink(&mut self, root: u32, path: &[u8], name: &[u8]) -> io::Result<Vec<u8>> {
@@ -255,7 +267,7 @@ fn answer<T>(
 
 const OUT_OF_BOUNDS: i64 = -5;
 
-/// Defines `request`, `list`, `lstat`, `set_mode` and `readlink` in `linker`; `get` finds the
+/// Defines `request`, `list`, `lstat`, `set_mode`, `sync_dir` and `readlink` in `linker`; `get` finds the
 /// [`HostFs`] in the store's data.
 pub(crate) fn add_to_linker<T: 'static, F: Fs + 'static>(
     linker: &mut Linker<T>,
@@ -318,7 +330,7 @@ fn add_reads<T: 'static, F: Fs + 'static>(
     Ok(())
 }
 
-/// `set_mode` (refused in a read-only run) and `readlink`.
+/// `set_mode` and `sync_dir` (refused in a read-only run) and `readlink`.
 fn add_rest<T: 'static, F: Fs + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut HostFs<F>,
@@ -338,6 +350,19 @@ fn add_rest<T: 'static, F: Fs + 'static>(
                 return OUT_OF_BOUNDS as i32;
             };
             match get(c.data_mut()).set_mode(root, &dir, &name, mode) {
+                Ok(()) => 0,
+                Err(e) => abi::error_code(e.kind()),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "sync_dir",
+        move |mut c: Caller<'_, T>, root: u32, dp: u32, dl: u32| -> i32 {
+            let Some((_, dir, _)) = args(&mut c, (dp, dl), (0, 0)) else {
+                return OUT_OF_BOUNDS as i32;
+            };
+            match get(c.data_mut()).sync_dir(root, &dir) {
                 Ok(()) => 0,
                 Err(e) => abi::error_code(e.kind()),
             }

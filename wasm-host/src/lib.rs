@@ -85,14 +85,17 @@ impl Sandbox {
     }
 
     /// Runs the guest on `request` (handed over by the `request` import: the
-    /// guest has no command line), STAGE and TARGET preopened with `access`,
-    /// and the host imports answered by `fs` on the two handles. The guest's stdout and stderr are
-    /// this process's. Returns the guest's exit status.
+    /// guest has no command line), STAGE, TARGET and each of `extra` (the
+    /// directories of the merge's records, at
+    /// [`stagemerge_core::abi::extra_root`]) preopened with `access`, and the
+    /// host imports answered by `fs` on those handles. The guest's stdout
+    /// and stderr are this process's. Returns the guest's exit status.
     pub fn run<F: Fs + Send + 'static>(
         &self,
         fs: F,
         stage: Root<'_, F::Dir>,
         target: Root<'_, F::Dir>,
+        extra: Vec<Root<'_, F::Dir>>,
         access: Access,
         request: &Request,
     ) -> Result<i32>
@@ -109,21 +112,21 @@ impl Sandbox {
             .inherit_stdout()
             .inherit_stderr()
             .arg("stagemerge-guest");
-        let preopen = |b: &mut WasiCtxBuilder, root: &Root<'_, F::Dir>, at, role| {
+        let preopen = |b: &mut WasiCtxBuilder, root: &Root<'_, F::Dir>, at: &str, role: &str| {
             let what = format!("preopen {role} {}", root.path.display());
             wt(b.preopened_dir(root.path, at, perms).map(drop), &what)
         };
         preopen(&mut b, &stage, STAGE_PATH, "STAGE")?;
         preopen(&mut b, &target, TARGET_PATH, "TARGET")?;
+        for (i, root) in extra.iter().enumerate() {
+            let (_, at) = stagemerge_core::abi::extra_root(i);
+            preopen(&mut b, root, &at, "the directory of a record")?;
+        }
+        let mut roots = vec![stage.dir, target.dir];
+        roots.extend(extra.into_iter().map(|r| r.dir));
         let state = State {
             wasi: b.build_p1(),
-            host: HostFs::new(
-                fs,
-                request.encode(),
-                stage.dir,
-                target.dir,
-                access == Access::ReadWrite,
-            ),
+            host: HostFs::new(fs, request.encode(), roots, access == Access::ReadWrite),
         };
         let mut linker: Linker<State<F>> = Linker::new(&self.engine);
         wt(

@@ -10,7 +10,7 @@
 
 mod request;
 
-pub use request::{Access, Command, Request};
+pub use request::{Access, BookRequest, Command, DirRequest, RecordsRequest, Request};
 
 use std::io;
 
@@ -33,6 +33,13 @@ pub const TARGET_PATH: &str = "/target";
 pub const STAGE: u32 = 0;
 /// Index of the TARGET preopen in host calls.
 pub const TARGET: u32 = 1;
+
+/// The preopen index and guest path of the `i`th directory handed to the
+/// guest after STAGE and TARGET (a record's directory, the directory of
+/// records): `/dir0` is root 2, and so on.
+pub fn extra_root(i: usize) -> (u32, String) {
+    (TARGET + 1 + i as u32, format!("/dir{i}"))
+}
 
 /// Length of an encoded [`Meta`].
 pub const META_LEN: usize = 86;

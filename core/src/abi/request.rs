@@ -12,7 +12,9 @@ use crate::installed::Installed;
 use crate::options::{OnConflict, Options};
 use crate::outcome::{Printing, Verbosity};
 use crate::ownership::{Owner, Owners, Ownership, Patterns};
-use crate::record::State;
+use crate::record::file::WriteFormat;
+use crate::record::read::{Reserved, What};
+use crate::record::{Record, State};
 
 /// A command for the guest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +33,47 @@ pub enum Command {
     },
 }
 
+/// A record a sandboxed merge writes: in the directory preopened as root
+/// `root`, under the name `name`.
+#[derive(Clone, Debug)]
+pub struct BookRequest {
+    /// The preopen holding the record ([`super::extra_root`]).
+    pub root: u32,
+    /// The record's file name, as bytes.
+    pub name: Vec<u8>,
+    /// The record's path as the user named it (for messages only).
+    pub shown: PathBuf,
+    /// How it is written.
+    pub format: WriteFormat,
+}
+
+/// The directory of records a sandboxed merge reads, preopened as `root`.
+#[derive(Clone, Debug)]
+pub struct DirRequest {
+    /// The preopen ([`super::extra_root`]).
+    pub root: u32,
+    /// Its path as the user named it (for messages only).
+    pub shown: PathBuf,
+    /// The names there of the records this merge writes, as bytes.
+    pub own: Vec<Vec<u8>>,
+}
+
+/// What a sandboxed merge reads and writes besides its two trees. The
+/// guest reads, checks and writes the records itself, with the same core
+/// as natively, through the preopens named here; the ownership policies
+/// travel in [`Options::ownership`] (with no owners: the guest reads them).
+#[derive(Clone, Debug)]
+pub struct RecordsRequest {
+    /// What the records need to know of each staged entry.
+    pub level: Record,
+    /// The paths no record may list.
+    pub reserved: Reserved,
+    /// The records written.
+    pub books: Vec<BookRequest>,
+    /// The directory of records.
+    pub dir: Option<DirRequest>,
+}
+
 /// One run of the guest.
 #[derive(Clone, Debug)]
 pub struct Request {
@@ -44,6 +87,121 @@ pub struct Request {
     pub stage: PathBuf,
     /// See `stage`.
     pub target: PathBuf,
+    /// A merge's records, if it writes or reads any.
+    pub records: Option<RecordsRequest>,
+}
+
+fn level_word(r: Record) -> &'static str {
+    match r {
+        Record::Off => "off",
+        Record::Paths => "paths",
+        Record::Full => "full",
+    }
+}
+
+fn encode_records(r: &RecordsRequest) -> Value {
+    let books: Vec<Value> = r
+        .books
+        .iter()
+        .map(|b| {
+            let format = match &b.format {
+                WriteFormat::Text => json!("text"),
+                WriteFormat::Json => json!("json"),
+                WriteFormat::Sage(h) => json!({ "sage": h }),
+            };
+            json!({"root": b.root, "name": hex::encode(&b.name),
+                   "shown": b.shown.to_string_lossy(), "format": format})
+        })
+        .collect();
+    let reserved: Vec<Value> = r
+        .reserved
+        .paths()
+        .map(|(p, tree, what)| json!([p.to_string_lossy(), tree, what.word()]))
+        .collect();
+    json!({
+        "level": level_word(r.level),
+        "reserved": reserved,
+        "books": books,
+        "dir": r.dir.as_ref().map(|d| json!({
+            "root": d.root,
+            "shown": d.shown.to_string_lossy(),
+            "own": d.own.iter().map(hex::encode).collect::<Vec<_>>(),
+        })),
+    })
+}
+
+fn decode_records(v: &Value) -> io::Result<RecordsRequest> {
+    let level = [Record::Off, Record::Paths, Record::Full]
+        .into_iter()
+        .find(|l| Some(level_word(*l)) == v["level"].as_str())
+        .ok_or_else(|| bad("level"))?;
+    let bytes = |v: &Value, what: &str| -> io::Result<Vec<u8>> {
+        hex::decode(v.as_str().ok_or_else(|| bad(what))?).map_err(|_| bad(what))
+    };
+    let root = |v: &Value| -> io::Result<u32> {
+        v["root"]
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+            .ok_or_else(|| bad("root"))
+    };
+    let shown = |v: &Value| -> io::Result<PathBuf> {
+        Ok(v["shown"].as_str().ok_or_else(|| bad("shown"))?.into())
+    };
+    let mut reserved = Reserved::default();
+    // The default (the store) is sent too: start from none of it twice.
+    for e in v["reserved"].as_array().ok_or_else(|| bad("reserved"))? {
+        let path = PathBuf::from(e[0].as_str().ok_or_else(|| bad("reserved path"))?);
+        let tree = e[1].as_bool().ok_or_else(|| bad("reserved tree"))?;
+        let what = What::ALL
+            .into_iter()
+            .find(|w| Some(w.word()) == e[2].as_str())
+            .ok_or_else(|| bad("reserved what"))?;
+        if what == What::Store {
+            continue;
+        }
+        if tree {
+            reserved.tree(path, what);
+        } else {
+            reserved.entry(path, what);
+        }
+    }
+    let mut books = Vec::new();
+    for b in v["books"].as_array().ok_or_else(|| bad("books"))? {
+        let format = match &b["format"] {
+            Value::String(s) if s == "text" => WriteFormat::Text,
+            Value::String(s) if s == "json" => WriteFormat::Json,
+            Value::Object(o) => WriteFormat::Sage(
+                serde_json::from_value(o.get("sage").cloned().unwrap_or(Value::Null))
+                    .map_err(|e| bad(&format!("sage header: {e}")))?,
+            ),
+            _ => return Err(bad("format")),
+        };
+        books.push(BookRequest {
+            root: root(b)?,
+            name: bytes(&b["name"], "name")?,
+            shown: shown(b)?,
+            format,
+        });
+    }
+    let dir = match &v["dir"] {
+        Value::Null => None,
+        d => Some(DirRequest {
+            root: root(d)?,
+            shown: shown(d)?,
+            own: d["own"]
+                .as_array()
+                .ok_or_else(|| bad("own"))?
+                .iter()
+                .map(|n| bytes(n, "own"))
+                .collect::<io::Result<_>>()?,
+        }),
+    };
+    Ok(RecordsRequest {
+        level,
+        reserved,
+        books,
+        dir,
+    })
 }
 
 fn policy_word(p: OnConflict) -> &'static str {
@@ -197,6 +355,7 @@ impl Request {
             "verbosity": verbosity_word(self.printing.verbosity),
             "stage": self.stage.to_string_lossy(),
             "target": self.target.to_string_lossy(),
+            "records": self.records.as_ref().map(encode_records),
         })
         .to_string()
         .into_bytes()
@@ -243,6 +402,10 @@ impl Request {
             },
             stage: text("stage")?.into(),
             target: text("target")?.into(),
+            records: match &v["records"] {
+                Value::Null => None,
+                r => Some(decode_records(r)?),
+            },
         })
     }
 }
@@ -280,6 +443,7 @@ mod tests {
                 },
                 stage: "st ä".into(),
                 target: "/t".into(),
+                records: None,
             };
             let back = Request::decode(&r.encode()).unwrap();
             assert_eq!(back.command, r.command);
@@ -332,6 +496,7 @@ mod tests {
             },
             stage: "s".into(),
             target: "t".into(),
+            records: None,
         };
         let back = Request::decode(&r.encode()).unwrap();
         let o = back.options.ownership.unwrap();
@@ -344,5 +509,68 @@ mod tests {
         let x = o.owners.claims(std::path::Path::new("etc/x.conf"));
         assert!(x.unknown && x.versions.is_empty());
         assert!(o.owners.owners()[0].incomplete && o.owners.owners()[1].own);
+    }
+
+    #[test]
+    fn records_survive_the_trip() {
+        let mut reserved = Reserved::default();
+        reserved
+            .tree("var/lib/inst".into(), What::RecordsDir)
+            .entry("var/lib/inst/me".into(), What::Record);
+        let header = crate::record::write::SageHeader {
+            package: "p".into(),
+            version: "1".into(),
+            install_date: "2026-12-06T00:00:00Z".into(),
+            system_uname: "Linux".into(),
+            sage_version: None,
+            test_result: Some("passed".into()),
+        };
+        let r = Request {
+            command: Command::Merge,
+            options: Options::default(),
+            printing: Printing::default(),
+            stage: "s".into(),
+            target: "t".into(),
+            records: Some(RecordsRequest {
+                level: Record::Full,
+                reserved,
+                books: vec![
+                    BookRequest {
+                        root: 3,
+                        name: b"m\xff".to_vec(),
+                        shown: "/x/m".into(),
+                        format: WriteFormat::Json,
+                    },
+                    BookRequest {
+                        root: 4,
+                        name: b"p-1".to_vec(),
+                        shown: "/i/p-1".into(),
+                        format: WriteFormat::Sage(header),
+                    },
+                ],
+                dir: Some(DirRequest {
+                    root: 2,
+                    shown: "/i".into(),
+                    own: vec![b"p-1".to_vec()],
+                }),
+            }),
+        };
+        let back = Request::decode(&r.encode()).unwrap().records.unwrap();
+        assert_eq!(back.level, Record::Full);
+        assert_eq!(back.books[0].name, b"m\xff");
+        assert!(matches!(back.books[0].format, WriteFormat::Json));
+        match &back.books[1].format {
+            WriteFormat::Sage(h) => assert_eq!(h.test_result.as_deref(), Some("passed")),
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(
+            (back.books[1].root, back.dir.as_ref().unwrap().root),
+            (4, 2)
+        );
+        assert_eq!(back.dir.unwrap().own, [b"p-1".to_vec()]);
+        let claims = |p: &str| back.reserved.claims(std::path::Path::new(p));
+        assert_eq!(claims("var/lib/inst/other"), Some(What::RecordsDir));
+        assert_eq!(claims(".stagemerge/x"), Some(What::Store));
+        assert_eq!(back.reserved.paths().count(), 3);
     }
 }

@@ -7,6 +7,7 @@
 //! journal's content), and [`settle`] decides, from the merge's
 //! [`crate::Report`], which of those entries the package owns afterwards.
 
+pub mod file;
 pub mod read;
 mod scan;
 mod settle;

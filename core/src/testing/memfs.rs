@@ -333,6 +333,41 @@ impl Fs for MemFs {
         }
     }
 
+    fn stat_file(&self, file: &Cursor<Vec<u8>>) -> io::Result<Meta> {
+        let mut m = self.meta(0);
+        m.kind = Kind::File;
+        m.size = file.get_ref().len() as u64;
+        Ok(m)
+    }
+
+    fn write_synced(&self, dir: &usize, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+        let data = bytes.to_vec();
+        match self.child(*dir, name) {
+            Ok(id) => match &mut self.nodes.borrow_mut()[id] {
+                Node::File { data: d, .. } => {
+                    *d = data;
+                    Ok(())
+                }
+                _ => Err(err(io::ErrorKind::InvalidInput)),
+            },
+            Err(_) => {
+                let name = name
+                    .to_str()
+                    .ok_or_else(|| err(io::ErrorKind::InvalidInput))?;
+                self.add(*dir, name, Node::File { data, mode: 0o644 });
+                Ok(())
+            }
+        }
+    }
+
+    fn sync_dir(&self, _: &usize) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn reopen_dir(&self, dir: &usize) -> io::Result<usize> {
+        Ok(*dir)
+    }
+
     fn set_dir_mode(&self, _: &usize, _: u32) -> io::Result<()> {
         Err(err(io::ErrorKind::Unsupported))
     }

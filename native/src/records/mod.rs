@@ -1,23 +1,65 @@
-//! Installation records on disk: where they and their journals lie, how
-//! they are written durably (`durable.rs`) with a journal first
-//! (`journal.rs`, `recording.rs`), read with bounds (`read.rs`), and a
-//! directory of them indexed (`owners.rs`). The formats themselves (every
-//! writer, and the one validating reader) are the core's:
-//! `stagemerge_core::record::{write, read}`.
+//! Installation records on disk, as the command line names them: the
+//! record's directory and the directory of records are opened here once
+//! and handed to the core, which reads, checks and writes every record
+//! through those handles (`stagemerge_core::record::file`).
 
-pub(crate) mod durable;
-pub(crate) mod journal;
-pub(crate) mod owners;
 mod read;
 mod recording;
 
-use std::ffi::OsStr;
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-use stagemerge_core::{Installed, Kind, Owned};
+use anyhow::{Context, Result};
+use cap_std::fs::Dir;
+use stagemerge_core::ownership::Owners;
+use stagemerge_core::record::file::{self, Place};
 
-pub(crate) use read::{Reader, load, resolved};
-pub(crate) use recording::Recording;
+pub(crate) use read::{Reader, resolved};
+pub(crate) use recording::for_merge;
+
+use crate::shim::{NativeFs, open_root};
+
+/// Where the record named `path` lies: its directory opened, and its name
+/// there. A symlink at `path` is followed once here (the user named it);
+/// records in a directory of records never are.
+pub(crate) fn place(path: &Path) -> Result<Place<Dir>> {
+    let (dir, name) = located(path)?;
+    Ok(Place {
+        dir: open_root(&dir, "the directory of record")?,
+        name,
+        shown: path.to_owned(),
+    })
+}
+
+/// The directory (resolved) and the name of the record at `path`, as
+/// [`place`] opens them.
+pub(crate) fn located(path: &Path) -> Result<(PathBuf, OsString)> {
+    let real = match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_symlink() => path.canonicalize().ok(),
+        _ => None,
+    }
+    .or_else(|| resolved(path))
+    .with_context(|| format!("resolve the directory of record {}", path.display()))?;
+    let (Some(dir), Some(name)) = (real.parent(), real.file_name()) else {
+        anyhow::bail!("record {}: not a file's path", path.display());
+    };
+    Ok((dir.to_owned(), name.to_owned()))
+}
+
+/// Where the journal of the record at `record` lies.
+pub(crate) fn journal_path(record: &Path) -> PathBuf {
+    let mut p = record.as_os_str().to_owned();
+    p.push(file::JOURNAL_SUFFIX);
+    PathBuf::from(p)
+}
+
+/// Whether the record at `record` has a journal: its install is incomplete.
+pub(crate) fn has_journal(record: &Place<Dir>) -> bool {
+    use stagemerge_core::Fs;
+    NativeFs::new()
+        .stat_at(&record.dir, &record.journal_name())
+        .is_ok()
+}
 
 /// What to tell the user of a record whose journal is still there: a merge
 /// that writes it was interrupted, and the record may lack what it moved.
@@ -26,23 +68,41 @@ pub(crate) fn incomplete(record: &Path) -> String {
         "the install recorded in {} is incomplete: its journal {} is still there (a merge \
          was interrupted); run the same merge again to finish the record (an empty STAGE will do)",
         record.display(),
-        journal::path(record).display()
+        journal_path(record).display()
     )
 }
 
-/// Whether a file named `name` in a directory of records is a journal or a
-/// temporary of a record being written, not a record.
-pub(crate) fn is_auxiliary(name: &OsStr) -> bool {
-    journal::is_journal(name) || durable::is_temp(name)
+/// The names, in the directory of records `dir`, of those of `records`
+/// that lie there.
+pub(crate) fn names_in(dir: &Path, records: &[&Path]) -> Vec<OsString> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .filter_map(|r| resolved(r))
+        .filter(|r| r.parent() == Some(dir.as_path()))
+        .filter_map(|r| r.file_name().map(|n| n.to_owned()))
+        .collect()
 }
 
-/// A recorded entry as a merge carries it on: a record that does not say
-/// the kind (text, Sage) lists files and symlinks alike, as a file.
-fn owned_from(i: Installed) -> Owned {
-    Owned {
-        path: i.path,
-        kind: i.kind.unwrap_or(Kind::File),
-        detail: i.detail,
-        state: i.state,
-    }
+/// Every record in the directory of records `dir` (see
+/// [`file::index::read`]), leaving out `skip` and marking `own`.
+pub(crate) fn owners(
+    dir: &Path,
+    skip: Option<&Path>,
+    own: &[&Path],
+    reader: &Reader,
+) -> Result<Owners> {
+    let handle = open_root(dir, "the directory of records")?;
+    let skip = skip.and_then(|s| names_in(dir, &[s]).pop());
+    let own = names_in(dir, own);
+    Ok(file::index::read(
+        &NativeFs::new(),
+        &handle,
+        dir,
+        skip.as_deref(),
+        &own,
+        reader.core(),
+    )?)
 }

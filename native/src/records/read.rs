@@ -1,23 +1,21 @@
-//! Reading a record from disk: bounded, and only from a regular file, then
-//! checked whole by the core's one reader (`stagemerge_core::record::read`)
-//! against the paths no record may list.
+//! The rules a command reads records by: the core's one reader
+//! (`stagemerge_core::record::{read, file}`), told which paths below TARGET
+//! no record may list, however they are spelled.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use stagemerge_core::record::read::{
-    self, Format, MAX_RECORD_BYTES, Parsed, Reserved, Rules, What,
-};
+use anyhow::{Context, Result};
+use stagemerge_core::record::file;
+use stagemerge_core::record::read::{Parsed, Reserved, What};
 
-use super::journal;
+use crate::shim::NativeFs;
 
 /// Reads records for one command: knows TARGET, so that an entry naming the
 /// clobber store, the directory of records or a record this command uses
-/// makes the record invalid, however that place is spelled.
+/// makes the record invalid.
 #[derive(Clone, Debug)]
 pub(crate) struct Reader {
-    reserved: Reserved,
+    core: file::Reader,
 }
 
 impl Reader {
@@ -40,92 +38,48 @@ impl Reader {
             reserved.tree(rel, What::RecordsDir);
         }
         for r in records {
-            for p in [r.to_path_buf(), journal::path(r)] {
+            for p in [r.to_path_buf(), super::journal_path(r)] {
                 if let Some(rel) = resolved(&p).and_then(|p| below(&root, &p)) {
                     reserved.entry(rel, What::Record);
                 }
             }
         }
-        Ok(Reader { reserved })
+        Ok(Reader {
+            core: file::Reader {
+                name: crate::shim::name_from_bytes,
+                reserved,
+            },
+        })
     }
 
     /// The paths no record may list.
     pub(crate) fn reserved(&self) -> &Reserved {
-        &self.reserved
+        &self.core.reserved
+    }
+
+    /// The core's reader, with these rules.
+    pub(crate) fn core(&self) -> &file::Reader {
+        &self.core
     }
 
     /// The record at `path` (a manifest, Sage's record or a text manifest;
-    /// not a journal).
-    pub(crate) fn record(&self, path: &Path) -> Result<Parsed> {
-        let parsed = self.bytes(path, &load(path, "record")?, "record")?;
-        if parsed.format == Format::Journal {
-            bail!(
-                "record {}: a journal of a merge, not a record",
-                path.display()
-            );
-        }
-        Ok(parsed)
-    }
-
-    /// The record whose bytes were read from `path`.
-    pub(crate) fn bytes(&self, path: &Path, bytes: &[u8], what: &str) -> Result<Parsed> {
-        let rules = Rules {
-            name: crate::shim::name_from_bytes,
-            reserved: &self.reserved,
-        };
-        read::parse(bytes, &rules).map_err(|e| {
-            anyhow::anyhow!(
-                "{what} {} is invalid: {e}; nothing was done (a record is checked whole \
-                 before anything acts on it)",
-                path.display()
+    /// not a journal), which must exist.
+    pub(crate) fn record(&self, place: &file::Place<cap_std::fs::Dir>) -> Result<Parsed> {
+        let fs = NativeFs::new();
+        match self
+            .core
+            .record(&fs, &place.dir, &place.name, &place.shown)?
+        {
+            Some(parsed) => Ok(parsed),
+            None => Err(file::FileError::io(
+                "open",
+                "record",
+                place.shown.clone(),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
             )
-        })
-    }
-
-    /// The journal at `path`.
-    pub(crate) fn journal(&self, path: &Path) -> Result<Parsed> {
-        let parsed = self.bytes(path, &load(path, "journal")?, "journal")?;
-        if parsed.format != Format::Journal {
-            bail!("journal {}: not a journal", path.display());
+            .into()),
         }
-        Ok(parsed)
     }
-}
-
-/// The bytes of the regular file at `path`: opened without blocking (a FIFO
-/// never hangs the reader), checked on the open handle to be a regular file
-/// of at most [`MAX_RECORD_BYTES`], and read no further than that.
-pub(crate) fn load(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let file = crate::shim::open_nonblocking(path)
-        .with_context(|| format!("open {what} {}", path.display()))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("stat {what} {}", path.display()))?;
-    if !meta.is_file() {
-        bail!(
-            "{what} {} is not a regular file (a {}): only regular files are read as records",
-            path.display(),
-            crate::shim::describe_type(&meta)
-        );
-    }
-    if meta.len() > MAX_RECORD_BYTES {
-        bail!(
-            "{what} {} is {} bytes, over the limit of {MAX_RECORD_BYTES} bytes for a record",
-            path.display(),
-            meta.len()
-        );
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_RECORD_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("read {what} {}", path.display()))?;
-    if bytes.len() as u64 > MAX_RECORD_BYTES {
-        bail!(
-            "{what} {} grew over the limit of {MAX_RECORD_BYTES} bytes while it was read",
-            path.display()
-        );
-    }
-    Ok(bytes)
 }
 
 /// `path` relative to `root`, spelled with `/`, if it is inside (`None`

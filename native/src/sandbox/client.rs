@@ -8,7 +8,7 @@ use std::process::{Command as Process, Stdio};
 
 use anyhow::{Context, Result, bail};
 use stagemerge_core::Options;
-use stagemerge_core::abi::{Command, Request};
+use stagemerge_core::abi::{Command, RecordsRequest, Request};
 use stagemerge_core::outcome::Printing;
 
 use super::Access;
@@ -27,14 +27,37 @@ pub(crate) fn run(
     (stage, target): (&Path, &Path),
     access: Access,
 ) -> Result<Exit> {
+    run_with(
+        command,
+        options,
+        printing,
+        (stage, target),
+        access,
+        None,
+        &[],
+    )
+}
+
+/// [`run`] for a merge with records: `records` names each directory by its
+/// index in `dirs`, preopened after the two roots.
+pub(crate) fn run_with(
+    command: Command,
+    options: &Options,
+    printing: Printing,
+    (stage, target): (&Path, &Path),
+    access: Access,
+    records: Option<RecordsRequest>,
+    dirs: &[PathBuf],
+) -> Result<Exit> {
     let request = Request {
         command,
         options: options.clone(),
         printing,
         stage: stage.to_owned(),
         target: target.to_owned(),
+        records,
     };
-    let code = spawn(access, (stage, target), &request)?;
+    let code = spawn(access, (stage, target), dirs, &request)?;
     Ok(match code {
         0 => Exit::Ok,
         1 => Exit::Problems,
@@ -62,8 +85,9 @@ pub(crate) fn probe(a: &crate::cli::ProbeArgs) -> Result<Exit> {
         printing: Printing::default(),
         stage: a.stage.clone(),
         target: a.target.clone(),
+        records: None,
     };
-    let code = spawn(access, (&a.stage, &a.target), &request)?;
+    let code = spawn(access, (&a.stage, &a.target), &[], &request)?;
     Ok(if code == 0 { Exit::Ok } else { Exit::Problems })
 }
 
@@ -86,12 +110,18 @@ fn helper() -> Result<PathBuf> {
 /// Starts the helper with the encoded request on its stdin and waits. The
 /// roots travel as arguments too: the request carries their names for
 /// messages only (lossily where they are not UTF-8), the helper opens these.
-fn spawn(access: Access, (stage, target): (&Path, &Path), request: &Request) -> Result<i32> {
+fn spawn(
+    access: Access,
+    (stage, target): (&Path, &Path),
+    dirs: &[PathBuf],
+    request: &Request,
+) -> Result<i32> {
     let path = helper()?;
     let mut child = Process::new(&path)
         .arg(access.as_arg())
         .arg(stage)
         .arg(target)
+        .args(dirs)
         .stdin(Stdio::piped())
         .spawn()
         .with_context(|| format!("start {}", path.display()))?;

@@ -3,7 +3,9 @@
 //! the guest in Wasmtime, the native primitives answering its host imports.
 //!
 //! Usage (by the front end only): `stagemerge-sandbox --read-only|--read-write
-//! STAGE TARGET`, the encoded [`Request`] on stdin. Exit status: the guest's,
+//! STAGE TARGET [DIR...]`, the encoded [`Request`] on stdin; each DIR (the
+//! directory of a record the merge writes, the directory of records) is
+//! preopened after the two roots, in order. Exit status: the guest's,
 //! or 2 when the sandbox could not run.
 
 use std::ffi::OsString;
@@ -32,9 +34,14 @@ pub fn main() -> ExitCode {
 }
 
 fn serve(args: Vec<OsString>) -> Result<i32> {
-    let [access, stage, target] = <[OsString; 3]>::try_from(args)
-        .ok()
-        .context("usage: stagemerge-sandbox --read-only|--read-write STAGE TARGET (run by stagemerge --sandbox)")?;
+    let mut args = args.into_iter();
+    let (Some(access), Some(stage), Some(target)) = (args.next(), args.next(), args.next()) else {
+        bail!(
+            "usage: stagemerge-sandbox --read-only|--read-write STAGE TARGET [DIR...] \
+             (run by stagemerge --sandbox)"
+        );
+    };
+    let extra: Vec<PathBuf> = args.map(PathBuf::from).collect();
     let Some(access) = access.to_str().and_then(Access::from_arg) else {
         bail!("stagemerge-sandbox: unknown access {access:?}");
     };
@@ -56,6 +63,13 @@ fn serve(args: Vec<OsString>) -> Result<i32> {
             dir: target_dir,
         },
     );
+    let mut dirs = Vec::new();
+    for path in &extra {
+        dirs.push(Root {
+            path,
+            dir: open_root(path, "the directory of a record")?,
+        });
+    }
     let sandbox = Sandbox::load()?;
-    sandbox.run(NativeFs::new(), roots.0, roots.1, access, &request)
+    sandbox.run(NativeFs::new(), roots.0, roots.1, dirs, access, &request)
 }

@@ -16,6 +16,6 @@ mod family;
 mod temps;
 
 pub(crate) use family::{
-    NativeFs, TargetLock, denied_writing, describe_type, lock_dir, name_from_bytes,
-    open_nonblocking, open_root, raise_open_files, sync_dir, sync_filesystem, system_description,
+    NativeFs, TargetLock, denied_writing, lock_dir, name_from_bytes, open_root, raise_open_files,
+    sync_filesystem, system_description,
 };

@@ -19,6 +19,19 @@ pub enum What {
 }
 
 impl What {
+    /// Every kind, in a fixed order (the sandbox's request names them by
+    /// [`What::word`]).
+    pub const ALL: [What; 3] = [What::Store, What::RecordsDir, What::Record];
+
+    /// A short word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            What::Store => "store",
+            What::RecordsDir => "records-dir",
+            What::Record => "record",
+        }
+    }
+
     /// How a message names it.
     pub fn describe(self) -> &'static str {
         match self {
@@ -60,6 +73,14 @@ impl Reserved {
     pub fn entry(&mut self, rel: PathBuf, what: What) -> &mut Self {
         self.paths.push((rel, false, what));
         self
+    }
+
+    /// Each reserved path, whether everything below it is reserved too, and
+    /// what it is (to hand the same rules to the sandbox).
+    pub fn paths(&self) -> impl Iterator<Item = (&Path, bool, What)> {
+        self.paths
+            .iter()
+            .map(|(p, tree, what)| (p.as_path(), *tree, *what))
     }
 
     /// What `path` (relative to TARGET's root, `.` and `..` free) would

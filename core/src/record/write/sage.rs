@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::record::Owned;
 
 /// What Sage's record says besides its files.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct SageHeader {
     /// `package_name`.
     #[serde(rename = "package_name")]
@@ -22,10 +22,10 @@ pub struct SageHeader {
     /// `system_uname`, as `uname -a` says it.
     pub system_uname: String,
     /// `sage_version`, when given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sage_version: Option<String>,
     /// `test_result`, when given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_result: Option<String>,
 }
 

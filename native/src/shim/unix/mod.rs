@@ -34,7 +34,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 
 /// The native platform: cap-std handles, rustix calls.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct NativeFs {
     euid: u32,
     /// `--sync` in copy mode: each copy's data is made durable before the
@@ -57,12 +57,6 @@ impl NativeFs {
             ..self
         }
     }
-}
-
-/// Makes a directory's entries durable (the rename or unlink of a record in
-/// it), as dpkg does after renaming its database files.
-pub(crate) fn sync_dir(path: &std::path::Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
 }
 
 fn kind_of(t: FileType) -> Kind {
@@ -256,6 +250,37 @@ impl Fs for NativeFs {
         Ok(File::from(fd))
     }
 
+    fn stat_file(&self, file: &File) -> io::Result<Meta> {
+        Ok(meta_of(&rustix::fs::fstat(file)?))
+    }
+
+    fn write_synced(&self, dir: &Dir, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )?;
+        let mut f = File::from(fd);
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+
+    fn sync_dir(&self, dir: &Dir) -> io::Result<()> {
+        Ok(rustix::fs::fsync(dir)?)
+    }
+
+    fn reopen_dir(&self, dir: &Dir) -> io::Result<Dir> {
+        let fd = rustix::fs::openat(
+            dir,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Dir::from_std_file(File::from(fd)))
+    }
+
     fn set_dir_mode(&self, dir: &Dir, mode: u32) -> io::Result<()> {
         Ok(rustix::fs::fchmod(dir, Mode::from_raw_mode(mode as _))?)
     }
@@ -345,37 +370,6 @@ pub(crate) fn lock_dir(dir: &Dir, shared: bool, wait: bool) -> io::Result<Option
 /// A name from the bytes a record holds (any bytes are a name here).
 pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
     Some(OsString::from_vec(bytes))
-}
-
-/// Opens `path` for reading without blocking on a FIFO or a device that
-/// waits (the caller checks the handle's type before reading).
-pub(crate) fn open_nonblocking(path: &std::path::Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
-        .open(path)
-}
-
-/// The kind of file `meta` describes, in a word, for a message.
-pub(crate) fn describe_type(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "directory"
-    } else if t.is_fifo() {
-        "FIFO"
-    } else if t.is_socket() {
-        "socket"
-    } else if t.is_char_device() {
-        "character device"
-    } else if t.is_block_device() {
-        "block device"
-    } else if t.is_symlink() {
-        "symlink"
-    } else {
-        "regular file"
-    }
 }
 
 /// What `uname -a` says, less the operating system's own name at the end

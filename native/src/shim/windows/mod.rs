@@ -22,7 +22,7 @@ use cap_std::fs::{Dir, Metadata, OpenOptions};
 use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 
 /// The native platform on Windows.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct NativeFs;
 
 impl NativeFs {
@@ -35,13 +35,6 @@ impl NativeFs {
     pub(crate) fn syncing_copies(self) -> Self {
         self
     }
-}
-
-/// Not done on Windows: std cannot open a directory to flush it. A record's
-/// data is flushed before its rename; the rename itself is not forced to
-/// disk there (README, Platforms).
-pub(crate) fn sync_dir(_path: &std::path::Path) -> io::Result<()> {
-    Ok(())
 }
 
 /// Runs a replacing rename again while Windows refuses it as denied, for up
@@ -279,6 +272,34 @@ impl Fs for NativeFs {
         Ok(dir.open_with(name, &opts)?.into_std())
     }
 
+    fn stat_file(&self, file: &File) -> io::Result<Meta> {
+        Ok(meta_of(&Metadata::from_file(file)?, None))
+    }
+
+    fn write_synced(&self, dir: &Dir, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let mut opts = OpenOptions::new();
+        opts.write(true)
+            .create(true)
+            .truncate(true)
+            .follow(FollowSymlinks::No);
+        let mut f = dir.open_with(name, &opts)?.into_std();
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+
+    fn sync_dir(&self, _dir: &Dir) -> io::Result<()> {
+        // Windows cannot flush a directory handle opened for reading; a
+        // record's data is flushed before its rename, the rename itself
+        // is not forced to disk (README, Platforms).
+        Ok(())
+    }
+
+    fn reopen_dir(&self, dir: &Dir) -> io::Result<Dir> {
+        // cap-std lists a directory through a handle of its own each time.
+        dir.try_clone()
+    }
+
     fn set_dir_mode(&self, _dir: &Dir, _mode: u32) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -329,26 +350,6 @@ pub(crate) fn sync_filesystem(_dir: &Dir) -> io::Result<()> {
 /// bytes name anything.
 pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> Option<OsString> {
     String::from_utf8(bytes).ok().map(OsString::from)
-}
-
-/// Opens `path` for reading (Windows opens a pipe without waiting for a
-/// writer; the caller checks the handle's type before reading).
-pub(crate) fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
-    std::fs::File::open(path)
-}
-
-/// The kind of file `meta` describes, in a word, for a message.
-pub(crate) fn describe_type(meta: &std::fs::Metadata) -> &'static str {
-    let t = meta.file_type();
-    if t.is_dir() {
-        "directory"
-    } else if t.is_symlink() {
-        "symlink"
-    } else if t.is_file() {
-        "regular file"
-    } else {
-        "special file"
-    }
 }
 
 /// The system, for Sage's records.

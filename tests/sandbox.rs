@@ -429,3 +429,204 @@ fn stamps_aside(mut s: Snapshot) -> Snapshot {
         .collect();
     s
 }
+
+/// One installed prefix, built natively, copied twice: `verify`, `owner`
+/// and `uninstall` run on one copy natively and on the other with
+/// `--sandbox` print the same bytes on stdout and stderr (text and JSON),
+/// exit alike and leave the same trees. Covered: a JSON, a text and a
+/// Sage record; a file shared by two packages; a file replaced by another
+/// package (its version in the clobber store, restored by the uninstall);
+/// a modified file (kept, exit 1); a missing one; a hostile record (exit 2).
+#[test]
+fn verify_owner_and_uninstall_answer_the_same_in_the_sandbox() {
+    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
+    let base = tmp.path().join("base");
+    let put = |rel: &str, content: &str| {
+        let p = base.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    };
+    put("s/a/lib/ns/__init__.py", "");
+    put("s/a/lib/a.py", "a");
+    put("s/a/d/f", "a's");
+    put("s/b/lib/ns/__init__.py", "");
+    put("s/b/lib/b.py", "b");
+    put("s/b/d/f", "b's");
+    put("s/c/share/c.txt", "c");
+    put("s/c/lib/gone.py", "gone");
+    std::fs::create_dir_all(base.join("t")).unwrap();
+    std::fs::create_dir_all(base.join("inst")).unwrap();
+    let in_base = |args: &[&str]| {
+        let mut c = command(Prim::Rename);
+        c.current_dir(&base).args(args);
+        Run::of(c)
+    };
+    in_base(&[
+        "merge",
+        "--manifest-dir",
+        "inst",
+        "--manifest",
+        "inst/a",
+        "--manifest-format",
+        "json",
+        "s/a",
+        "t",
+    ])
+    .assert_code(0);
+    in_base(&[
+        "merge",
+        "--manifest-dir",
+        "inst",
+        "--manifest",
+        "inst/b",
+        "--manifest-format",
+        "text",
+        "s/b",
+        "t",
+    ])
+    .assert_code(0);
+    in_base(&[
+        "merge",
+        "--manifest-dir",
+        "inst",
+        "--sage-record",
+        "inst/c-1",
+        "--package",
+        "c",
+        "--package-version",
+        "1",
+        "s/c",
+        "t",
+    ])
+    .assert_code(0);
+    std::fs::write(base.join("t/lib/a.py"), "edited").unwrap();
+    std::fs::remove_file(base.join("t/lib/gone.py")).unwrap();
+    put(
+        "evil",
+        r#"{"format": "stagemerge-manifest", "version": 1, "files": [{"path": ".stagemerge/x", "kind": "file"}]}"#,
+    );
+
+    let steps: &[&[&str]] = &[
+        &["verify", "--manifest", "inst/a", "t"],
+        &["verify", "--json", "--manifest", "inst/a", "t"],
+        &["verify", "--manifest", "inst/b", "t"],
+        &["verify", "--manifest", "inst/c-1", "t"],
+        &["verify", "--manifest", "evil", "t"],
+        &[
+            "owner",
+            "--manifest-dir",
+            "inst",
+            "t",
+            "lib/ns/__init__.py",
+            "d/f",
+            "lib/nobody",
+        ],
+        &[
+            "owner",
+            "--json",
+            "--manifest-dir",
+            "inst",
+            "t",
+            "lib/ns/__init__.py",
+            "d/f",
+            "lib/a.py",
+        ],
+        &[
+            "uninstall",
+            "--manifest-dir",
+            "inst",
+            "--manifest",
+            "evil",
+            "t",
+        ],
+        &[
+            "uninstall",
+            "--json",
+            "--manifest-dir",
+            "inst",
+            "--manifest",
+            "inst/b",
+            "t",
+        ],
+        &[
+            "uninstall",
+            "--manifest-dir",
+            "inst",
+            "--manifest",
+            "inst/a",
+            "t",
+        ],
+        &[
+            "uninstall",
+            "--force",
+            "--manifest-dir",
+            "inst",
+            "--manifest",
+            "inst/a",
+            "t",
+        ],
+        &[
+            "uninstall",
+            "--quiet",
+            "--manifest-dir",
+            "inst",
+            "--manifest",
+            "inst/c-1",
+            "t",
+        ],
+    ];
+    let copies: Vec<PathBuf> = ["native", "sandbox"]
+        .iter()
+        .map(|n| {
+            let to = tmp.path().join(n);
+            sh(std::process::Command::new("cp")
+                .arg("-a")
+                .arg(&base)
+                .arg(&to));
+            to
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for step in steps {
+        let mut runs = Vec::new();
+        for (dir, sandbox) in copies.iter().zip([false, true]) {
+            let mut c = command(Prim::Rename);
+            c.current_dir(dir).arg(step[0]);
+            if sandbox {
+                c.arg("--sandbox");
+            }
+            c.args(&step[1..]);
+            runs.push((Run::of(c), stamps_aside(Snapshot::of(dir))));
+        }
+        let (native, sandboxed) = (&runs[0], &runs[1]);
+        let what = step.join(" ");
+        assert_eq!(native.0.code, sandboxed.0.code, "{what}: exit");
+        assert_eq!(native.0.stdout, sandboxed.0.stdout, "{what}: stdout");
+        assert_eq!(native.0.stderr, sandboxed.0.stderr, "{what}: stderr");
+        assert!(
+            native.1 == sandboxed.1,
+            "{what}: trees differ: {:?}",
+            differing(&native.1, &sandboxed.1)
+        );
+        codes.push(native.0.code);
+    }
+    // The steps show what they are meant to: problems, refusals, successes.
+    assert_eq!(
+        codes,
+        [1, 1, 0, 1, 2, 1, 0, 2, 0, 1, 0, 0],
+        "exit codes of the steps"
+    );
+    // Every package is gone, with its record.
+    let native = &copies[0];
+    for gone in [
+        "t/d/f",
+        "t/lib/a.py",
+        "t/lib/b.py",
+        "t/share/c.txt",
+        "inst/a",
+        "inst/b",
+        "inst/c-1",
+    ] {
+        assert!(!native.join(gone).exists(), "{gone} is left");
+    }
+}

@@ -45,6 +45,24 @@ impl Dir {
     }
 }
 
+/// A WASI error as the kind the core matches on. std's table for
+/// `wasm32-wasip1` leaves some of WASI's codes (`ENOTEMPTY` among them)
+/// as `Other`, so an uninstall's prune of a directory still in use would
+/// be a failure instead of a directory kept.
+fn errno(e: rustix::io::Errno) -> io::Error {
+    use rustix::io::Errno;
+    let kind = match e {
+        Errno::NOTEMPTY => io::ErrorKind::DirectoryNotEmpty,
+        Errno::NOTDIR => io::ErrorKind::NotADirectory,
+        Errno::ISDIR => io::ErrorKind::IsADirectory,
+        Errno::EXIST => io::ErrorKind::AlreadyExists,
+        Errno::NOENT => io::ErrorKind::NotFound,
+        Errno::XDEV => io::ErrorKind::CrossesDevices,
+        _ => return e.into(),
+    };
+    io::Error::new(kind, io::Error::from(e))
+}
+
 /// [`Fs`] for the guest.
 #[derive(Clone, Debug)]
 pub(crate) struct WasiFs;
@@ -62,7 +80,7 @@ impl Fs for WasiFs {
 
     fn open_dir(&self, parent: &Dir, name: &OsStr) -> io::Result<Dir> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW;
-        let fd = rustix::fs::openat(&parent.fd, name, flags, Mode::empty())?;
+        let fd = rustix::fs::openat(&parent.fd, name, flags, Mode::empty()).map_err(errno)?;
         let mut path = parent.path.clone();
         if !path.is_empty() {
             path.push(b'/');
@@ -98,21 +116,15 @@ impl Fs for WasiFs {
         to: &Dir,
         to_name: &OsStr,
     ) -> io::Result<()> {
-        Ok(rustix::fs::renameat(&from.fd, from_name, &to.fd, to_name)?)
+        rustix::fs::renameat(&from.fd, from_name, &to.fd, to_name).map_err(errno)
     }
 
     fn link(&self, from: &Dir, from_name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
-        Ok(rustix::fs::linkat(
-            &from.fd,
-            from_name,
-            &to.fd,
-            to_name,
-            AtFlags::empty(),
-        )?)
+        rustix::fs::linkat(&from.fd, from_name, &to.fd, to_name, AtFlags::empty()).map_err(errno)
     }
 
     fn create_dir(&self, dir: &Dir, name: &OsStr, mode: Option<u32>) -> io::Result<()> {
-        rustix::fs::mkdirat(&dir.fd, name, Mode::from_bits_truncate(0o755))?;
+        rustix::fs::mkdirat(&dir.fd, name, Mode::from_bits_truncate(0o755)).map_err(errno)?;
         // WASI's mkdir takes no mode: the host sets the staged one.
         match mode {
             Some(m) => host::set_mode(dir.root, &dir.path, name.as_encoded_bytes(), m),
@@ -121,7 +133,7 @@ impl Fs for WasiFs {
     }
 
     fn symlink(&self, text: &OsStr, dir: &Dir, name: &OsStr) -> io::Result<()> {
-        Ok(rustix::fs::symlinkat(text, &dir.fd, name)?)
+        rustix::fs::symlinkat(text, &dir.fd, name).map_err(errno)
     }
 
     fn copy_in(&self, _: &Dir, _: &OsStr, _: &Meta, _: &Dir, _: &OsStr, _: bool) -> io::Result<()> {
@@ -146,11 +158,11 @@ impl Fs for WasiFs {
     }
 
     fn remove_file(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
-        Ok(rustix::fs::unlinkat(&dir.fd, name, AtFlags::empty())?)
+        rustix::fs::unlinkat(&dir.fd, name, AtFlags::empty()).map_err(errno)
     }
 
     fn remove_dir(&self, dir: &Dir, name: &OsStr) -> io::Result<()> {
-        Ok(rustix::fs::unlinkat(&dir.fd, name, AtFlags::REMOVEDIR)?)
+        rustix::fs::unlinkat(&dir.fd, name, AtFlags::REMOVEDIR).map_err(errno)
     }
 
     fn read_link(&self, dir: &Dir, name: &OsStr) -> io::Result<OsString> {

@@ -27,6 +27,7 @@ use std::ffi::OsString;
 use std::os::wasi::ffi::OsStringExt;
 
 use stagemerge_core::abi::{Command, Request, STAGE, STAGE_PATH, TARGET, TARGET_PATH, extra_root};
+use stagemerge_core::command::{self, RecordsAt};
 use stagemerge_core::driver::{Driver, Records, RecordsDir};
 use stagemerge_core::outcome::{Verbosity, line};
 use stagemerge_core::record::Record;
@@ -56,6 +57,9 @@ fn run() -> Result<u8, String> {
     match &req.command {
         Command::Plan => plan(&req, &stage, &target),
         Command::Merge => merge(&req, &stage, &target),
+        Command::Verify { .. } | Command::Uninstall { .. } | Command::Owner { .. } => {
+            on_records(&req, &target)
+        }
         Command::ProbeWrites { file, dir } => {
             Ok(u8::from(!probe::all_refused(&[&stage, &target], file, dir)))
         }
@@ -166,4 +170,52 @@ fn reader(reserved: Reserved) -> Reader {
         name: |b| Some(OsString::from_vec(b)),
         reserved,
     }
+}
+
+/// `verify`, `uninstall` and `owner`: the core's command, printed as the
+/// native binary prints it.
+fn on_records(req: &Request, target: &Dir) -> Result<u8, String> {
+    let Records {
+        books, dir, reader, ..
+    } = records(req)?;
+    let record = books.into_iter().next().map(Book::into_place);
+    let shown = req.target.as_path();
+    let out = match &req.command {
+        Command::Verify { json } => {
+            let record = record.ok_or("verify: no record in the request")?;
+            command::verify(&WasiFs, target, shown, &record, &reader, *json)
+        }
+        Command::Uninstall { flags } => {
+            let record = record.ok_or("uninstall: no record in the request")?;
+            let skip = dir.as_ref().and_then(|d| d.own.first().cloned());
+            let at = dir.as_ref().map(|d| {
+                (
+                    RecordsAt {
+                        dir: &d.dir,
+                        shown: &d.shown,
+                    },
+                    skip.as_deref(),
+                )
+            });
+            command::uninstall(&WasiFs, target, shown, &record, at, &reader, *flags)
+        }
+        Command::Owner { paths, json } => {
+            let d = dir
+                .as_ref()
+                .ok_or("owner: no directory of records in the request")?;
+            let at = RecordsAt {
+                dir: &d.dir,
+                shown: &d.shown,
+            };
+            command::owner(&WasiFs, target, shown, at, &reader, paths, *json)
+        }
+        _ => unreachable!("dispatched by run"),
+    }
+    .map_err(|e| e.to_string())?;
+    let _ = std::io::stdout().lock().write_all(out.stdout.as_bytes());
+    let mut err = std::io::stderr().lock();
+    for (severity, msg) in &out.messages {
+        let _ = writeln!(err, "{}", line(*severity, msg));
+    }
+    Ok(out.exit)
 }

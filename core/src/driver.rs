@@ -68,7 +68,7 @@ pub enum RunError {
         /// The error with the roots as the user named them.
         rendered: String,
         /// The error.
-        source: Error,
+        error: Error,
     },
 }
 
@@ -130,9 +130,9 @@ where
         let mut recording = Recording::open(fs, books, &reader)?;
         if recording.wants_scan() {
             // Through a handle of its own: a handle is listed once.
-            let merge_error = |source: Error| RunError::Merge {
-                rendered: source.render(shown.0, shown.1),
-                source,
+            let merge_error = |error: Error| RunError::Merge {
+                rendered: error.render(shown.0, shown.1),
+                error,
             };
             let own = fs.reopen_dir(stage).map_err(|e| {
                 merge_error(Error::new(
@@ -184,10 +184,10 @@ where
             on_action,
         ) {
             Ok(r) => Ok(r),
-            Err(source) => {
-                let rendered = source.render(self.shown.0, self.shown.1);
+            Err(error) => {
+                let rendered = error.render(self.shown.0, self.shown.1);
                 self.recording.abandon(self.fs)?;
-                Err(RunError::Merge { rendered, source })
+                Err(RunError::Merge { rendered, error })
             }
         }
     }

@@ -16,6 +16,7 @@
 pub mod abi;
 mod chain;
 pub mod classify;
+pub mod command;
 mod compare;
 pub mod driver;
 pub mod error;

@@ -339,6 +339,11 @@ pub(crate) struct UninstallArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Run the uninstall inside the Wasmtime sandbox, which can reach only
+    /// TARGET, the record's directory and the directory of records.
+    #[arg(long)]
+    pub(crate) sandbox: bool,
+
     /// The prefix the package was merged into.
     pub(crate) target: PathBuf,
 }
@@ -357,6 +362,11 @@ pub(crate) struct OwnerArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// Answer inside the Wasmtime sandbox, read-only, which can reach only
+    /// TARGET and the directory of records.
+    #[arg(long)]
+    pub(crate) sandbox: bool,
+
     /// The prefix the packages were merged into.
     pub(crate) target: PathBuf,
 
@@ -374,6 +384,11 @@ pub(crate) struct VerifyArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Verify inside the Wasmtime sandbox, read-only, which can reach only
+    /// TARGET and the record's directory.
+    #[arg(long)]
+    pub(crate) sandbox: bool,
 
     /// The prefix the package was merged into.
     pub(crate) target: PathBuf,

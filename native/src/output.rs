@@ -69,3 +69,21 @@ impl Messages {
         let _ = writeln!(self.err, "{}", painted(Some(severity), msg, paint));
     }
 }
+
+/// Prints what a command of the core said (`stagemerge_core::command`):
+/// stdout whole, then each message on stderr; returns its exit status.
+pub(crate) fn print(out: &stagemerge_core::command::Output) -> crate::exit::Exit {
+    let _ = std::io::stdout().lock().write_all(out.stdout.as_bytes());
+    let mut m = Messages::new();
+    for (severity, msg) in &out.messages {
+        match severity {
+            Some(s) => m.message(*s, msg),
+            None => m.note(msg),
+        }
+    }
+    if out.exit == 0 {
+        crate::exit::Exit::Ok
+    } else {
+        crate::exit::Exit::Problems
+    }
+}

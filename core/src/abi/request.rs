@@ -23,6 +23,26 @@ pub enum Command {
     Plan,
     /// Merge with the portable primitives.
     Merge,
+    /// `verify` of the record `records.books[0]`.
+    Verify {
+        /// Print JSON.
+        json: bool,
+    },
+    /// `uninstall` of the record `records.books[0]`, keeping what the
+    /// records of `records.dir` list (less the one its `own` names: the
+    /// record uninstalled, when it lies there).
+    Uninstall {
+        /// How it was asked to run.
+        flags: crate::command::UninstallFlags,
+    },
+    /// `owner` of `paths` (relative to TARGET), by the records of
+    /// `records.dir`.
+    Owner {
+        /// The paths asked about.
+        paths: Vec<PathBuf>,
+        /// Print JSON.
+        json: bool,
+    },
     /// Try every kind of write WASI offers on both preopens and on the
     /// entries `file` and `dir` in each; exit 0 only if all were refused.
     ProbeWrites {
@@ -341,6 +361,17 @@ impl Request {
         let (command, probe) = match &self.command {
             Command::Plan => ("plan", Value::Null),
             Command::Merge => ("merge", Value::Null),
+            Command::Verify { json } => ("verify", json!({ "json": json })),
+            Command::Uninstall { flags } => (
+                "uninstall",
+                json!({"force": flags.force, "keep_record": flags.keep_record,
+                       "json": flags.json, "quiet": flags.quiet}),
+            ),
+            Command::Owner { paths, json } => (
+                "owner",
+                json!({"json": json,
+                       "paths": paths.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>()}),
+            ),
             Command::ProbeWrites { file, dir } => ("probe-writes", json!([file, dir])),
         };
         let o = &self.options;
@@ -366,9 +397,28 @@ impl Request {
         let v: Value = serde_json::from_slice(bytes).map_err(|e| bad(&e.to_string()))?;
         let text = |k: &str| v[k].as_str().ok_or_else(|| bad(k));
         let flag = |k: &str| v[k].as_bool().ok_or_else(|| bad(k));
+        let arg = |k: &str| v["probe"][k].as_bool().ok_or_else(|| bad(k));
         let command = match text("command")? {
             "plan" => Command::Plan,
             "merge" => Command::Merge,
+            "verify" => Command::Verify { json: arg("json")? },
+            "uninstall" => Command::Uninstall {
+                flags: crate::command::UninstallFlags {
+                    force: arg("force")?,
+                    keep_record: arg("keep_record")?,
+                    json: arg("json")?,
+                    quiet: arg("quiet")?,
+                },
+            },
+            "owner" => Command::Owner {
+                json: arg("json")?,
+                paths: v["probe"]["paths"]
+                    .as_array()
+                    .ok_or_else(|| bad("paths"))?
+                    .iter()
+                    .map(|p| p.as_str().map(PathBuf::from).ok_or_else(|| bad("paths")))
+                    .collect::<io::Result<_>>()?,
+            },
             "probe-writes" => Command::ProbeWrites {
                 file: v["probe"][0].as_str().ok_or_else(|| bad("probe"))?.into(),
                 dir: v["probe"][1].as_str().ok_or_else(|| bad("probe"))?.into(),
@@ -418,6 +468,31 @@ mod tests {
     fn every_setting_survives_the_trip() {
         for (command, on_conflict, verbosity) in [
             (Command::Plan, OnConflict::Keep, Verbosity::Quiet),
+            (
+                Command::Verify { json: true },
+                OnConflict::Keep,
+                Verbosity::Quiet,
+            ),
+            (
+                Command::Uninstall {
+                    flags: crate::command::UninstallFlags {
+                        force: true,
+                        keep_record: false,
+                        json: true,
+                        quiet: false,
+                    },
+                },
+                OnConflict::Keep,
+                Verbosity::Quiet,
+            ),
+            (
+                Command::Owner {
+                    paths: vec!["lib/a b".into(), "x".into()],
+                    json: false,
+                },
+                OnConflict::Keep,
+                Verbosity::Quiet,
+            ),
             (Command::Merge, OnConflict::Fail, Verbosity::Verbose),
             (
                 Command::ProbeWrites {

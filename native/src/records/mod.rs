@@ -53,25 +53,6 @@ pub(crate) fn journal_path(record: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Whether the record at `record` has a journal: its install is incomplete.
-pub(crate) fn has_journal(record: &Place<Dir>) -> bool {
-    use stagemerge_core::Fs;
-    NativeFs::new()
-        .stat_at(&record.dir, &record.journal_name())
-        .is_ok()
-}
-
-/// What to tell the user of a record whose journal is still there: a merge
-/// that writes it was interrupted, and the record may lack what it moved.
-pub(crate) fn incomplete(record: &Path) -> String {
-    format!(
-        "the install recorded in {} is incomplete: its journal {} is still there (a merge \
-         was interrupted); run the same merge again to finish the record (an empty STAGE will do)",
-        record.display(),
-        journal_path(record).display()
-    )
-}
-
 /// The names, in the directory of records `dir`, of those of `records`
 /// that lie there.
 pub(crate) fn names_in(dir: &Path, records: &[&Path]) -> Vec<OsString> {

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use stagemerge_core::record::file;
-use stagemerge_core::record::read::{Parsed, Reserved, What};
-
-use crate::shim::NativeFs;
+use stagemerge_core::record::read::{Reserved, What};
 
 /// Reads records for one command: knows TARGET, so that an entry naming the
 /// clobber store, the directory of records or a record this command uses
@@ -60,25 +58,6 @@ impl Reader {
     /// The core's reader, with these rules.
     pub(crate) fn core(&self) -> &file::Reader {
         &self.core
-    }
-
-    /// The record at `path` (a manifest, Sage's record or a text manifest;
-    /// not a journal), which must exist.
-    pub(crate) fn record(&self, place: &file::Place<cap_std::fs::Dir>) -> Result<Parsed> {
-        let fs = NativeFs::new();
-        match self
-            .core
-            .record(&fs, &place.dir, &place.name, &place.shown)?
-        {
-            Some(parsed) => Ok(parsed),
-            None => Err(file::FileError::io(
-                "open",
-                "record",
-                place.shown.clone(),
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            )
-            .into()),
-        }
     }
 }
 

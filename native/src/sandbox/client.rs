@@ -65,6 +65,82 @@ pub(crate) fn run_with(
     })
 }
 
+/// A command on records (`verify`, `uninstall`, `owner`) to run in the
+/// sandbox: TARGET, and the record's directory and the directory of
+/// records as preopens.
+pub(crate) struct RecordsCommand<'a> {
+    /// The command, with its flags.
+    pub(crate) command: Command,
+    /// TARGET as the user named it.
+    pub(crate) target: &'a Path,
+    /// The record the command reads (verify, uninstall).
+    pub(crate) record: Option<&'a Path>,
+    /// The directory of records (uninstall, owner).
+    pub(crate) dir: Option<&'a Path>,
+    /// The rules records are read by.
+    pub(crate) reader: &'a crate::records::Reader,
+    /// What the guest may do to the preopens.
+    pub(crate) access: Access,
+}
+
+/// Runs `c` in the sandbox: the guest runs the same core command as the
+/// native binary and prints the same bytes. TARGET is preopened as both
+/// roots (there is no STAGE).
+pub(crate) fn run_records(c: RecordsCommand<'_>) -> Result<Exit> {
+    use stagemerge_core::abi::{BookRequest, DirRequest, extra_root};
+    use stagemerge_core::record::Record;
+    use stagemerge_core::record::file::WriteFormat;
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut root = |dir: PathBuf| {
+        dirs.push(dir);
+        extra_root(dirs.len() - 1).0
+    };
+    let mut books = Vec::new();
+    if let Some(record) = c.record {
+        let (dir, name) = crate::records::located(record)?;
+        books.push(BookRequest {
+            root: root(dir),
+            name: name.into_encoded_bytes(),
+            shown: record.to_owned(),
+            // Only read: the format is told by the bytes.
+            format: WriteFormat::Json,
+        });
+    }
+    let dir = match c.dir {
+        Some(d) => {
+            let real = d
+                .canonicalize()
+                .with_context(|| format!("resolve the directory of records {}", d.display()))?;
+            let skip = c.record.map(|r| crate::records::names_in(d, &[r]));
+            Some(DirRequest {
+                root: root(real),
+                shown: d.to_owned(),
+                own: skip
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|n| n.into_encoded_bytes())
+                    .collect(),
+            })
+        }
+        None => None,
+    };
+    let records = RecordsRequest {
+        level: Record::Off,
+        reserved: c.reader.reserved().clone(),
+        books,
+        dir,
+    };
+    run_with(
+        c.command,
+        &Options::default(),
+        Printing::default(),
+        (c.target, c.target),
+        c.access,
+        Some(records),
+        &dirs,
+    )
+}
+
 /// `stagemerge sandbox-probe`: the guest's write probe on the two roots;
 /// success only if every write was refused.
 pub(crate) fn probe(a: &crate::cli::ProbeArgs) -> Result<Exit> {

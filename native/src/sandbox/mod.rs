@@ -14,5 +14,5 @@ mod client;
 #[cfg(feature = "sandbox")]
 pub mod serve;
 
-pub(crate) use client::{probe, run, run_with};
+pub(crate) use client::{RecordsCommand, probe, run, run_records, run_with};
 pub(crate) use stagemerge_core::abi::Access;

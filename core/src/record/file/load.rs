@@ -97,9 +97,7 @@ impl Reader {
                 Ok(Some(parsed))
             }
         });
-        parsed.map_err(|e| FileError::Journal {
-            source: Box::new(e),
-        })
+        parsed.map_err(|e| FileError::Journal { inner: Box::new(e) })
     }
 }
 

@@ -92,7 +92,7 @@ pub fn is_temp(name: &OsStr) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// An operation on the file failed.
-    #[error("{op} {what} {}: {source}", path.display())]
+    #[error("{op} {what} {}: {cause}", path.display())]
     Io {
         /// What was being done ("open", "read", "rename", ...).
         op: &'static str,
@@ -100,8 +100,17 @@ pub enum FileError {
         what: &'static str,
         /// The file.
         path: PathBuf,
-        /// The system's error.
-        source: io::Error,
+        /// The system's error (shown in this error's message, not as its
+        /// source: a chain would print it twice).
+        cause: io::Error,
+    },
+    /// The file is not there.
+    #[error("{what} {} does not exist", path.display())]
+    Missing {
+        /// "record" or "journal".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
     },
     /// Not a regular file.
     #[error(
@@ -181,32 +190,32 @@ pub enum FileError {
     },
     /// A journal that cannot be read: it is written whole or not at all.
     #[error(
-        "{source}; a journal is written whole or not at all, so something else changed it: \
+        "{inner}; a journal is written whole or not at all, so something else changed it: \
          move it away and merge again"
     )]
     Journal {
         /// Why it could not be read.
-        source: Box<FileError>,
+        inner: Box<FileError>,
     },
     /// The record a merge adds to cannot be read.
     #[error(
-        "{source}: the merge adds to the record at this path and cannot read it; nothing was \
+        "{inner}: the merge adds to the record at this path and cannot read it; nothing was \
          merged (move the file away to start a new record)"
     )]
     Unreadable {
         /// Why.
-        source: Box<FileError>,
+        inner: Box<FileError>,
     },
 }
 
 impl FileError {
     /// An I/O error of `op` on the file at `path`.
-    pub fn io(op: &'static str, what: &'static str, path: PathBuf, source: io::Error) -> Self {
+    pub fn io(op: &'static str, what: &'static str, path: PathBuf, cause: io::Error) -> Self {
         FileError::Io {
             op,
             what,
             path,
-            source,
+            cause,
         }
     }
 }

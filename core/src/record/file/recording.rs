@@ -66,6 +66,11 @@ impl<D> Book<D> {
         }
     }
 
+    /// Where the record lies.
+    pub fn into_place(self) -> Place<D> {
+        self.place
+    }
+
     /// Reads what the record and its journal hold now.
     fn read<F: Fs<Dir = D>>(&mut self, fs: &F, reader: &Reader) -> Result<(), FileError> {
         let p = &self.place;
@@ -77,9 +82,7 @@ impl<D> Book<D> {
                 }
                 None => Ok((None, Vec::new())),
             })
-            .map_err(|e| FileError::Unreadable {
-                source: Box::new(e),
-            })?;
+            .map_err(|e| FileError::Unreadable { inner: Box::new(e) })?;
         let journaled = reader.journal(fs, &p.dir, &p.journal_name(), &p.shown_journal())?;
         self.has_journal = journaled.is_some();
         self.found_journal = self.has_journal;

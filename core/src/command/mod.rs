@@ -1,0 +1,87 @@
+//! `uninstall`, `verify` and `owner` as whole commands on directory
+//! handles, each returning what it prints and how it exits ([`Output`]):
+//! the native binary and the sandboxed guest run these same functions and
+//! print the same bytes.
+
+mod owner;
+mod uninstall;
+mod verify;
+
+use std::path::Path;
+
+pub use owner::owner;
+pub use uninstall::{UninstallFlags, uninstall};
+pub use verify::verify;
+
+use crate::fs::Fs;
+use crate::record::file::{FileError, Place, Reader};
+use crate::report::Severity;
+
+/// What a command prints, and its exit status.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Written to stdout, whole.
+    pub stdout: String,
+    /// Lines for stderr, each with its severity (`None`: a note); the front
+    /// end prefixes them (`stagemerge: error: ...`) and colors the label.
+    pub messages: Vec<(Option<Severity>, String)>,
+    /// 0: all is well; 1: done, with problems.
+    pub exit: u8,
+}
+
+impl Output {
+    fn say(&mut self, severity: Option<Severity>, msg: String) {
+        self.messages.push((severity, msg));
+    }
+}
+
+/// Why a command did nothing (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A record, journal or the directory of records.
+    #[error(transparent)]
+    Records(#[from] FileError),
+    /// What the command was asked cannot be answered or done.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// What to tell the user of a record whose journal is still there: a merge
+/// that writes it was interrupted, and the record may lack what it moved.
+pub fn incomplete<D>(record: &Place<D>) -> String {
+    format!(
+        "the install recorded in {} is incomplete: its journal {} is still there (a merge \
+         was interrupted); run the same merge again to finish the record (an empty STAGE will do)",
+        record.shown.display(),
+        record.shown_journal().display()
+    )
+}
+
+/// Whether the record at `record` has a journal: its install is incomplete.
+pub fn has_journal<F: Fs>(fs: &F, record: &Place<F::Dir>) -> bool {
+    fs.stat_at(&record.dir, &record.journal_name()).is_ok()
+}
+
+/// The record at `record`, which must exist.
+fn read_record<F: Fs>(
+    fs: &F,
+    record: &Place<F::Dir>,
+    reader: &Reader,
+) -> Result<Vec<crate::Installed>, FileError> {
+    match reader.record(fs, &record.dir, &record.name, &record.shown)? {
+        Some(parsed) => Ok(parsed.entries),
+        None => Err(FileError::Missing {
+            what: "record",
+            path: record.shown.clone(),
+        }),
+    }
+}
+
+/// A directory of records: its handle and its path as the user named it.
+#[derive(Debug)]
+pub struct RecordsAt<'a, D> {
+    /// The directory, open.
+    pub dir: &'a D,
+    /// Its path as the user named it, for messages.
+    pub shown: &'a Path,
+}

@@ -1,0 +1,207 @@
+//! `uninstall`: removes a package's recorded files, keeping what another
+//! installed package lists, then the record itself.
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{CommandError, Output, RecordsAt, has_journal, incomplete, read_record};
+use crate::fs::Fs;
+use crate::installed::Status;
+use crate::ownership::Owners;
+use crate::record::file::{Place, Reader, durable, index};
+use crate::report::Severity;
+use crate::uninstall::{Kept, UninstallReport};
+
+/// How `uninstall` was asked to run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UninstallFlags {
+    /// Remove modified files too.
+    pub force: bool,
+    /// Leave the record in place once everything is removed.
+    pub keep_record: bool,
+    /// Print a JSON document on stdout.
+    pub json: bool,
+    /// Print only problems.
+    pub quiet: bool,
+}
+
+/// Uninstalls the package `record` lists from `target` (shown as
+/// `shown`), keeping what another record in `records` lists, then removes
+/// the record (unless `flags.keep_record`, or a problem kept files). An
+/// interrupted install (its journal still there) is refused whole.
+pub fn uninstall<F: Fs>(
+    fs: &F,
+    target: &F::Dir,
+    shown: &Path,
+    record: &Place<F::Dir>,
+    records: Option<(RecordsAt<'_, F::Dir>, Option<&OsStr>)>,
+    reader: &Reader,
+    flags: UninstallFlags,
+) -> Result<Output, CommandError> {
+    // The record may lack files the interrupted merge moved: removing by it
+    // would leave them behind, and a rerun of the merge fixes it.
+    if has_journal(fs, record) {
+        return Err(CommandError::Refused(format!(
+            "{}; nothing was removed",
+            incomplete(record)
+        )));
+    }
+    let files = read_record(fs, record, reader)?;
+    let others = match &records {
+        Some((at, skip)) => index::read(fs, at.dir, at.shown, *skip, &[], reader)?,
+        None => Owners::default(),
+    };
+    let report = crate::uninstall(fs, target, &files, &others, flags.force, &reader.reserved);
+    let clean = report.is_clean();
+    // Last, and only when everything else was done: the record says what
+    // is left to undo, so a rerun after a failure or a kill finishes the job.
+    let said = if !clean {
+        "kept"
+    } else if flags.keep_record {
+        "left"
+    } else {
+        durable::remove(fs, record, &record.name, &record.shown)?;
+        "removed"
+    };
+    let mut out = print(shown, &record.shown, &report, said, flags);
+    out.exit = u8::from(!clean);
+    Ok(out)
+}
+
+/// What was kept and why, the summary, and the JSON document with `json`.
+fn print(
+    target: &Path,
+    record: &Path,
+    report: &UninstallReport,
+    said: &str,
+    flags: UninstallFlags,
+) -> Output {
+    let mut out = Output::default();
+    let (mut n_shared, mut n_restored, mut n_modified, mut n_missing) = (0, 0, 0, 0);
+    let mut n_failed = 0;
+    let mut listed = Vec::new();
+    for (path, kept) in &report.kept {
+        let Some((why, severity, line)) =
+            describe(kept, &crate::rel::under(target, path).display())
+        else {
+            continue;
+        };
+        match why {
+            "shared" => n_shared += 1,
+            "restored" => n_restored += 1,
+            "missing" => n_missing += 1,
+            "modified" | "type-changed" => n_modified += 1,
+            "error" => n_failed += 1,
+            _ => {}
+        }
+        // Built only when printed: an uninstall of millions of missing
+        // files would otherwise hold a JSON value for each.
+        if flags.json {
+            listed.push(json!({"path": path.to_string_lossy(), "why": why, "message": line}));
+        }
+        if severity.is_some() || !flags.quiet {
+            out.say(severity, line);
+        }
+    }
+    if said == "kept" {
+        out.say(
+            Some(Severity::Error),
+            format!(
+                "the record {} is kept: run the uninstall again once the problems above are fixed",
+                record.display()
+            ),
+        );
+    }
+    if !flags.quiet {
+        out.say(
+            None,
+            format!(
+                "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} \
+                 restored, {} modified kept, {} already gone, {} failed; record {said}",
+                record.display(),
+                target.display(),
+                report.removed,
+                report.pruned,
+                n_shared,
+                n_restored,
+                n_modified,
+                n_missing,
+                n_failed,
+            ),
+        );
+    }
+    if flags.json {
+        let doc = json!({
+            "format": "stagemerge-uninstall",
+            "version": 1,
+            "removed": report.removed,
+            "pruned": report.pruned,
+            "store_pruned": report.store_pruned,
+            "record": said,
+            "kept": listed,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+        text.push('\n');
+        out.stdout = text;
+    }
+    out
+}
+
+/// A kept path (`shown` as the user named TARGET) as its JSON word, its
+/// severity (`None`: a note) and its line; `None` for an intact one.
+fn describe(
+    kept: &Kept,
+    shown: &dyn std::fmt::Display,
+) -> Option<(&'static str, Option<Severity>, String)> {
+    Some(match kept {
+        Kept::Shared => (
+            "shared",
+            None,
+            format!("kept {shown}: another installed package lists it too"),
+        ),
+        Kept::Restored { owners } => (
+            "restored",
+            None,
+            format!(
+                "restored {shown}: the version of {} is back from the clobber store",
+                owners.join(", ")
+            ),
+        ),
+        Kept::Status(Status::Missing) => ("missing", None, format!("{shown} was already gone")),
+        Kept::Status(Status::Modified { what }) => (
+            "modified",
+            Some(Severity::Warning),
+            format!(
+                "kept {shown}: modified since it was installed ({}); --force removes it",
+                what.join(", ")
+            ),
+        ),
+        Kept::Status(Status::TypeChanged { recorded, found }) => (
+            "type-changed",
+            Some(Severity::Warning),
+            format!(
+                "kept {shown}: installed as a {}, now a {}",
+                recorded.describe(),
+                found.describe()
+            ),
+        ),
+        Kept::Status(Status::Refused(why)) => (
+            "refused",
+            Some(Severity::Error),
+            format!("refused {shown}: {why}"),
+        ),
+        Kept::Status(Status::Error(e)) => (
+            "error",
+            Some(Severity::Error),
+            format!("look at {shown}: {e}"),
+        ),
+        Kept::Failed { undo, error } => (
+            "error",
+            Some(Severity::Error),
+            format!("{} {shown}: {error}", undo.describe()),
+        ),
+        Kept::Status(Status::Intact | Status::Shadowed) => return None,
+    })
+}

@@ -230,16 +230,9 @@ fn sandbox_merge_equals_native_merge_on_wheel_stages() {
     let wheels = fast_stages(&corpus, "wheels", tmp.path());
     let mut ends = Vec::new();
     for sandbox in [false, true] {
-        let dir = tmp.path().join(if sandbox { "sandbox" } else { "native" });
-        let staged = farm(&wheels, &dir.join("stages"));
-        let target = dir.join("target");
-        std::fs::create_dir(&target).unwrap();
+        let (dir, staged, target) = fresh(tmp.path(), sandbox, &wheels);
         for s in &staged {
-            let mut c = command(Prim::Rename);
-            c.arg("merge");
-            if sandbox {
-                c.arg("--sandbox");
-            }
+            let mut c = merge_command(sandbox);
             Run::of({
                 c.arg(s).arg(&target);
                 c
@@ -300,19 +293,14 @@ fn sandbox_merge_writes_the_records_a_native_merge_writes() {
     let wheels = fast_stages(&corpus, "wheels", tmp.path());
     let mut ends = Vec::new();
     for sandbox in [false, true] {
-        let dir = tmp.path().join(if sandbox { "sandbox" } else { "native" });
-        let staged = farm(&wheels, &dir.join("stages"));
-        let (target, inst) = (dir.join("target"), dir.join("inst"));
-        std::fs::create_dir(&target).unwrap();
+        let (dir, staged, target) = fresh(tmp.path(), sandbox, &wheels);
+        let inst = dir.join("inst");
         std::fs::create_dir(&inst).unwrap();
         let mut records = Vec::new();
         for (i, s) in staged.iter().enumerate() {
             let record = inst.join(format!("pkg{i}"));
-            let mut c = command(Prim::Rename);
-            c.arg("merge").arg("--manifest-dir").arg(&inst);
-            if sandbox {
-                c.arg("--sandbox");
-            }
+            let mut c = merge_command(sandbox);
+            c.arg("--manifest-dir").arg(&inst);
             match i % 3 {
                 0 => c
                     .args(["--manifest-format", "json", "--manifest"])
@@ -629,4 +617,24 @@ fn verify_owner_and_uninstall_answer_the_same_in_the_sandbox() {
     ] {
         assert!(!native.join(gone).exists(), "{gone} is left");
     }
+}
+
+/// A copy of the stages `wheels` and an empty TARGET, below `tmp/native`
+/// or `tmp/sandbox`: (that directory, the stages, TARGET).
+fn fresh(tmp: &Path, sandbox: bool, wheels: &[PathBuf]) -> (PathBuf, Vec<PathBuf>, PathBuf) {
+    let dir = tmp.join(if sandbox { "sandbox" } else { "native" });
+    let staged = farm(wheels, &dir.join("stages"));
+    let target = dir.join("target");
+    std::fs::create_dir(&target).unwrap();
+    (dir, staged, target)
+}
+
+/// `stagemerge merge`, with `--sandbox` if asked.
+fn merge_command(sandbox: bool) -> std::process::Command {
+    let mut c = command(Prim::Rename);
+    c.arg("merge");
+    if sandbox {
+        c.arg("--sandbox");
+    }
+    c
 }

@@ -55,10 +55,35 @@ fn spawn(prim: Prim, stage: &Path, target: &Path) -> Child {
 
 pub fn run_parallel(prim: Prim, stages: &[PathBuf], target: &Path) -> Vec<Run> {
     let children: Vec<Child> = stages.iter().map(|s| spawn(prim, s, target)).collect();
-    children
+    let runs: Vec<Run> = children
         .into_iter()
         .map(|c| Run::from_output(c.wait_with_output().unwrap()))
+        .collect();
+    runs.into_iter()
+        .zip(stages)
+        .map(|(r, s)| rerun_if_wine_never_started(prim, r, s, target))
         .collect()
+}
+
+/// Wine's loader now and then cannot map the fixed region it needs
+/// ("wine: failed to map the shared user data", STATUS_CONFLICTING_ADDRESSES,
+/// an address-space layout clash; once in a CI run of 16 at a time): the
+/// process ends before one instruction of stagemerge runs, so nothing was
+/// tried. Such a run, and only such a run, is started again (at most
+/// twice), and said so on stderr.
+fn rerun_if_wine_never_started(prim: Prim, mut r: Run, stage: &Path, target: &Path) -> Run {
+    const NEVER_STARTED: &str = "wine: failed to map the shared user data";
+    for _ in 0..2 {
+        if prim != Prim::Wine || !r.stderr.contains(NEVER_STARTED) || !r.stdout.is_empty() {
+            break;
+        }
+        eprintln!(
+            "Wine's loader did not start the merge of {}; started again",
+            stage.display()
+        );
+        r = Run::from_output(spawn(prim, stage, target).wait_with_output().unwrap());
+    }
+    r
 }
 
 /// One round: 16 stages sharing `backports/` and `share/pari/` (shared files

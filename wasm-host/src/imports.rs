@@ -1,12 +1,14 @@
 //! The host side of the guest's imports: `request` (what the guest is to
-//! do), three that read (`list`, `lstat`, `readlink`) and one that writes only when the run may (`set_mode`, the
-//! permission bits of a directory a merge created) (wire format in
-//! `stagemerge_core::abi`), answered by the native platform's own [`Fs`].
+//! do), three that read (`list`, `lstat`, `readlink`) and two that write
+//! only when the run may (`set_mode`, the permission bits of a directory a
+//! merge created; `sync_dir`, a directory's renames made durable), answered
+//! by the native platform's own [`Fs`] (wire format in
+//! `stagemerge_core::abi`).
 //!
 //! A directory is named by a preopen index and a `/`-separated path below
 //! it; each component is opened with [`Fs::open_dir`] (never following a
 //! symlink) from the preopen's handle, exactly as the guest opened it, so
-//! nothing outside the two preopens can be named. Names are single
+//! nothing outside the preopens can be named. Names are single
 //! components. Opened directories are cached by path: the guest walks
 //! depth-first, so most calls find their directory open already. A merge
 //! never revisits a path after moving or removing what it named, so a cached
@@ -26,7 +28,7 @@ const CACHE_LIMIT: usize = 256;
 /// A directory as the guest names it: preopen index and path below it.
 type DirKey = (u32, Vec<u8>);
 
-/// What the imports read from: the two roots and the cache of directories
+/// What the imports read from: the preopened roots and the cache of directories
 /// opened below them.
 pub(crate) struct HostFs<F: Fs> {
     fs: F,

@@ -1,16 +1,19 @@
 //! Runs the stagemerge core inside Wasmtime, where it can reach nothing but
-//! the two directories it is given.
+//! the directories it is given.
 //!
 //! The guest (stagemerge-core's `stagemerge-guest` binary, `core/guest/`,
-//! built for `wasm32-wasip1` by this crate's build script and embedded here) is the same core the native binary runs. It
-//! sees STAGE at `/stage` and TARGET at `/target` as WASI preview 1
-//! preopens, read-only for a plan. What preview 1 cannot say (permission
-//! bits, owners, absolute symlink texts, a long listing in one call) it asks
-//! through host imports (`imports.rs`) that only read, plus one that sets a
-//! created directory's mode and is refused in a read-only run,, answered by the
-//! caller's native [`Fs`] on the caller's own handles to the two roots.
-//! Start-up is dominated by loading the module, which is precompiled once and
-//! cached (`module_cache.rs`).
+//! built for `wasm32-wasip1` by this crate's build script and embedded
+//! here) is the same core the native binary runs. It sees STAGE at `/stage`
+//! and TARGET at `/target` as WASI preview 1 preopens, read-only for a plan,
+//! and the directories of the records a command reads or writes at `/dir0`,
+//! `/dir1`, ... What preview 1 cannot say or do (permission bits, owners,
+//! absolute symlink texts, a long listing in one call, a directory's sync)
+//! it asks through host imports (`imports.rs`) that read, plus two that
+//! write and are refused in a read-only run (a created directory's mode, a
+//! directory's sync), answered by the caller's native [`Fs`] on the
+//! caller's own handles to the preopened directories. Start-up is dominated
+//! by loading the module, which is precompiled once and cached
+//! (`module_cache.rs`).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

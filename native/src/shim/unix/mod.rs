@@ -272,13 +272,7 @@ impl Fs for NativeFs {
     }
 
     fn reopen_dir(&self, dir: &Dir) -> io::Result<Dir> {
-        let fd = rustix::fs::openat(
-            dir,
-            ".",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        Ok(Dir::from_std_file(File::from(fd)))
+        Ok(Dir::from_std_file(File::from(reopen(dir)?)))
     }
 
     fn set_dir_mode(&self, dir: &Dir, mode: u32) -> io::Result<()> {
@@ -334,12 +328,7 @@ pub(crate) struct TargetLock {
 pub(crate) fn lock_dir(dir: &Dir, shared: bool, wait: bool) -> io::Result<Option<TargetLock>> {
     use rustix::fs::FlockOperation as Op;
     use rustix::io::Errno;
-    let fd = rustix::fs::openat(
-        dir,
-        ".",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    let fd = reopen(dir)?;
     let op = match (shared, wait) {
         (true, true) => Op::LockShared,
         (true, false) => Op::NonBlockingLockShared,
@@ -398,4 +387,15 @@ pub(crate) fn denied_writing(path: &std::path::Path) -> bool {
         rustix::fs::access(path, rustix::fs::Access::WRITE_OK),
         Err(Errno::ACCESS | Errno::PERM)
     )
+}
+
+/// A descriptor of its own for the directory `dir` (its own listing
+/// position, its own lock).
+fn reopen(dir: &Dir) -> io::Result<std::os::fd::OwnedFd> {
+    Ok(rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
 }

@@ -183,7 +183,7 @@ fn on_records(req: &Request, target: &Dir) -> Result<u8, String> {
     let out = match &req.command {
         Command::Verify { json } => {
             let record = record.ok_or("verify: no record in the request")?;
-            command::verify(&WasiFs, target, shown, &record, &reader, *json)
+            command::verify(&WasiFs, target, shown, &record, None, &reader, *json)
         }
         Command::Uninstall { flags } => {
             let record = record.ok_or("uninstall: no record in the request")?;
@@ -197,7 +197,16 @@ fn on_records(req: &Request, target: &Dir) -> Result<u8, String> {
                     skip.as_deref(),
                 )
             });
-            command::uninstall(&WasiFs, target, shown, &record, at, &reader, *flags)
+            command::uninstall(
+                &WasiFs,
+                target,
+                shown,
+                &record,
+                at,
+                command::PipSites::default(),
+                &reader,
+                *flags,
+            )
         }
         Command::Owner { paths, json } => {
             let d = dir

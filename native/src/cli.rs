@@ -311,7 +311,10 @@ pub(crate) struct ProbeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct UninstallArgs {
-    /// The package's manifest (text or JSON) or Sage installation record.
+    /// The package's manifest (text or JSON), Sage installation record, or
+    /// pip's RECORD of a distribution (a `RECORD` in a `*.dist-info`
+    /// inside TARGET: the other distributions of its site directory are
+    /// owners too).
     #[arg(long, value_name = "FILE")]
     pub(crate) manifest: PathBuf,
 
@@ -319,6 +322,13 @@ pub(crate) struct UninstallArgs {
     /// (such as var/lib/sage/installed): files they list are kept.
     #[arg(long, value_name = "DIR")]
     pub(crate) manifest_dir: Option<PathBuf>,
+
+    /// A site directory inside TARGET (such as
+    /// lib/python3.11/site-packages): files that the RECORD of any of its
+    /// distributions lists are kept, except the distributions the
+    /// manifest itself lists. May be given more than once.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) pip_site: Vec<PathBuf>,
 
     /// Remove files even if they changed since they were installed.
     #[arg(long)]

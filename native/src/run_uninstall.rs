@@ -1,9 +1,9 @@
 //! `stagemerge uninstall`: removes a package's recorded files
 //! (`stagemerge_core::command::uninstall`, natively or in the sandbox).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use stagemerge_core::abi::Command;
-use stagemerge_core::command::{self, RecordsAt, UninstallFlags};
+use stagemerge_core::command::{self, PipSites, RecordsAt, UninstallFlags};
 
 use crate::cli::UninstallArgs;
 use crate::exit::Exit;
@@ -17,7 +17,23 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     // Alone in TARGET from before the records are read to after the record
     // is gone: no merge is between its journal and its record meanwhile.
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Uninstall)?;
-    let reader = Reader::new(&a.target, a.manifest_dir.as_deref(), &[&a.manifest])?;
+    // pip's RECORD lists itself: it is the distribution's file as much as
+    // its record, so it is not reserved as stagemerge's own records are.
+    let pip_record = records::pip_record(&a.target, &a.manifest)?;
+    let own = records::reserved_records(&a.manifest, pip_record.as_deref());
+    let reader = Reader::new(&a.target, a.manifest_dir.as_deref(), &own)?;
+    let mut sites = Vec::new();
+    for site in &a.pip_site {
+        let rel = records::below_target(&a.target, site)?.with_context(|| {
+            format!("--pip-site {}: not a directory inside TARGET", site.display())
+        })?;
+        sites.push((rel, site.clone()));
+    }
+    if a.sandbox && (pip_record.is_some() || !sites.is_empty()) {
+        anyhow::bail!(
+            "uninstall --sandbox does not read pip's RECORD files yet: run it without --sandbox"
+        );
+    }
     let flags = UninstallFlags {
         force: a.force,
         keep_record: a.keep_record,
@@ -51,6 +67,10 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         &place,
         dir.as_ref()
             .map(|(h, shown)| (RecordsAt { dir: h, shown }, skip.as_deref())),
+        PipSites {
+            record: pip_record.as_deref(),
+            sites: &sites,
+        },
         reader.core(),
         flags,
     )?;

@@ -15,7 +15,14 @@ use crate::shim::{NativeFs, open_root};
 pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let target = open_root(&a.target, "TARGET")?;
     let _lifecycle = lifecycle::acquire(&target, &a.target, Role::Reader)?;
-    let reader = Reader::new(&a.target, None, &[&a.manifest])?;
+    let pip_record = records::pip_record(&a.target, &a.manifest)?;
+    let own = records::reserved_records(&a.manifest, pip_record.as_deref());
+    let reader = Reader::new(&a.target, None, &own)?;
+    if a.sandbox && pip_record.is_some() {
+        anyhow::bail!(
+            "verify --sandbox does not read pip's RECORD files yet: run it without --sandbox"
+        );
+    }
     if a.sandbox {
         return sandbox::run_records(RecordsCommand {
             command: Command::Verify { json: a.json },
@@ -32,6 +39,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
         &target,
         &a.target,
         &place,
+        pip_record.as_deref(),
         reader.core(),
         a.json,
     )?;

@@ -10,7 +10,7 @@ mod verify;
 use std::path::Path;
 
 pub use owner::owner;
-pub use uninstall::{UninstallFlags, uninstall};
+pub use uninstall::{PipSites, UninstallFlags, uninstall};
 pub use verify::verify;
 
 use crate::fs::Fs;
@@ -62,13 +62,20 @@ pub fn has_journal<F: Fs>(fs: &F, record: &Place<F::Dir>) -> bool {
     fs.stat_at(&record.dir, &record.journal_name()).is_ok()
 }
 
-/// The record at `record`, which must exist.
+/// The record at `record`, which must exist: pip's RECORD when
+/// `pip_record` gives its TARGET-relative path (see
+/// [`crate::record::read::pip_site_of`]), else any other format.
 fn read_record<F: Fs>(
     fs: &F,
     record: &Place<F::Dir>,
     reader: &Reader,
+    pip_record: Option<&Path>,
 ) -> Result<Vec<crate::Installed>, FileError> {
-    match reader.record(fs, &record.dir, &record.name, &record.shown)? {
+    let parsed = match pip_record.and_then(crate::record::read::pip_site_of) {
+        Some(site) => reader.pip_record(fs, &record.dir, &record.name, &record.shown, site)?,
+        None => reader.record(fs, &record.dir, &record.name, &record.shown)?,
+    };
+    match parsed {
         Some(parsed) => Ok(parsed.entries),
         None => Err(FileError::Missing {
             what: "record",

@@ -2,7 +2,8 @@
 //! installed package lists, then the record itself.
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -10,7 +11,8 @@ use super::{CommandError, Output, RecordsAt, has_journal, incomplete, read_recor
 use crate::fs::Fs;
 use crate::installed::Status;
 use crate::ownership::Owners;
-use crate::record::file::{Place, Reader, durable, index};
+use crate::record::file::{Place, Reader, durable, index, pip};
+use crate::record::read::pip_site_of;
 use crate::report::Severity;
 use crate::uninstall::{Kept, UninstallReport};
 
@@ -27,16 +29,33 @@ pub struct UninstallFlags {
     pub quiet: bool,
 }
 
+/// What `uninstall` knows of the Python environments in TARGET.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PipSites<'a> {
+    /// The record is pip's `RECORD` of a `.dist-info`: its path relative
+    /// to TARGET. Its entries are relative to the site directory, the other
+    /// distributions there are owners, and the RECORD itself is removed
+    /// last (and its `.dist-info` with it), as any record is.
+    pub record: Option<&'a Path>,
+    /// Site directories whose distributions are owners: each TARGET-
+    /// relative, with its path as the user named it.
+    pub sites: &'a [(PathBuf, PathBuf)],
+}
+
 /// Uninstalls the package `record` lists from `target` (shown as
-/// `shown`), keeping what another record in `records` lists, then removes
-/// the record (unless `flags.keep_record`, or a problem kept files). An
-/// interrupted install (its journal still there) is refused whole.
+/// `shown`), keeping what another record in `records` or another
+/// distribution of `pip`'s site directories lists, then removes the record
+/// (unless `flags.keep_record`, a problem kept files, or another package
+/// lists the record file itself). An interrupted install (its journal still
+/// there) is refused whole.
+#[allow(clippy::too_many_arguments)]
 pub fn uninstall<F: Fs>(
     fs: &F,
     target: &F::Dir,
     shown: &Path,
     record: &Place<F::Dir>,
     records: Option<(RecordsAt<'_, F::Dir>, Option<&OsStr>)>,
+    pip: PipSites<'_>,
     reader: &Reader,
     flags: UninstallFlags,
 ) -> Result<Output, CommandError> {
@@ -48,26 +67,83 @@ pub fn uninstall<F: Fs>(
             incomplete(record)
         )));
     }
-    let files = read_record(fs, record, reader)?;
-    let others = match &records {
+    let record_site = pip.record.and_then(pip_site_of);
+    let files = read_record(fs, record, reader, pip.record)?;
+    let mut others = match &records {
         Some((at, skip)) => index::read(fs, at.dir, at.shown, *skip, &[], reader)?,
         None => Owners::default(),
+    };
+    // The distributions this package is: the RECORD uninstalled, and those
+    // its record lists.
+    let mut mine = pip::claimed(&files);
+    mine.extend(pip.record.map(Path::to_path_buf));
+    let mut sites: Vec<(PathBuf, PathBuf)> = pip.sites.to_vec();
+    if let Some(site) = record_site
+        && !sites.iter().any(|(s, _)| s == site)
+    {
+        sites.push((site.to_owned(), shown.join(site)));
+    }
+    for (site, site_shown) in &sites {
+        pip::add_owners(fs, target, site, site_shown, &mine, reader, &mut others)?;
+    }
+    // A RECORD lists itself; like any record it goes last, below.
+    let files: Vec<_> = match pip.record {
+        Some(own) => files.into_iter().filter(|f| f.path != own).collect(),
+        None => files,
     };
     let report = crate::uninstall(fs, target, &files, &others, flags.force, &reader.reserved);
     let clean = report.is_clean();
     // Last, and only when everything else was done: the record says what
     // is left to undo, so a rerun after a failure or a kill finishes the job.
+    let mut after = None;
     let said = if !clean {
         "kept"
     } else if flags.keep_record {
         "left"
+    } else if pip.record.is_some_and(|r| others.lists(r)) {
+        // Another package's record lists this RECORD (Sage's record of the
+        // wheel it staged): the distribution goes with that package.
+        "shared"
     } else {
         durable::remove(fs, record, &record.name, &record.shown)?;
+        if let Some(own) = pip.record {
+            after = prune_dist_info(fs, target, own).err();
+        }
         "removed"
     };
     let mut out = print(shown, &record.shown, &report, said, flags);
+    if let Some(e) = after {
+        out.say(
+            Some(Severity::Warning),
+            format!(
+                "remove the directory {}: {e}",
+                shown.join(pip.record.and_then(Path::parent).unwrap_or(Path::new(""))).display()
+            ),
+        );
+    }
     out.exit = u8::from(!clean);
     Ok(out)
+}
+
+/// Removes the `.dist-info` directory of the RECORD `record` (TARGET-
+/// relative) once the RECORD is gone, unless something else is still in it.
+fn prune_dist_info<F: Fs>(fs: &F, target: &F::Dir, record: &Path) -> io::Result<()> {
+    let Some(dist_info) = record.parent() else {
+        return Ok(());
+    };
+    let (Some(name), Some(site)) = (dist_info.file_name(), dist_info.parent()) else {
+        return Ok(());
+    };
+    let mut dir = fs.reopen_dir(target)?;
+    for c in site.components() {
+        dir = fs.open_dir(&dir, c.as_os_str())?;
+    }
+    match fs.remove_dir(&dir, name) {
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty) => {
+            Ok(())
+        }
+        r => r,
+    }
 }
 
 /// What was kept and why, the summary, and the JSON document with `json`.
@@ -104,6 +180,15 @@ fn print(
         if severity.is_some() || !flags.quiet {
             out.say(severity, line);
         }
+    }
+    if said == "shared" {
+        out.say(
+            None,
+            format!(
+                "kept the record {}: another installed package lists it",
+                record.display()
+            ),
+        );
     }
     if said == "kept" {
         out.say(

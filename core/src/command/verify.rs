@@ -11,7 +11,8 @@ use crate::record::State;
 use crate::record::file::{Place, Reader};
 use crate::report::Severity;
 
-/// Verifies the files `record` lists in `target` (shown as `shown`):
+/// Verifies the files `record` lists in `target` (shown as `shown`; pip's
+/// RECORD when `pip_record` gives its TARGET-relative path):
 /// problems on stdout (text, or a JSON document with `json`), the summary
 /// on stderr; exit 1 for a problem or an incomplete install.
 pub fn verify<F: Fs>(
@@ -19,10 +20,11 @@ pub fn verify<F: Fs>(
     target: &F::Dir,
     shown: &Path,
     record: &Place<F::Dir>,
+    pip_record: Option<&Path>,
     reader: &Reader,
     json: bool,
 ) -> Result<Output, CommandError> {
-    let files = read_record(fs, record, reader)?;
+    let files = read_record(fs, record, reader, pip_record)?;
     // A version a later package replaced, kept in the clobber store, is
     // listed but is not a problem: uninstalling that package puts it back.
     let (shadowed, problems): (Vec<_>, Vec<_>) = crate::verify(fs, target, &files)

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use cap_std::fs::Dir;
 use stagemerge_core::ownership::Owners;
 use stagemerge_core::record::file::{self, Place};
+use stagemerge_core::record::read::pip_site_of;
 
 pub(crate) use read::{Reader, resolved};
 pub(crate) use recording::for_merge;
@@ -51,6 +52,31 @@ pub(crate) fn journal_path(record: &Path) -> PathBuf {
     let mut p = record.as_os_str().to_owned();
     p.push(file::JOURNAL_SUFFIX);
     PathBuf::from(p)
+}
+
+/// The path of `path` relative to TARGET `target` (both resolved), `None`
+/// when it lies outside.
+pub(crate) fn below_target(target: &Path, path: &Path) -> Result<Option<PathBuf>> {
+    let root = target
+        .canonicalize()
+        .with_context(|| format!("TARGET {}: cannot resolve", target.display()))?;
+    Ok(resolved(path).and_then(|p| read::below(&root, &p)))
+}
+
+/// The TARGET-relative path of `manifest` when it is pip's RECORD of a
+/// distribution inside TARGET (read as one, and not reserved: it lists
+/// itself), else `None`.
+pub(crate) fn pip_record(target: &Path, manifest: &Path) -> Result<Option<PathBuf>> {
+    Ok(below_target(target, manifest)?.filter(|rel| pip_site_of(rel).is_some()))
+}
+
+/// The records of stagemerge among `manifest` (all but a pip RECORD, which
+/// is the distribution's own file), as [`Reader::new`] reserves them.
+pub(crate) fn reserved_records<'a>(manifest: &'a Path, pip_record: Option<&Path>) -> Vec<&'a Path> {
+    match pip_record {
+        Some(_) => Vec::new(),
+        None => vec![manifest],
+    }
 }
 
 /// The names, in the directory of records `dir`, of those of `records`

@@ -63,7 +63,7 @@ impl Reader {
 
 /// `path` relative to `root`, spelled with `/`, if it is inside (`None`
 /// for `root` itself).
-fn below(root: &Path, path: &Path) -> Option<PathBuf> {
+pub(crate) fn below(root: &Path, path: &Path) -> Option<PathBuf> {
     let rel = path.strip_prefix(root).ok()?;
     let mut out = PathBuf::new();
     for c in rel.components() {

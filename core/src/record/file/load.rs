@@ -73,6 +73,29 @@ impl Reader {
         Ok(parsed)
     }
 
+    /// The pip `RECORD` `name` in `dir` (shown as `shown`) of a `.dist-info`
+    /// in the TARGET-relative directory `site`, checked; `None` when it does
+    /// not exist.
+    pub fn pip_record<F: Fs>(
+        &self,
+        fs: &F,
+        dir: &F::Dir,
+        name: &OsStr,
+        shown: &Path,
+        site: &Path,
+    ) -> Result<Option<Parsed>, FileError> {
+        let Some(bytes) = bytes(fs, dir, name, shown, "record")? else {
+            return Ok(None);
+        };
+        read::parse_pip(&bytes, &slashed(site), &self.rules())
+            .map(Some)
+            .map_err(|invalid| FileError::Invalid {
+                what: "record",
+                path: shown.to_owned(),
+                invalid,
+            })
+    }
+
     /// The journal `name` in `dir`, `None` if there is none. A journal is
     /// written whole or not at all: one that cannot be read is an error
     /// that says so.
@@ -156,4 +179,17 @@ fn not_regular(what: &'static str, shown: &Path, kind: Kind) -> FileError {
         path: shown.to_owned(),
         kind,
     }
+}
+
+/// A relative path as the `/`-separated bytes records use, whatever the
+/// platform's separator.
+fn slashed(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in path.components() {
+        if !out.is_empty() {
+            out.push(b'/');
+        }
+        out.extend_from_slice(c.as_os_str().as_encoded_bytes());
+    }
+    out
 }

@@ -13,6 +13,7 @@ pub mod durable;
 pub mod index;
 mod late;
 pub mod load;
+pub mod pip;
 mod recording;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@
 
 mod json;
 mod path;
+mod pip;
 mod reserved;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ mod text;
 
 use std::ffi::OsString;
 
+pub use pip::site_of as pip_site_of;
 pub use reserved::{Reserved, What};
 
 use crate::Installed;
@@ -48,6 +50,9 @@ pub enum Format {
     Sage,
     /// The text manifest: one path a line.
     Text,
+    /// pip's `*.dist-info/RECORD` (CSV rows, paths relative to the site
+    /// directory), read only where the caller knows the file is one.
+    Pip,
 }
 
 /// What the reader needs to know of where the record is used.
@@ -92,6 +97,21 @@ pub fn parse(bytes: &[u8], rules: &Rules<'_>) -> Result<Parsed, Invalid> {
             entries: text::parse(bytes, rules).map_err(Invalid)?,
         })
     }
+}
+
+/// Reads the pip `RECORD` `bytes` of a `.dist-info` in the TARGET-relative
+/// directory `site` (`/`-separated).
+pub fn parse_pip(bytes: &[u8], site: &[u8], rules: &Rules<'_>) -> Result<Parsed, Invalid> {
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(Invalid(format!(
+            "{} bytes, over the limit of {MAX_RECORD_BYTES} for a record",
+            bytes.len()
+        )));
+    }
+    Ok(Parsed {
+        format: Format::Pip,
+        entries: pip::parse(bytes, site, rules).map_err(Invalid)?,
+    })
 }
 
 /// `bytes` as one printable line for a message, cut to its first 160

@@ -26,6 +26,7 @@ mod real_trees;
 mod records;
 mod reliability;
 mod sage;
+mod sage_spkg;
 mod sandbox;
 mod uninstall;
 mod windows;

@@ -3,20 +3,34 @@
 # the test Makefile runs it: the package's `make install` into a DESTDIR
 # (here: copying an already staged tree, such as a wheel staged by
 # `pip install --root`), then contrib/sage's unload_destdir, then the
-# installation record written from FILE_LIST as sage-spkg's
-# write_installation_record does.
+# installation record written by the drop-in's write_installation_record
+# (contrib/sage/build/bin/sage-spkg-stagemerge). tests/sage_spkg.rs runs the
+# same file inside the real sage-spkg; this miniature runs many more rounds
+# and compares with sage-spkg's former `cp -Rp`.
 #
 # Usage: mini-spkg.bash PKG_NAME PKG_VER STAGED_PREFIX_TREE
 # Environment: SAGE_LOCAL, STAGEMERGE_CONTRIB (contrib/sage), and PATH with
 # or without stagemerge; UNLOAD=upstream-cp runs sage-spkg's former
 # `cp -Rp` step instead of the drop-in.
 set -u
-PKG_NAME=$1
+PKG_BASE=$1
 PKG_VER=$2
+PKG_NAME="$PKG_BASE-$PKG_VER"
 SRC=$3
 : "${SAGE_LOCAL:?}" "${STAGEMERGE_CONTRIB:?}"
 
+# What sage-spkg provides to the functions it sources.
 SAGE_INST_LOCAL=$SAGE_LOCAL
+SAGE_SPKG_INST="$SAGE_LOCAL/var/lib/sage/installed"
+SAGE_ROOT=$SAGE_LOCAL
+TEST_SUITE_RESULT="not available"
+exit_with_error_msg() {
+    echo >&2 "$1"
+    exit 1
+}
+sage-bootstrap-python() {
+    python3 "$@"
+}
 SAGE_DESTDIR="$SAGE_LOCAL/var/tmp/sage/build/$PKG_NAME/inst"
 SAGE_DESTDIR_LOCAL="$SAGE_DESTDIR$SAGE_INST_LOCAL"
 
@@ -45,13 +59,14 @@ if [ "${UNLOAD:-drop-in}" = upstream-cp ]; then
     cp -Rp "$P/." "$SAGE_INST_LOCAL" || exit 1
     rm -rf "$SAGE_DESTDIR"
 else
-    # shellcheck source=../../contrib/sage/unload_destdir.bash
-    . "$STAGEMERGE_CONTRIB/unload_destdir.bash"
-    unload_destdir || exit 1
+    # shellcheck source=../../contrib/sage/build/bin/sage-spkg-stagemerge
+    . "$STAGEMERGE_CONTRIB/build/bin/sage-spkg-stagemerge"
+    unload_destdir
 fi
 
-record="$SAGE_LOCAL/var/lib/sage/installed/$PKG_NAME-$PKG_VER"
-FILE_LIST="$FILE_LIST" python3 - "$record" "$PKG_NAME" "$PKG_VER" <<'PY'
+if [ "${UNLOAD:-drop-in}" = upstream-cp ]; then
+    record="$SAGE_SPKG_INST/$PKG_NAME"
+    FILE_LIST="$FILE_LIST" python3 - "$record" "$PKG_BASE" "$PKG_VER" <<'PY'
 import datetime, json, os, platform, sys
 record, name, version = sys.argv[1:]
 files = [f for f in os.environ["FILE_LIST"].split("\n") if f]
@@ -66,3 +81,6 @@ with open(record + ".tmp", "w") as fh:
     json.dump(doc, fh, indent=2)
 os.replace(record + ".tmp", record)
 PY
+else
+    write_installation_record
+fi

@@ -59,7 +59,7 @@ done
 
 # Two packages as autotools builds install them: a shared library, its
 # libtool archive, a header, a shared documentation directory (with a name
-# holding a space); libbar's install replaces the staged lib64 -> lib
+# holding a space, a tab, a newline); libbar's install replaces the staged lib64 -> lib
 # symlink with a directory, as some cmake builds do; libfoo's spkg-postinst
 # has the lines of pkgconf's real one (a script made from a template and put
 # into the prefix with sdh_install).
@@ -81,6 +81,8 @@ install:
 	printf "libdir='\$(SAGE_LOCAL)/lib'" > \$(D)/lib/lib$n.la
 	printf 'int $n(void);' > \$(D)/include/$n.h
 	printf 'doc' > '\$(D)/share/doc/common/READ ME.$n'
+	printf 'doc' > "\$(D)/share/doc/common/\$\$(printf 'tab\\tname').$n"
+	printf 'doc' > "\$(D)/share/doc/common/\$\$(printf 'new\\nline').$n"
 MK
     tar czf "$R/upstream/lib$n-1.0.tar.gz" -C "$W/src" "lib$n-1.0"
     t="$R/upstream/lib$n-1.0.tar.gz"

@@ -6,7 +6,8 @@
 # backs the power-cut tests' ext4, for reflink crash images), bindfs (a FUSE mount
 # that refuses RENAME_NOREPLACE), util-linux (setpriv, mount), sudo (SAGE_SUDO
 # escalation), bsdutils (script: a terminal for the progress bar) and MinGW
-# (Wasmtime's C helpers for the Windows build) from the distribution when
+# (Wasmtime's C helpers for the Windows build), patch, make and python3-venv
+# (the Sage tests) from the distribution when
 # absent, and tests/wine.sh installs wine; without root those tests skip
 # with a reason.
 set -euo pipefail
@@ -25,6 +26,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     command -v setpriv >/dev/null || need+=(util-linux)
     command -v sudo >/dev/null || need+=(sudo)
     command -v script >/dev/null || need+=(bsdutils)
+    command -v patch >/dev/null || need+=(patch)
+    command -v make >/dev/null || need+=(make)
+    python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
     command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64-posix)
     if [ ${#need[@]} -gt 0 ]; then
         echo "run-all: installing ${need[*]}"
@@ -54,6 +58,9 @@ fi
 # The corpus of real staged installs (PyPI wheels, Debian packages) that
 # the reliability suite runs on; downloads are cached under target/.
 bash tests/corpus/build.sh
+# The real Sage scripts (passagemath-conf's sdist from PyPI, pinned by its
+# SHA-256) that tests/sage_spkg.rs runs the drop-in inside.
+bash tests/sage/fetch.sh >/dev/null
 export STAGEMERGE_CORPUS_REQUIRED=1
 
 log="$(mktemp)"

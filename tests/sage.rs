@@ -1,4 +1,4 @@
-//! The Sage drop-in (contrib/sage/unload_destdir.bash) in a miniature of
+//! The Sage drop-in (contrib/sage/build/bin/sage-spkg-stagemerge) in a miniature of
 //! Sage's build: a Makefile with one recipe per package, run with
 //! `make -j16`, each recipe staging the package into its DESTDIR inside
 //! SAGE_LOCAL and unloading it with the drop-in (tests/sage/mini-spkg.bash).
@@ -295,7 +295,10 @@ fn make_j16_with_the_drop_in_never_fails_where_cp_does_and_records_allow_uninsta
     // Without stagemerge the drop-in runs today's tar pipe: it does not fail
     // (the last writer of a shared file wins, silently), and Sage's own file
     // list is the record.
-    let tar_rounds = rounds("STAGEMERGE_SAGE_TAR_ROUNDS", 3);
+    let tar_rounds = rounds(
+        "STAGEMERGE_SAGE_TAR_ROUNDS",
+        if crate::util::soak() { 5 } else { 1 },
+    );
     for i in 0..tar_rounds {
         let (run, l) = round(&tmp.path().join("tar"), &pkgs, Unload::DropInTar);
         assert_eq!(
@@ -311,7 +314,12 @@ fn make_j16_with_the_drop_in_never_fails_where_cp_does_and_records_allow_uninsta
         );
     }
 
-    let sm_rounds = rounds("STAGEMERGE_SAGE_ROUNDS", 20);
+    // tests/sage_spkg.rs runs the same file in the real sage-spkg; here the
+    // rounds are many in the soak mode.
+    let sm_rounds = rounds(
+        "STAGEMERGE_SAGE_ROUNDS",
+        if crate::util::soak() { 40 } else { 6 },
+    );
     let dir = tmp.path().join("stagemerge");
     let mut local = PathBuf::new();
     let mut raced = 0;

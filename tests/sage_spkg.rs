@@ -258,7 +258,10 @@ impl Tree {
             let Ok(text) = std::fs::read_to_string(e.path().join("RECORD")) else {
                 continue;
             };
-            if !name.ends_with(".dist-info") || name.starts_with("pip-") || name.starts_with("setuptools-") {
+            if !name.ends_with(".dist-info")
+                || name.starts_with("pip-")
+                || name.starts_with("setuptools-")
+            {
                 continue;
             }
             let mut files = BTreeSet::new();
@@ -298,16 +301,28 @@ fn normalize(p: &Path) -> String {
 /// fallback; upstream's tar replaces it), no libtool archive, and
 /// spkg-postinst's sdh_install reached the prefix.
 fn assert_installed(t: &Tree, run: &Run) {
-    assert_eq!(run.code, 0, "{:?}: make -j16 failed:\n{}{}", t.mode, run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "{:?}: make -j16 failed:\n{}{}",
+        t.mode, run.stdout, run.stderr
+    );
     let records = t.records();
     for (n, _) in &t.pkgs {
         let files = records
             .get(n)
             .unwrap_or_else(|| panic!("{:?}: no record of {n}", t.mode));
-        assert!(!files.is_empty(), "{:?}: the record of {n} lists nothing", t.mode);
+        assert!(
+            !files.is_empty(),
+            "{:?}: the record of {n} lists nothing",
+            t.mode
+        );
         if t.mode != Mode::Upstream {
             for f in files {
-                assert!(t.lexists(f), "{:?}: {n} lists {f}, which is not there", t.mode);
+                assert!(
+                    t.lexists(f),
+                    "{:?}: {n} lists {f}, which is not there",
+                    t.mode
+                );
             }
         }
     }
@@ -316,7 +331,11 @@ fn assert_installed(t: &Tree, run: &Run) {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with('.'))
         .collect();
-    assert!(left.is_empty(), "{:?}: left in the records directory: {left:?}", t.mode);
+    assert!(
+        left.is_empty(),
+        "{:?}: left in the records directory: {left:?}",
+        t.mode
+    );
     let build = t.local.join("var/tmp/sage/build");
     if let Ok(d) = std::fs::read_dir(&build) {
         let staged: Vec<_> = d
@@ -332,10 +351,18 @@ fn assert_installed(t: &Tree, run: &Run) {
         "{:?}: the prefix's lib64 -> lib (upstream's tar replaces it with libbar's directory)",
         t.mode
     );
-    assert!(!t.lexists("lib/libfoo.la"), "{:?}: a libtool archive was installed", t.mode);
+    assert!(
+        !t.lexists("lib/libfoo.la"),
+        "{:?}: a libtool archive was installed",
+        t.mode
+    );
     assert!(t.lexists("lib/libfoo.so.1"), "{:?}", t.mode);
     // Upstream's tar put libbar's lib64/ where the symlink was.
-    let libbar = if t.mode == Mode::Upstream { "lib64/libbar.so" } else { "lib/libbar.so" };
+    let libbar = if t.mode == Mode::Upstream {
+        "lib64/libbar.so"
+    } else {
+        "lib/libbar.so"
+    };
     assert!(t.lexists(libbar), "{:?}: {libbar}", t.mode);
     let cfg = std::fs::read_to_string(t.local.join("bin/foo-config"))
         .unwrap_or_else(|e| panic!("{:?}: spkg-postinst's bin/foo-config: {e}", t.mode));
@@ -390,15 +417,16 @@ fn uninstall_all(t: &Tree) {
     eprintln!("{:?}: uninstall order (seed {seed}): {order:?}", t.mode);
     for (i, name) in order.iter().enumerate() {
         let mine = t.record(name).unwrap();
-        let run = Run::of(t.sh(&format!(
-            "sage-spkg-uninstall {name} \"$SAGE_LOCAL\""
-        )));
+        let run = Run::of(t.sh(&format!("sage-spkg-uninstall {name} \"$SAGE_LOCAL\"")));
         assert_eq!(
             run.code, 0,
             "seed {seed}, step {i}: sage-spkg-uninstall {name}:\n{}{}",
             run.stdout, run.stderr
         );
-        assert!(t.record(name).is_none(), "seed {seed}: the record of {name} is still there");
+        assert!(
+            t.record(name).is_none(),
+            "seed {seed}: the record of {name} is still there"
+        );
         let mut needed: BTreeSet<String> = t.records().into_values().flatten().collect();
         needed.extend(t.dist_records().into_values().flatten());
         for f in &needed {
@@ -420,14 +448,19 @@ fn uninstall_all(t: &Tree) {
     let left: Vec<_> = std::fs::read_dir(&site)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| ["backports", "jaraco", "sphinxcontrib", "zope", "six.py"].contains(&n.as_str()))
+        .filter(|n| {
+            ["backports", "jaraco", "sphinxcontrib", "zope", "six.py"].contains(&n.as_str())
+        })
         .collect();
-    assert!(left.is_empty(), "seed {seed}: left after every uninstall: {left:?}");
+    assert!(
+        left.is_empty(),
+        "seed {seed}: left after every uninstall: {left:?}"
+    );
 }
 
 #[test]
 fn make_j16_through_the_real_sage_spkg_installs_alike_in_every_mode_and_uninstalls_keep_shared_files()
-{
+ {
     let _heavy = heavy();
     let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
     let mut records = BTreeMap::new();
@@ -440,12 +473,21 @@ fn make_j16_through_the_real_sage_spkg_installs_alike_in_every_mode_and_uninstal
         let r = t.records();
         let ns = "backports/__init__.py";
         assert!(
-            r.values().filter(|f| f.iter().any(|p| p.ends_with(ns))).count() >= 10,
+            r.values()
+                .filter(|f| f.iter().any(|p| p.ends_with(ns)))
+                .count()
+                >= 10,
             "{mode:?}: every backports package lists {ns}"
         );
         // A name with a space is one entry; upstream splits it in two.
-        let lorem = r["jaraco_text"].iter().any(|f| f.ends_with("jaraco/text/Lorem ipsum.txt"));
-        assert_eq!(lorem, mode != Mode::Upstream, "{mode:?}: jaraco.text's Lorem ipsum.txt");
+        let lorem = r["jaraco_text"]
+            .iter()
+            .any(|f| f.ends_with("jaraco/text/Lorem ipsum.txt"));
+        assert_eq!(
+            lorem,
+            mode != Mode::Upstream,
+            "{mode:?}: jaraco.text's Lorem ipsum.txt"
+        );
         for doc in ["READ ME.foo", "tab\tname.foo", "new\nline.foo"] {
             let listed = r["libfoo"].contains(&format!("share/doc/common/{doc}"));
             assert_eq!(listed, mode != Mode::Upstream, "{mode:?}: libfoo's {doc:?}");
@@ -476,7 +518,11 @@ fn make_j16_through_the_real_sage_spkg_installs_alike_in_every_mode_and_uninstal
     // stagemerge's record and its fallback's list the same files.
     let (a, b) = (&records[&Mode::DropIn], &records[&Mode::Fallback]);
     for (n, files) in a {
-        assert_eq!(folded(files), folded(&b[n]), "the records of {n}: stagemerge and fallback");
+        assert_eq!(
+            folded(files),
+            folded(&b[n]),
+            "the records of {n}: stagemerge and fallback"
+        );
     }
 }
 
@@ -494,7 +540,10 @@ fn pip_installed_wheels_keep_shared_files_when_uninstalled_in_any_order() {
         .values()
         .filter(|f| f.iter().any(|p| p.ends_with("backports/__init__.py")))
         .collect();
-    assert!(init.len() >= 10, "pip installed the backports distributions: {dists:?}");
+    assert!(
+        init.len() >= 10,
+        "pip installed the backports distributions: {dists:?}"
+    );
     uninstall_all(&t);
 }
 
@@ -519,8 +568,14 @@ fn a_failed_unload_ends_the_install_with_no_record_and_keeps_the_staged_files() 
         let out = format!("{}{}", run.stdout, run.stderr);
         assert_eq!(run.code, 1, "{mode:?}: sage-spkg must fail:\n{out}");
         assert!(!out.contains("Finished installing"), "{mode:?}:\n{out}");
-        assert!(out.contains("Error moving files for six-"), "{mode:?}:\n{out}");
-        assert!(t.record("six").is_none(), "{mode:?}: a record of a failed install");
+        assert!(
+            out.contains("Error moving files for six-"),
+            "{mode:?}:\n{out}"
+        );
+        assert!(
+            t.record("six").is_none(),
+            "{mode:?}: a record of a failed install"
+        );
         if mode == Mode::DropIn {
             assert!(out.contains("is still in"), "where the files are:\n{out}");
             // The staged six.py is kept where the message says.
@@ -570,7 +625,8 @@ fn the_staging_location_missing_empty_or_the_prefix_itself_is_handled_as_upstrea
         let run = Run::of(t.sh(&format!("sage-spkg -p {six} \"$SAGE_LOCAL\"")));
         assert_eq!(run.code, 1, "{mode:?}: {}{}", run.stdout, run.stderr);
         assert!(
-            run.stdout.contains("does not exist; has it been unloaded already?"),
+            run.stdout
+                .contains("does not exist; has it been unloaded already?"),
             "{mode:?}: {}",
             run.stdout
         );
@@ -578,11 +634,24 @@ fn the_staging_location_missing_empty_or_the_prefix_itself_is_handled_as_upstrea
 
         // MinGW: no staging (SAGE_DESTDIR empty); the package installs in
         // place and nothing of the prefix is removed.
-        std::fs::write(t.local.join("lib/keep.la"), "a libtool archive of the prefix").unwrap();
+        std::fs::write(
+            t.local.join("lib/keep.la"),
+            "a libtool archive of the prefix",
+        )
+        .unwrap();
         let run = Run::of(t.sh("MSYSTEM=MINGW64 sage-spkg libfoo-1.0 \"$SAGE_LOCAL\""));
         assert_eq!(run.code, 0, "{mode:?}: {}{}", run.stdout, run.stderr);
-        assert!(t.lexists("lib/keep.la"), "{mode:?}: the prefix's libtool archive was removed");
-        assert!(t.local.join("lib64").symlink_metadata().unwrap().is_symlink());
+        assert!(
+            t.lexists("lib/keep.la"),
+            "{mode:?}: the prefix's libtool archive was removed"
+        );
+        assert!(
+            t.local
+                .join("lib64")
+                .symlink_metadata()
+                .unwrap()
+                .is_symlink()
+        );
         assert!(t.lexists("include/foo.h"), "{mode:?}: installed in place");
 
         // A staging root of / makes the "staged" prefix the live one: the
@@ -590,13 +659,26 @@ fn the_staging_location_missing_empty_or_the_prefix_itself_is_handled_as_upstrea
         // prefix's lib/*.la and lib64, tars the prefix onto itself and
         // runs `rm -rf /`, which GNU rm alone refuses: not run here.)
         if mode != Mode::Upstream {
-            let run = Run::of(t.sh(&format!(
-                "MSYSTEM=MINGW64 SAGE_DESTDIR=/ sage-spkg libfoo-1.0 \"$SAGE_LOCAL\""
-            )));
+            let run = Run::of(
+                t.sh("MSYSTEM=MINGW64 SAGE_DESTDIR=/ sage-spkg libfoo-1.0 \"$SAGE_LOCAL\""),
+            );
             assert_eq!(run.code, 1, "{mode:?}: {}{}", run.stdout, run.stderr);
-            assert!(run.stderr.contains("is, or holds, the prefix"), "{}", run.stderr);
-            assert!(t.lexists("lib/keep.la"), "{mode:?}: the prefix's lib/keep.la is kept");
-            assert!(t.local.join("lib64").symlink_metadata().unwrap().is_symlink());
+            assert!(
+                run.stderr.contains("is, or holds, the prefix"),
+                "{}",
+                run.stderr
+            );
+            assert!(
+                t.lexists("lib/keep.la"),
+                "{mode:?}: the prefix's lib/keep.la is kept"
+            );
+            assert!(
+                t.local
+                    .join("lib64")
+                    .symlink_metadata()
+                    .unwrap()
+                    .is_symlink()
+            );
             // The reinstall uninstalled the MinGW install's record first.
             assert!(t.record("libfoo").is_none());
         }
@@ -632,8 +714,7 @@ fn wrapped_stagemerge(dir: &Path, delay: Option<f64>) -> PathBuf {
 }
 
 #[test]
-fn an_unload_killed_at_spread_instants_is_finished_by_sage_p_with_the_record_a_whole_run_writes()
-{
+fn an_unload_killed_at_spread_instants_is_finished_by_sage_p_with_the_record_a_whole_run_writes() {
     let _heavy = heavy();
     let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
     let Some(t) = Tree::new(&tmp.path().join("tree"), Mode::DropIn, true) else {
@@ -670,13 +751,20 @@ fn an_unload_killed_at_spread_instants_is_finished_by_sage_p_with_the_record_a_w
         let killed = with(&wrapped_stagemerge(tmp.path(), Some(delay)));
         if killed.code == 0 {
             // The merge finished before the kill: installed whole.
-            assert_eq!(t.record(name).as_ref(), Some(&want), "trial {i} ({delay:.4} s)");
+            assert_eq!(
+                t.record(name).as_ref(),
+                Some(&want),
+                "trial {i} ({delay:.4} s)"
+            );
             continue;
         }
         interrupted += 1;
         let out = format!("{}{}", killed.stdout, killed.stderr);
         assert!(out.contains("Error moving files for"), "trial {i}: {out}");
-        assert!(t.record(name).is_none(), "trial {i}: a record after a killed unload");
+        assert!(
+            t.record(name).is_none(),
+            "trial {i}: a record after a killed unload"
+        );
         // What a user runs next: the unload and the rest of the install,
         // from the kept build directory.
         let again = Run::of(t.sh(&format!("sage-spkg -p {name}-{v} \"$SAGE_LOCAL\"")));
@@ -704,5 +792,8 @@ fn an_unload_killed_at_spread_instants_is_finished_by_sage_p_with_the_record_a_w
         "{interrupted} of {trials} unloads were killed inside stagemerge (its run: {merge:.4} s) \
          and finished by sage -p"
     );
-    assert!(interrupted * 2 >= trials, "most kills must land inside the merge ({interrupted} of {trials})");
+    assert!(
+        interrupted * 2 >= trials,
+        "most kills must land inside the merge ({interrupted} of {trials})"
+    );
 }

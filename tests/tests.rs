@@ -19,6 +19,7 @@ mod model;
 mod odd_trees;
 mod output;
 mod ownership;
+mod pip_records;
 mod placement;
 mod power_cut;
 mod protect;

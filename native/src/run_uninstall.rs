@@ -25,7 +25,10 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     let mut sites = Vec::new();
     for site in &a.pip_site {
         let rel = records::below_target(&a.target, site)?.with_context(|| {
-            format!("--pip-site {}: not a directory inside TARGET", site.display())
+            format!(
+                "--pip-site {}: not a directory inside TARGET",
+                site.display()
+            )
         })?;
         sites.push((rel, site.clone()));
     }

@@ -117,7 +117,9 @@ pub fn uninstall<F: Fs>(
             Some(Severity::Warning),
             format!(
                 "remove the directory {}: {e}",
-                shown.join(pip.record.and_then(Path::parent).unwrap_or(Path::new(""))).display()
+                shown
+                    .join(pip.record.and_then(Path::parent).unwrap_or(Path::new("")))
+                    .display()
             ),
         );
     }
@@ -139,7 +141,12 @@ fn prune_dist_info<F: Fs>(fs: &F, target: &F::Dir, record: &Path) -> io::Result<
         dir = fs.open_dir(&dir, c.as_os_str())?;
     }
     match fs.remove_dir(&dir, name) {
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
+            ) =>
+        {
             Ok(())
         }
         r => r,

@@ -14,13 +14,21 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 
 use super::{Rules, path, shown};
+
+#[cfg(test)]
+#[path = "pip_tests.rs"]
+mod tests;
 use crate::Installed;
 use crate::fs::Kind;
 use crate::record::{Content, Detail, State};
 
 /// The entries of a RECORD whose `.dist-info` lies in `site` (TARGET-
 /// relative, `/`-separated bytes; empty: TARGET itself).
-pub(super) fn parse(bytes: &[u8], site: &[u8], rules: &Rules<'_>) -> Result<Vec<Installed>, String> {
+pub(super) fn parse(
+    bytes: &[u8],
+    site: &[u8],
+    rules: &Rules<'_>,
+) -> Result<Vec<Installed>, String> {
     let mut rows = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -81,7 +89,10 @@ fn resolve(site: &[u8], name: &[u8]) -> Result<Vec<u8>, String> {
     if name.first() == Some(&b'/') {
         return Err(format!("the absolute path {}", shown(name)));
     }
-    let mut parts: Vec<&[u8]> = site.split(|b| *b == b'/').filter(|p| !p.is_empty()).collect();
+    let mut parts: Vec<&[u8]> = site
+        .split(|b| *b == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
     for piece in name.split(|b| *b == b'/') {
         match piece {
             b"." => {}

@@ -1,0 +1,270 @@
+//! pip's `*.dist-info/RECORD` as a record and as an owner (issue 25): the
+//! uninstall of a distribution keeps a namespace package's `__init__.py`
+//! that another distribution lists (pip issue 4689), a Sage record that
+//! lists a distribution claims it, and a RECORD is input like any record.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::util::{Run, Snapshot, bin};
+
+const SITE: &str = "lib/python3.11/site-packages";
+
+/// A prefix with a site directory.
+struct Env {
+    _tmp: tempfile::TempDir,
+    prefix: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let prefix = tmp.path().join("venv");
+        fs::create_dir_all(prefix.join(SITE)).unwrap();
+        fs::create_dir_all(prefix.join("var/lib/sage/installed")).unwrap();
+        Env { _tmp: tmp, prefix }
+    }
+
+    fn site(&self) -> PathBuf {
+        self.prefix.join(SITE)
+    }
+
+    /// Installs distribution `name` as pip does: its files, then its
+    /// RECORD (path, urlsafe base64 SHA-256, size; the RECORD itself and
+    /// the `.pyc` without a hash). Returns the RECORD's path.
+    fn dist(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let info = format!("{name}-1.0.dist-info");
+        let mut rows = String::new();
+        for (rel, data) in files.iter().chain(&[("INSTALLER", "pip\n")]) {
+            let rel = if *rel == "INSTALLER" {
+                format!("{info}/INSTALLER")
+            } else {
+                rel.to_string()
+            };
+            let p = self.site().join(&rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, data).unwrap();
+            let hash = if rel.ends_with(".pyc") {
+                String::new()
+            } else {
+                format!(
+                    "sha256={}",
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(Sha256::digest(data.as_bytes()))
+                )
+            };
+            let size = if hash.is_empty() {
+                String::new()
+            } else {
+                data.len().to_string()
+            };
+            rows.push_str(&format!("{rel},{hash},{size}\n"));
+        }
+        rows.push_str(&format!("{info}/RECORD,,\n"));
+        let record = self.site().join(&info).join("RECORD");
+        fs::write(&record, rows).unwrap();
+        record
+    }
+
+    fn uninstall(&self, record: &Path, extra: &[&str]) -> Run {
+        let mut c = Command::new(bin());
+        c.args(["uninstall", "--manifest"])
+            .arg(record)
+            .args(extra)
+            .arg(&self.prefix);
+        Run::of(c)
+    }
+
+    fn has(&self, rel: &str) -> bool {
+        self.site().join(rel).symlink_metadata().is_ok()
+    }
+}
+
+/// Two `backports.*` distributions with their own `backports/__init__.py`
+/// (different, as the corpus's are) and a shared `__pycache__`.
+fn two_backports(e: &Env) -> (PathBuf, PathBuf) {
+    let a = e.dist(
+        "backports.os",
+        &[
+            ("backports/__init__.py", "# os's namespace\n"),
+            ("backports/__pycache__/__init__.cpython-311.pyc", "pyc"),
+            ("backports/os.py", "os"),
+        ],
+    );
+    let b = e.dist(
+        "backports.tarfile",
+        &[
+            ("backports/__init__.py", "# tarfile's namespace\n"),
+            ("backports/__pycache__/__init__.cpython-311.pyc", "pyc"),
+            ("backports/tarfile/__init__.py", "tarfile"),
+        ],
+    );
+    (a, b)
+}
+
+#[test]
+fn uninstalling_a_distribution_keeps_what_another_distribution_of_its_site_lists() {
+    let e = Env::new();
+    let (a, b) = two_backports(&e);
+    let run = e.uninstall(&a, &[]);
+    run.assert_code(0).assert_stderr_has("2 shared kept");
+    assert!(e.has("backports/__init__.py") && e.has("backports/__pycache__"));
+    assert!(!e.has("backports/os.py"), "its own file goes");
+    assert!(
+        !e.has("backports.os-1.0.dist-info"),
+        "its .dist-info goes, RECORD last"
+    );
+    let run = e.uninstall(&b, &[]);
+    run.assert_code(0).assert_stderr_has("0 shared kept");
+    assert!(
+        !e.has("backports"),
+        "the last owner takes the namespace with it"
+    );
+    assert_eq!(
+        Snapshot::of(&e.site()).paths(),
+        Vec::<String>::new(),
+        "nothing left in the site directory"
+    );
+}
+
+#[test]
+fn verify_and_uninstall_compare_a_record_s_digests() {
+    let e = Env::new();
+    let (a, b) = two_backports(&e);
+    // backports.tarfile was installed last: its files are as recorded.
+    let mut c = Command::new(bin());
+    c.args(["verify", "--manifest"]).arg(&b).arg(&e.prefix);
+    Run::of(c).assert_code(0);
+    fs::write(e.site().join("backports/os.py"), "edited").unwrap();
+    let mut c = Command::new(bin());
+    c.args(["verify", "--manifest"]).arg(&a).arg(&e.prefix);
+    let run = Run::of(c);
+    run.assert_code(1);
+    assert!(
+        run.stdout.contains("modified") && run.stdout.contains("backports/os.py"),
+        "{}",
+        run.stdout
+    );
+    e.uninstall(&a, &[])
+        .assert_code(1)
+        .assert_stderr_has("modified since it was installed");
+    assert!(
+        e.has("backports/os.py") && a.exists(),
+        "the edited file and the record are kept"
+    );
+}
+
+#[test]
+fn a_sage_record_that_lists_a_distribution_claims_it_and_pip_site_owners_keep_the_rest() {
+    let e = Env::new();
+    let (a, _) = two_backports(&e);
+    // Sage's record of a wheel staged with `pip install --root`: every file
+    // of backports.os, its RECORD included.
+    let mut files: Vec<String> = fs::read_to_string(&a)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{SITE}/{}", l.split(',').next().unwrap()))
+        .collect();
+    files.sort();
+    let installed = e.prefix.join("var/lib/sage/installed");
+    let record = installed.join("backports_os-1.0");
+    fs::write(
+        &record,
+        serde_json::json!({"package_name": "backports_os", "package_version": "1.0", "files": files})
+            .to_string(),
+    )
+    .unwrap();
+
+    // pip's uninstall of the distribution (spkg-piprm) with the Sage
+    // records as owners: the Sage package lists every file, so all stay,
+    // the RECORD too ("shared").
+    let run = e.uninstall(&a, &["--manifest-dir", installed.to_str().unwrap()]);
+    run.assert_code(0).assert_stderr_has("record shared");
+    assert!(e.has("backports/os.py") && a.exists());
+
+    // The Sage record's uninstall: the distribution it lists is its own, not
+    // another owner; backports.tarfile's RECORD (--pip-site) keeps the
+    // namespace.
+    let mut c = Command::new(bin());
+    c.args(["uninstall", "--manifest"])
+        .arg(&record)
+        .arg("--manifest-dir")
+        .arg(&installed)
+        .arg("--pip-site")
+        .arg(e.site())
+        .arg(&e.prefix);
+    let run = Run::of(c);
+    run.assert_code(0).assert_stderr_has("2 shared kept");
+    assert!(!e.has("backports/os.py") && !e.has("backports.os-1.0.dist-info"));
+    assert!(
+        e.has("backports/__init__.py"),
+        "backports.tarfile still lists it"
+    );
+    assert!(!record.exists());
+
+    // Without --pip-site the namespace would have gone: the option is what
+    // keeps it (shown on a fresh pair).
+    let e = Env::new();
+    let (a, _) = two_backports(&e);
+    let files: Vec<String> = fs::read_to_string(&a)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{SITE}/{}", l.split(',').next().unwrap()))
+        .collect();
+    let record = e.prefix.join("var/lib/sage/installed/backports_os-1.0");
+    fs::write(&record, serde_json::json!({"files": files}).to_string()).unwrap();
+    let mut c = Command::new(bin());
+    c.args(["uninstall", "--manifest"])
+        .arg(&record)
+        .arg(&e.prefix);
+    Run::of(c).assert_code(0);
+    assert!(!e.has("backports/__init__.py"));
+}
+
+#[test]
+fn a_hostile_or_broken_record_is_refused_whole_and_nothing_is_removed() {
+    for (row, says) in [
+        ("../../../../../../etc/passwd,,", "leaves TARGET"),
+        (
+            "../../../var/lib/sage/installed/six-1.0,,",
+            "directory of records",
+        ),
+        ("../../../.stagemerge/clobbered/x,,", "stagemerge"),
+        ("backports/os.py,sha256=not-base64!,2", "the hash"),
+        ("backports/os.py,,", "row 1"),
+    ] {
+        let e = Env::new();
+        let (a, _) = two_backports(&e);
+        let row = if row == "backports/os.py,," {
+            "\"unterminated,,".to_owned()
+        } else {
+            row.to_owned()
+        };
+        let text = format!("{row}\n{}", fs::read_to_string(&a).unwrap());
+        fs::write(&a, text).unwrap();
+        let before = Snapshot::of(&e.prefix);
+        let installed = e.prefix.join("var/lib/sage/installed");
+        let run = e.uninstall(&a, &["--manifest-dir", installed.to_str().unwrap()]);
+        run.assert_code(2).assert_stderr_has(says);
+        assert!(
+            run.stderr.contains("RECORD"),
+            "the message names the record: {}",
+            run.stderr
+        );
+        assert_eq!(Snapshot::of(&e.prefix), before, "{row}: nothing changed");
+    }
+    // Another distribution's broken RECORD is an owner that cannot be read:
+    // refused too (its files could be the ones removed).
+    let e = Env::new();
+    let (a, b) = two_backports(&e);
+    fs::write(&b, "../../../../../../etc/passwd,,\n").unwrap();
+    let before = Snapshot::of(&e.prefix);
+    e.uninstall(&a, &[])
+        .assert_code(2)
+        .assert_stderr_has("backports.tarfile-1.0.dist-info");
+    assert_eq!(Snapshot::of(&e.prefix), before);
+}

@@ -268,3 +268,72 @@ fn a_hostile_or_broken_record_is_refused_whole_and_nothing_is_removed() {
         .assert_stderr_has("backports.tarfile-1.0.dist-info");
     assert_eq!(Snapshot::of(&e.prefix), before);
 }
+
+#[test]
+fn verify_and_uninstall_of_pip_records_answer_the_same_in_the_sandbox() {
+    let e = Env::new();
+    let (a, _) = two_backports(&e);
+    let files: Vec<String> = fs::read_to_string(&a)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{SITE}/{}", l.split(',').next().unwrap()))
+        .collect();
+    fs::write(
+        e.prefix.join("var/lib/sage/installed/backports_os-1.0"),
+        serde_json::json!({"files": files}).to_string(),
+    )
+    .unwrap();
+    let e2 = Env::new();
+    let (base, copy) = (e.prefix.clone(), e2.prefix.clone());
+    fs::remove_dir_all(&copy).unwrap();
+    crate::util::corpus::sh(Command::new("cp").arg("-a").arg(&base).arg(&copy));
+    let os = format!("{SITE}/backports.os-1.0.dist-info/RECORD");
+    let tarfile = format!("{SITE}/backports.tarfile-1.0.dist-info/RECORD");
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["verify", "--manifest", &tarfile],
+        vec!["verify", "--manifest", &os, "--json"],
+        vec![
+            "uninstall",
+            "--manifest",
+            &os,
+            "--manifest-dir",
+            "var/lib/sage/installed",
+        ],
+        vec![
+            "uninstall",
+            "--manifest",
+            "var/lib/sage/installed/backports_os-1.0",
+            "--manifest-dir",
+            "var/lib/sage/installed",
+            "--pip-site",
+            SITE,
+        ],
+        vec!["uninstall", "--json", "--manifest", &tarfile],
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let run = |dir: &Path, sandbox: bool| {
+            let mut c = Command::new(bin());
+            c.current_dir(dir).arg(step[0]);
+            if sandbox {
+                c.arg("--sandbox");
+            }
+            c.args(&step[1..]).arg(".");
+            Run::of(c)
+        };
+        let (native, sandboxed) = (run(&base, false), run(&copy, true));
+        assert_eq!(
+            (native.code, &native.stdout, &native.stderr),
+            (sandboxed.code, &sandboxed.stdout, &sandboxed.stderr),
+            "step {i} {step:?}: native and sandboxed differ"
+        );
+        assert_eq!(
+            Snapshot::of(&base),
+            Snapshot::of(&copy),
+            "step {i} {step:?}: trees differ"
+        );
+    }
+    assert!(
+        !base.join(SITE).join("backports").exists(),
+        "all uninstalled"
+    );
+}

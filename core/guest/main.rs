@@ -181,11 +181,23 @@ fn on_records(req: &Request, target: &Dir) -> Result<u8, String> {
     let record = books.into_iter().next().map(Book::into_place);
     let shown = req.target.as_path();
     let out = match &req.command {
-        Command::Verify { json } => {
+        Command::Verify { json, pip_record } => {
             let record = record.ok_or("verify: no record in the request")?;
-            command::verify(&WasiFs, target, shown, &record, None, &reader, *json)
+            command::verify(
+                &WasiFs,
+                target,
+                shown,
+                &record,
+                pip_record.as_deref(),
+                &reader,
+                *json,
+            )
         }
-        Command::Uninstall { flags } => {
+        Command::Uninstall {
+            flags,
+            pip_record,
+            pip_sites,
+        } => {
             let record = record.ok_or("uninstall: no record in the request")?;
             let skip = dir.as_ref().and_then(|d| d.own.first().cloned());
             let at = dir.as_ref().map(|d| {
@@ -203,7 +215,10 @@ fn on_records(req: &Request, target: &Dir) -> Result<u8, String> {
                 shown,
                 &record,
                 at,
-                command::PipSites::default(),
+                command::PipSites {
+                    record: pip_record.as_deref(),
+                    sites: pip_sites,
+                },
                 &reader,
                 *flags,
             )

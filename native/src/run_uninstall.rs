@@ -32,11 +32,6 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
         })?;
         sites.push((rel, site.clone()));
     }
-    if a.sandbox && (pip_record.is_some() || !sites.is_empty()) {
-        anyhow::bail!(
-            "uninstall --sandbox does not read pip's RECORD files yet: run it without --sandbox"
-        );
-    }
     let flags = UninstallFlags {
         force: a.force,
         keep_record: a.keep_record,
@@ -45,7 +40,11 @@ pub(crate) fn run(a: &UninstallArgs) -> Result<Exit> {
     };
     if a.sandbox {
         return sandbox::run_records(RecordsCommand {
-            command: Command::Uninstall { flags },
+            command: Command::Uninstall {
+                flags,
+                pip_record: pip_record.clone(),
+                pip_sites: sites.clone(),
+            },
             target: &a.target,
             record: Some(&a.manifest),
             dir: a.manifest_dir.as_deref(),

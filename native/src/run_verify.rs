@@ -18,14 +18,12 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<Exit> {
     let pip_record = records::pip_record(&a.target, &a.manifest)?;
     let own = records::reserved_records(&a.manifest, pip_record.as_deref());
     let reader = Reader::new(&a.target, None, &own)?;
-    if a.sandbox && pip_record.is_some() {
-        anyhow::bail!(
-            "verify --sandbox does not read pip's RECORD files yet: run it without --sandbox"
-        );
-    }
     if a.sandbox {
         return sandbox::run_records(RecordsCommand {
-            command: Command::Verify { json: a.json },
+            command: Command::Verify {
+                json: a.json,
+                pip_record: pip_record.clone(),
+            },
             target: &a.target,
             record: Some(&a.manifest),
             dir: None,

@@ -3,7 +3,7 @@
 //! native front end validated them (there is no second command line).
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -27,6 +27,8 @@ pub enum Command {
     Verify {
         /// Print JSON.
         json: bool,
+        /// The record is pip's RECORD at this TARGET-relative path.
+        pip_record: Option<PathBuf>,
     },
     /// `uninstall` of the record `records.books[0]`, keeping what the
     /// records of `records.dir` list (less the one its `own` names: the
@@ -34,6 +36,11 @@ pub enum Command {
     Uninstall {
         /// How it was asked to run.
         flags: crate::command::UninstallFlags,
+        /// The record is pip's RECORD at this TARGET-relative path.
+        pip_record: Option<PathBuf>,
+        /// Site directories whose distributions are owners: TARGET-relative,
+        /// and as the user named them.
+        pip_sites: Vec<(PathBuf, PathBuf)>,
     },
     /// `owner` of `paths` (relative to TARGET), by the records of
     /// `records.dir`.
@@ -353,6 +360,15 @@ impl Access {
     }
 }
 
+/// The `pip_record` of a command's arguments (`null`: none).
+fn pip_record(args: &Value) -> io::Result<Option<PathBuf>> {
+    match &args["pip_record"] {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(PathBuf::from(s))),
+        _ => Err(bad("pip_record")),
+    }
+}
+
 impl Request {
     /// The request as the bytes the guest's `request` import returns.
     /// Names that are not UTF-8 travel lossily: they only appear in
@@ -361,11 +377,22 @@ impl Request {
         let (command, probe) = match &self.command {
             Command::Plan => ("plan", Value::Null),
             Command::Merge => ("merge", Value::Null),
-            Command::Verify { json } => ("verify", json!({ "json": json })),
-            Command::Uninstall { flags } => (
+            Command::Verify { json, pip_record } => (
+                "verify",
+                json!({ "json": json, "pip_record": pip_record.as_deref().map(Path::to_string_lossy) }),
+            ),
+            Command::Uninstall {
+                flags,
+                pip_record,
+                pip_sites,
+            } => (
                 "uninstall",
                 json!({"force": flags.force, "keep_record": flags.keep_record,
-                       "json": flags.json, "quiet": flags.quiet}),
+                       "json": flags.json, "quiet": flags.quiet,
+                       "pip_record": pip_record.as_deref().map(Path::to_string_lossy),
+                       "pip_sites": pip_sites.iter()
+                           .map(|(rel, shown)| [rel.to_string_lossy(), shown.to_string_lossy()])
+                           .collect::<Vec<_>>()}),
             ),
             Command::Owner { paths, json } => (
                 "owner",
@@ -401,7 +428,10 @@ impl Request {
         let command = match text("command")? {
             "plan" => Command::Plan,
             "merge" => Command::Merge,
-            "verify" => Command::Verify { json: arg("json")? },
+            "verify" => Command::Verify {
+                json: arg("json")?,
+                pip_record: pip_record(&v["probe"])?,
+            },
             "uninstall" => Command::Uninstall {
                 flags: crate::command::UninstallFlags {
                     force: arg("force")?,
@@ -409,6 +439,16 @@ impl Request {
                     json: arg("json")?,
                     quiet: arg("quiet")?,
                 },
+                pip_record: pip_record(&v["probe"])?,
+                pip_sites: v["probe"]["pip_sites"]
+                    .as_array()
+                    .ok_or_else(|| bad("pip_sites"))?
+                    .iter()
+                    .map(|pair| match (pair[0].as_str(), pair[1].as_str()) {
+                        (Some(rel), Some(shown)) => Ok((PathBuf::from(rel), PathBuf::from(shown))),
+                        _ => Err(bad("pip_sites")),
+                    })
+                    .collect::<io::Result<_>>()?,
             },
             "owner" => Command::Owner {
                 json: arg("json")?,
@@ -469,7 +509,10 @@ mod tests {
         for (command, on_conflict, verbosity) in [
             (Command::Plan, OnConflict::Keep, Verbosity::Quiet),
             (
-                Command::Verify { json: true },
+                Command::Verify {
+                    json: true,
+                    pip_record: Some("lib/x.dist-info/RECORD".into()),
+                },
                 OnConflict::Keep,
                 Verbosity::Quiet,
             ),
@@ -481,6 +524,8 @@ mod tests {
                         json: true,
                         quiet: false,
                     },
+                    pip_record: None,
+                    pip_sites: vec![("lib/site".into(), "/t/lib/site".into())],
                 },
                 OnConflict::Keep,
                 Verbosity::Quiet,

@@ -495,6 +495,18 @@ fn make_j16_through_the_real_sage_spkg_installs_alike_in_every_mode_and_uninstal
         if mode == Mode::DropIn {
             uninstall_all(&t);
         }
+        if mode == Mode::Fallback {
+            // The records are in the format upstream's uninstall reads
+            // (sage_bootstrap/uninstall.py, run here without stagemerge):
+            // each odd name is one entry it finds and removes.
+            let mine = r["libfoo"].clone();
+            let run = Run::of(t.sh("sage-spkg-uninstall libfoo \"$SAGE_LOCAL\""));
+            assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+            assert!(!run.stderr.contains("not found"), "{}", run.stderr);
+            for f in &mine {
+                assert!(!t.lexists(f), "upstream's uninstall left {f:?}");
+            }
+        }
         if mode == Mode::Upstream {
             // Upstream's uninstall: pip's uninstall in spkg-piprm removes
             // the shared backports/__init__.py with the first backports

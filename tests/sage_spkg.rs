@@ -295,6 +295,18 @@ fn normalize(p: &Path) -> String {
     parts.join("/")
 }
 
+/// A fresh tree in a temporary directory, holding the heavy lock (make
+/// -j16 and timed kills run alone).
+fn fresh(
+    mode: Mode,
+    sudo: bool,
+) -> Option<(std::sync::MutexGuard<'static, ()>, tempfile::TempDir, Tree)> {
+    let heavy = heavy();
+    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
+    let t = Tree::new(&tmp.path().join("tree"), mode, sudo)?;
+    Some((heavy, tmp, t))
+}
+
 /// What must hold after `make -j16` installed every package: a record per
 /// package listing only what is in the prefix, no pending record, no
 /// staging directory, the prefix's lib64 -> lib kept (stagemerge and its
@@ -540,9 +552,7 @@ fn make_j16_through_the_real_sage_spkg_installs_alike_in_every_mode_and_uninstal
 
 #[test]
 fn pip_installed_wheels_keep_shared_files_when_uninstalled_in_any_order() {
-    let _heavy = heavy();
-    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
-    let Some(t) = Tree::new(&tmp.path().join("tree"), Mode::DropIn, false) else {
+    let Some((_heavy, _tmp, t)) = fresh(Mode::DropIn, false) else {
         return;
     };
     let run = t.make();
@@ -622,6 +632,21 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The prefix's own libtool archive and `lib64 -> lib` are still there.
+fn prefix_kept(t: &Tree) {
+    assert!(
+        t.lexists("lib/keep.la"),
+        "{:?}: the prefix's lib/keep.la was removed",
+        t.mode
+    );
+    let lib64 = t.local.join("lib64").symlink_metadata().unwrap();
+    assert!(
+        lib64.is_symlink(),
+        "{:?}: the prefix's lib64 -> lib was replaced",
+        t.mode
+    );
+}
+
 #[test]
 fn the_staging_location_missing_empty_or_the_prefix_itself_is_handled_as_upstream_or_refused() {
     let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
@@ -653,17 +678,7 @@ fn the_staging_location_missing_empty_or_the_prefix_itself_is_handled_as_upstrea
         .unwrap();
         let run = Run::of(t.sh("MSYSTEM=MINGW64 sage-spkg libfoo-1.0 \"$SAGE_LOCAL\""));
         assert_eq!(run.code, 0, "{mode:?}: {}{}", run.stdout, run.stderr);
-        assert!(
-            t.lexists("lib/keep.la"),
-            "{mode:?}: the prefix's libtool archive was removed"
-        );
-        assert!(
-            t.local
-                .join("lib64")
-                .symlink_metadata()
-                .unwrap()
-                .is_symlink()
-        );
+        prefix_kept(&t);
         assert!(t.lexists("include/foo.h"), "{mode:?}: installed in place");
 
         // A staging root of / makes the "staged" prefix the live one: the
@@ -680,17 +695,7 @@ fn the_staging_location_missing_empty_or_the_prefix_itself_is_handled_as_upstrea
                 "{}",
                 run.stderr
             );
-            assert!(
-                t.lexists("lib/keep.la"),
-                "{mode:?}: the prefix's lib/keep.la is kept"
-            );
-            assert!(
-                t.local
-                    .join("lib64")
-                    .symlink_metadata()
-                    .unwrap()
-                    .is_symlink()
-            );
+            prefix_kept(&t);
             // The reinstall uninstalled the MinGW install's record first.
             assert!(t.record("libfoo").is_none());
         }
@@ -727,9 +732,7 @@ fn wrapped_stagemerge(dir: &Path, delay: Option<f64>) -> PathBuf {
 
 #[test]
 fn an_unload_killed_at_spread_instants_is_finished_by_sage_p_with_the_record_a_whole_run_writes() {
-    let _heavy = heavy();
-    let tmp = tempfile::tempdir_in(fast_tmp()).unwrap();
-    let Some(t) = Tree::new(&tmp.path().join("tree"), Mode::DropIn, true) else {
+    let Some((_heavy, tmp, t)) = fresh(Mode::DropIn, true) else {
         return;
     };
     // The package with the most files of the set, installed once whole for

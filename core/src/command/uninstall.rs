@@ -86,9 +86,23 @@ pub fn uninstall<F: Fs>(
     for (site, site_shown) in &sites {
         pip::add_owners(fs, target, site, site_shown, &mine, reader, &mut others)?;
     }
-    // A RECORD lists itself; like any record it goes last, below.
+    // A RECORD lists itself; like any record it goes last, below. Its
+    // digests are what pip wrote, but pip lets the last distribution that
+    // writes a shared path win (a namespace package's `__init__.py` has as
+    // many versions as distributions, and the one visible may be that of a
+    // distribution uninstalled since): a digest that differs is no sign of
+    // an edit, so a RECORD's files are removed by presence, as pip removes
+    // them, once no other package lists them. `verify` still compares them.
     let files: Vec<_> = match pip.record {
-        Some(own) => files.into_iter().filter(|f| f.path != own).collect(),
+        Some(own) => files
+            .into_iter()
+            .filter(|f| f.path != own)
+            .map(|f| crate::Installed {
+                kind: None,
+                detail: None,
+                ..f
+            })
+            .collect(),
         None => files,
     };
     let report = crate::uninstall(fs, target, &files, &others, flags.force, &reader.reserved);

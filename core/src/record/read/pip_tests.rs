@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use super::site_of;
 use crate::fs::Kind;
 use crate::record::Content;
+use crate::record::read::tests::cases;
 use crate::record::read::{Format, Invalid, Parsed, Reserved, Rules, What, parse_pip};
 
 fn name(b: Vec<u8>) -> Option<OsString> {
@@ -119,14 +120,6 @@ fn the_site_of_a_record_is_the_directory_of_its_dist_info() {
     assert_eq!(site("lib/six-1.17.0.egg-info/RECORD"), None);
     assert_eq!(site("lib/six-1.17.0.dist-info/RECORD.bak"), None);
     assert_eq!(site("RECORD"), None);
-}
-
-fn cases() -> u32 {
-    if std::env::var_os("STAGEMERGE_SOAK").is_some_and(|v| v != "0") {
-        100_000
-    } else {
-        4_000
-    }
 }
 
 proptest! {

@@ -265,7 +265,9 @@ fn check_accepted(p: &Parsed) {
     }
 }
 
-fn cases() -> u32 {
+/// Property cases: 4,000, or 100,000 in the soak mode (also for pip's
+/// RECORD reader).
+pub(super) fn cases() -> u32 {
     if std::env::var_os("STAGEMERGE_SOAK").is_some_and(|v| v != "0") {
         100_000
     } else {

@@ -324,3 +324,24 @@ fn verify_and_uninstall_of_pip_records_answer_the_same_in_the_sandbox() {
         "all uninstalled"
     );
 }
+
+#[test]
+fn a_distribution_outside_target_is_refused() {
+    let e = Env::new();
+    let (a, _) = two_backports(&e);
+    let other = e.prefix.join("lib/other");
+    fs::create_dir_all(&other).unwrap();
+    let before = Snapshot::of(&e.prefix);
+    // TARGET is a directory beside the site: the RECORD's paths are not
+    // relative to anything inside it.
+    let mut c = Command::new(bin());
+    c.args(["uninstall", "--manifest"]).arg(&a).arg(&other);
+    let run = Run::of(c);
+    run.assert_code(2)
+        .assert_stderr_has("the RECORD of a distribution outside TARGET");
+    assert_eq!(
+        Snapshot::of(&e.prefix),
+        before,
+        "nothing removed, the RECORD kept"
+    );
+}

@@ -65,9 +65,24 @@ pub(crate) fn below_target(target: &Path, path: &Path) -> Result<Option<PathBuf>
 
 /// The TARGET-relative path of `manifest` when it is pip's RECORD of a
 /// distribution inside TARGET (read as one, and not reserved: it lists
-/// itself), else `None`.
+/// itself), else `None`. A distribution's RECORD outside TARGET is an
+/// error: its paths are relative to a site directory TARGET does not hold
+/// (pip, too, refuses to uninstall outside the environment).
 pub(crate) fn pip_record(target: &Path, manifest: &Path) -> Result<Option<PathBuf>> {
-    Ok(below_target(target, manifest)?.filter(|rel| pip_site_of(rel).is_some()))
+    let rel = below_target(target, manifest)?;
+    if let Some(rel) = rel.filter(|rel| pip_site_of(rel).is_some()) {
+        return Ok(Some(rel));
+    }
+    let looks_pip = pip_site_of(manifest).is_some()
+        || resolved(manifest).is_some_and(|p| pip_site_of(&p).is_some());
+    if looks_pip {
+        anyhow::bail!(
+            "record {}: the RECORD of a distribution outside TARGET {}; nothing was done",
+            manifest.display(),
+            target.display()
+        );
+    }
+    Ok(None)
 }
 
 /// The records of stagemerge among `manifest` (all but a pip RECORD, which

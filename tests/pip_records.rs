@@ -345,3 +345,83 @@ fn a_distribution_outside_target_is_refused() {
         "nothing removed, the RECORD kept"
     );
 }
+
+#[test]
+fn kills_spread_over_a_distribution_s_uninstall_then_rerun_end_as_an_uninterrupted_one() {
+    let _heavy = crate::util::heavy();
+    // backports.os with 400 modules beside the shared namespace, so that
+    // the kills land among its removals.
+    let big: Vec<(String, String)> = (0..400)
+        .map(|i| (format!("backports/os_{i:03}/m.py"), format!("m{i}")))
+        .chain([("backports/__init__.py".to_owned(), "# os\n".to_owned())])
+        .collect();
+    let setup = || {
+        let e = Env::new();
+        let files: Vec<(&str, &str)> = big.iter().map(|(p, d)| (p.as_str(), d.as_str())).collect();
+        let a = e.dist("backports.os", &files);
+        e.dist(
+            "backports.tarfile",
+            &[("backports/__init__.py", "# tarfile\n")],
+        );
+        (e, a)
+    };
+    let (reference, a) = setup();
+    let t = std::time::Instant::now();
+    reference.uninstall(&a, &[]).assert_code(0);
+    let took = t.elapsed();
+    let want = Snapshot::of(&reference.prefix).paths();
+    let trials = crate::util::kill_trials(40);
+    let (mut midway, mut reruns, mut empty_left) = (0, 0, 0);
+    for k in 0..trials {
+        let (e, a) = setup();
+        let before = Snapshot::of(&e.prefix).paths();
+        let mut c = Command::new(bin());
+        c.args(["uninstall", "--manifest"])
+            .arg(&a)
+            .arg(&e.prefix)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let at = took.mul_f64(k as f64 / trials as f64);
+        std::thread::sleep(at);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let after = Snapshot::of(&e.prefix).paths();
+        if after != before && after != want {
+            midway += 1;
+        }
+        if a.exists() {
+            reruns += 1;
+            let again = e.uninstall(&a, &[]);
+            assert_eq!(
+                again.code, 0,
+                "kill {k} ({at:?}): the rerun\n{}",
+                again.stderr
+            );
+        }
+        let mut got = Snapshot::of(&e.prefix).paths();
+        // Killed between the RECORD's removal and its directory's: the
+        // directory is left, empty (nothing is listed there any more).
+        let info = format!("{SITE}/backports.os-1.0.dist-info");
+        if got.contains(&info) && !want.contains(&info) {
+            assert!(fs::read_dir(e.prefix.join(&info)).unwrap().next().is_none());
+            empty_left += 1;
+            got.retain(|p| p != &info);
+        }
+        assert_eq!(got, want, "kill {k} of {trials} ({at:?} in)");
+        assert_eq!(
+            fs::read_to_string(e.site().join("backports/__init__.py")).unwrap(),
+            "# tarfile\n",
+            "kill {k}: the namespace backports.tarfile lists is kept"
+        );
+    }
+    eprintln!(
+        "{trials} kills over a distribution's uninstall of {took:?}: {midway} mid-way, \
+         {reruns} rerun, {empty_left} left an empty .dist-info; every one ends as the \
+         uninterrupted run"
+    );
+    assert!(
+        midway > 0,
+        "no kill struck mid-way: the test proved nothing"
+    );
+}

@@ -95,6 +95,12 @@ proptest! {
 
     #[test]
     fn text_and_sage_records_read_back_every_name_they_hold(list in proptest::collection::vec(owned(), 1..8)) {
+        // One entry a path, as a merge records them (regression: with a
+        // path listed twice, its first entry skipped for starting with `{`
+        // and its second written once a line was, the expected list left
+        // out both; seen once in a CI run under WASI).
+        let mut seen = std::collections::HashSet::new();
+        let list: Vec<Owned> = list.into_iter().filter(|o| seen.insert(o.path.clone())).collect();
         let (bytes, skipped) = text(&list);
         let held: Vec<&PathBuf> = list
             .iter()

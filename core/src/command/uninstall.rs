@@ -150,10 +150,7 @@ fn prune_dist_info<F: Fs>(fs: &F, target: &F::Dir, record: &Path) -> io::Result<
     let (Some(name), Some(site)) = (dist_info.file_name(), dist_info.parent()) else {
         return Ok(());
     };
-    let mut dir = fs.reopen_dir(target)?;
-    for c in site.components() {
-        dir = fs.open_dir(&dir, c.as_os_str())?;
-    }
+    let dir = pip::open_site(fs, target, site)?;
     match fs.remove_dir(&dir, name) {
         Err(e)
             if matches!(

@@ -28,6 +28,16 @@ pub fn claimed(entries: &[crate::Installed]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The TARGET-relative directory `site`, opened component by component
+/// (no symlink followed, as every directory a command opens).
+pub fn open_site<F: Fs>(fs: &F, target: &F::Dir, site: &Path) -> io::Result<F::Dir> {
+    let mut dir = fs.reopen_dir(target)?;
+    for c in site.components() {
+        dir = fs.open_dir(&dir, c.as_os_str())?;
+    }
+    Ok(dir)
+}
+
 /// Adds to `owners` every distribution of the TARGET-relative directory
 /// `site` (shown as `shown`) but those whose RECORD (TARGET-relative) is
 /// in `skip`. A `.dist-info` without a RECORD lists nothing (pip cannot
@@ -45,12 +55,7 @@ pub fn add_owners<F: Fs>(
     owners: &mut Owners,
 ) -> Result<(), FileError> {
     let io = |op, path: &Path, e| FileError::io(op, "site directory", path.to_owned(), e);
-    let mut dir = fs.reopen_dir(target).map_err(|e| io("open", shown, e))?;
-    for c in site.components() {
-        dir = fs
-            .open_dir(&dir, c.as_os_str())
-            .map_err(|e| io("open", shown, e))?;
-    }
+    let dir = open_site(fs, target, site).map_err(|e| io("open", shown, e))?;
     let listing = fs
         .reopen_dir(&dir)
         .and_then(|d| fs.read_dir(&d))

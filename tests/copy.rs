@@ -6,7 +6,9 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Fixture, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode, temporaries};
+use crate::util::{
+    Fixture, KillSpread, Node, Prim, Run, Snapshot, ino, mode, node_at, set_mode, temporaries,
+};
 
 /// The two ways a copy makes its temporary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,7 +219,7 @@ fn killed_copy_rerun_gives_the_uninterrupted_result() {
             full = full.min(t0.elapsed());
         }
         let want = Snapshot::of(&f.target);
-        let mut killed_mid_way = 0;
+        let mut spread = KillSpread::new(full, trials);
         for trial in 0..trials {
             fs::remove_dir_all(&f.target).unwrap();
             fs::create_dir(&f.target).unwrap();
@@ -231,14 +233,7 @@ fn killed_copy_rerun_gives_the_uninterrupted_result() {
                 .arg(&f.target)
                 .stderr(Stdio::null());
             let mut child = c.spawn().unwrap();
-            // Spread the kills over the whole run, start-up included.
-            let at = full.mul_f64((trial as f64 + 0.5) / trials as f64 * 1.2);
-            std::thread::sleep(at);
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            if status.code().is_none() {
-                killed_mid_way += 1;
-            }
+            let (at, _) = spread.strike(trial, &mut child);
             copy(&f, temps, &[]).assert_code(0);
             assert_eq!(
                 Snapshot::of(&f.target),
@@ -253,11 +248,10 @@ fn killed_copy_rerun_gives_the_uninterrupted_result() {
             assert_eq!(Snapshot::of(&f.stage), stage, "STAGE intact");
         }
         eprintln!(
-            "{temps:?}: {killed_mid_way} of {trials} runs killed before they finished (full run {full:?})"
+            "{temps:?}: {} of {trials} runs killed before they finished (full run {:?})",
+            spread.mid_way,
+            spread.full()
         );
-        assert!(
-            killed_mid_way > trials / 3,
-            "the kills must land inside runs"
-        );
+        spread.assert_inside_runs(&format!("{temps:?}"));
     }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::util::corpus::{corpus, farm, mixed_reinstall, sh};
 use crate::util::{
-    Fixture, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, kill_trials, temporaries,
+    Fixture, KillSpread, Prim, Run, Snapshot, assert_nothing_lost, command, fast_tmp, kill_trials,
+    temporaries,
 };
 
 /// SPEC: killed at any instant (SIGKILL), the same command run again gives
@@ -51,7 +52,7 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
         let full = started.elapsed();
         let want = Snapshot::of(&t);
         let n = kill_trials(100);
-        let mut mid_way = 0;
+        let mut spread = KillSpread::new(full, n);
         for trial in 0..n {
             let (s, t) = fresh("trial");
             let mut child = merge(&s, &t)
@@ -59,11 +60,7 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(full.mul_f64((trial as f64 + 0.5) / n as f64 * 1.2));
-            let _ = child.kill();
-            if child.wait().unwrap().code().is_none() {
-                mid_way += 1;
-            }
+            spread.strike(trial, &mut child);
             Run::of(merge(&s, &t)).assert_code(0);
             assert_eq!(
                 Snapshot::of(&t),
@@ -83,9 +80,11 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
             }
         }
         eprintln!(
-            "{mode}: {n} trials on {files} entries, {mid_way} killed mid-way (full run {full:?}), 0 differences"
+            "{mode}: {n} trials on {files} entries, {} killed mid-way (full run {:?}), 0 differences",
+            spread.mid_way,
+            spread.full()
         );
-        assert!(mid_way > n / 3, "{mode}: the kills must land inside runs");
+        spread.assert_inside_runs(mode);
     }
 }
 

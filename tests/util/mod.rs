@@ -493,6 +493,79 @@ pub fn kill_trials(default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Kill instants spread over a run (start-up included, and a little past
+/// its end), with the run's length learnt as the trials go: a trial that
+/// ends before its kill lowers the estimate. A first measurement slowed by
+/// a moment's load (other tests run beside the crash tests) would otherwise
+/// push every later kill past the end of its run, and the test would prove
+/// nothing (the flake of CI run 31: `copy::killed_copy_rerun_...`).
+pub struct KillSpread {
+    full: std::time::Duration,
+    trials: usize,
+    /// How many trials were killed before they finished.
+    pub mid_way: usize,
+}
+
+impl KillSpread {
+    /// Spreads `trials` kills over 1.2 times `full`, an uninterrupted run.
+    pub fn new(full: std::time::Duration, trials: usize) -> KillSpread {
+        KillSpread {
+            full,
+            trials,
+            mid_way: 0,
+        }
+    }
+
+    /// The current estimate of an uninterrupted run.
+    pub fn full(&self) -> std::time::Duration {
+        self.full
+    }
+
+    /// Waits while `child` (just spawned) runs until trial `trial`'s
+    /// instant, then kills it and reaps it. Returns the instant aimed at and
+    /// whether the kill landed before the child finished.
+    pub fn strike(
+        &mut self,
+        trial: usize,
+        child: &mut std::process::Child,
+    ) -> (std::time::Duration, bool) {
+        let start = std::time::Instant::now();
+        let at = self
+            .full
+            .mul_f64((trial as f64 + 0.5) / self.trials as f64 * 1.2);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                // Ended on its own before `at`: runs are this short now.
+                self.full = self.full.min(start.elapsed());
+                return (at, false);
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= at {
+                break;
+            }
+            std::thread::sleep((at - elapsed).min(std::time::Duration::from_micros(500)));
+        }
+        let _ = child.kill();
+        let killed = child.wait().unwrap().code().is_none();
+        if killed {
+            self.mid_way += 1;
+        }
+        (at, killed)
+    }
+
+    /// Fails unless more than a third of the kills landed inside runs.
+    #[track_caller]
+    pub fn assert_inside_runs(&self, what: &str) {
+        assert!(
+            self.mid_way > self.trials / 3,
+            "{what}: the kills must land inside runs ({} of {} did; run estimated at {:?})",
+            self.mid_way,
+            self.trials,
+            self.full
+        );
+    }
+}
+
 /// Waits until `path` exists while `child` runs; returns how long that took,
 /// or None when the child ended first (or after a minute). Crash tests use
 /// it to strike after a merge has written its journal.

@@ -73,8 +73,14 @@ cargo build --locked -p stagemerge-wasm-host --bin stagemerge-wasm-run
 CARGO_TARGET_WASM32_WASIP1_RUNNER="$PWD/target/debug/stagemerge-wasm-run" \
     cargo test --locked -p stagemerge-core --target wasm32-wasip1 "$@" 2>&1 | tee -a "$log" || status=$?
 # The wheel, built from source and installed into a fresh venv (pip's and
-# Sage's install lines).
-bash tests/wheel.sh 2>&1 | tee -a "$log" || status=$?
+# Sage's install lines). The packaging mode (STAGEMERGE_PACKAGING=1, not run
+# by CI: five release builds, about 45 minutes) builds every wheel instead,
+# aarch64, musl and Windows included, and runs each on its platform.
+if [ "${STAGEMERGE_PACKAGING:-0}" != 0 ]; then
+    bash tests/wheels-all.sh 2>&1 | tee -a "$log" || status=$?
+else
+    bash tests/wheel.sh 2>&1 | tee -a "$log" || status=$?
+fi
 # The Windows build under Wine: the windows:: scenarios and the core's unit
 # tests (installs wine as root when missing; README "Platforms").
 bash tests/wine.sh "$@" 2>&1 | tee -a "$log" || status=$?

@@ -30,24 +30,8 @@ started=$(date +%s)
 cargo build --locked -p stagemerge --bins --target "$target"
 exe="$PWD/target/$target/debug/stagemerge.exe"
 
-# A prefix of our own: first use creates it (about 10 s). Wine 8 lacks
-# bcryptprimitives.dll, which Rust programs import: install the stand-in
-# (tests/wine/bcryptprimitives.c).
-export WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    # No Mono or Gecko: nothing here needs .NET or HTML, and their installers
-    # would ask.
-    WINEDLLOVERRIDES="mscoree,mshtml=" wineboot --init >/dev/null 2>&1 || true
-    wineserver -w
-fi
-sys32="$WINEPREFIX/drive_c/windows/system32"
-x86_64-w64-mingw32-gcc -O2 -shared -o "$sys32/bcryptprimitives.dll" \
-    tests/wine/bcryptprimitives.c -ladvapi32
-# One wineserver, and Wine's own services (services.exe, winedevice.exe,
-# ...), for the whole run, started here with their output detached: started
-# on demand by a test's program they inherit its stdout and stderr, and the
-# test then waits for output to end until they exit.
-wineserver -p </dev/null >/dev/null 2>&1
+# A prefix of our own, Wine's stand-in DLL, one wineserver.
+. tests/wine/prefix.sh
 wine "$exe" --version </dev/null >/dev/null 2>&1
 wine "$exe" --version
 

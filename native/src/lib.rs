@@ -1,8 +1,8 @@
 //! `stagemerge`: the command-line front end and native platform shim, as a
 //! library behind two binaries: `stagemerge` ([`main`]) and, with the
-//! `sandbox` feature, its Wasmtime helper `stagemerge-sandbox`
-//! ([`sandbox::serve::main`]), kept apart so that the front end's start-up
-//! loads no Wasmtime.
+//! `sandbox` feature, its Wasmtime helper `stagemerge-sandbox` (which takes
+//! what it needs from [`helper`] and alone links Wasmtime), kept apart so
+//! that the front end's start-up loads no Wasmtime.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -11,6 +11,7 @@ mod config;
 mod escalate;
 mod exit;
 mod generate;
+pub mod helper;
 mod lifecycle;
 mod lock;
 mod output;
@@ -21,7 +22,7 @@ mod run_owner;
 mod run_plan;
 mod run_uninstall;
 mod run_verify;
-pub mod sandbox;
+mod sandbox;
 mod shim;
 
 use std::process::ExitCode;

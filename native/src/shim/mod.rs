@@ -15,7 +15,8 @@ mod family;
 
 mod temps;
 
+pub use family::NativeFs;
 pub(crate) use family::{
-    NativeFs, TargetLock, denied_writing, lock_dir, name_from_bytes, open_root, raise_open_files,
+    TargetLock, denied_writing, lock_dir, name_from_bytes, open_root, raise_open_files,
     sync_filesystem, system_description,
 };

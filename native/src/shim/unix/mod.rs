@@ -35,7 +35,7 @@ use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 
 /// The native platform: cap-std handles, rustix calls.
 #[derive(Clone, Debug)]
-pub(crate) struct NativeFs {
+pub struct NativeFs {
     euid: u32,
     /// `--sync` in copy mode: each copy's data is made durable before the
     /// copy gets its name, so a power cut never leaves a named empty file.

@@ -23,7 +23,7 @@ use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 
 /// The native platform on Windows.
 #[derive(Clone, Debug)]
-pub(crate) struct NativeFs;
+pub struct NativeFs;
 
 impl NativeFs {
     pub(crate) fn new() -> Self {

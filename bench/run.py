@@ -26,7 +26,8 @@ Workloads (each on a fresh copy made in hyperfine's untimed prepare step):
   records     the overlay and reinstall merges without a record, with a
               text manifest, with a JSON manifest (digests), and with
               --sync against the floor plus a syncfs of STAGE before and of
-              TARGET after (the cost of the journal and of durability)
+              TARGET after (the cost of the journal and of durability), and
+              cp -Rp of the same stage (a JSON merge must not be slower)
   synth100k   100,000 small files in 1,000 directories, overlay
   flat20k     20,000 files in one directory, overlay (and its plan, natively
               and in the sandbox, whose listing must stay linear)
@@ -200,7 +201,8 @@ def run_fs(fs, runs, quick, corpus, synthetic_only=False, only=(), baseline=None
                   ("stagemerge --manifest (json)", f"{sm} merge -q --manifest '{M}' --manifest-format json '{S}' '{T}'"),
                   ("stagemerge --sync", f"{sm} merge -q --sync '{S}' '{T}'"),
                   ("floor + syncfs of both", f"{floor} {floor_shape}--syncfs-both '{S}' '{T}'"),
-                  ("floor + what SPEC requires + syncfs of both", f"{floor} {floor_shape}--spec --syncfs-both '{S}' '{T}'")])
+                  ("floor + what SPEC requires + syncfs of both", f"{floor} {floor_shape}--spec --syncfs-both '{S}' '{T}'"),
+                  copiers[0]] + before)
         if not only or "corpus overlay" in only:
             memory["corpus overlay"] = peak_kib(f"{sm} merge -q '{S}' '{T}'", f"{reset} && {farm} && cp -a '{p('skeleton')}' '{T}'")
     if not quick:

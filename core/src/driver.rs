@@ -24,6 +24,7 @@ use crate::fs::{Fs, Stamp};
 use crate::merge::{merge_since, wait_past};
 use crate::options::Options;
 use crate::ownership::{Ownership, Version, store};
+use crate::record::digests::Digests;
 use crate::record::file::{self, Book, FileError, Reader, Recording};
 use crate::record::{Record, scan};
 use crate::report::Report;
@@ -142,7 +143,11 @@ where
                     e,
                 ))
             })?;
-            recording.staged(scan(fs, level, &own).map_err(merge_error)?);
+            let mut scanned = scan(fs, level, own).map_err(merge_error)?;
+            if let Some(d) = scanned.digests.take() {
+                hash_all(fs, &d, &mut scanned.owned).map_err(merge_error)?;
+            }
+            recording.staged(scanned);
         }
         if options.ownership.is_none() {
             options.earlier = recording.earlier().map(Arc::new);
@@ -212,6 +217,35 @@ where
         }
         Ok(notes)
     }
+}
+
+/// Hashes the staged files of `d` on every core (worker threads and this
+/// one; this one alone where no thread can be started, as under WASI) and
+/// gives each file of `owned` its size, mode and digest, before the journal
+/// is written and anything moves: the journal then holds the package's
+/// digests, which a rerun after a kill needs for the files the killed run
+/// moved. A file that cannot be read stops the merge before anything moves.
+fn hash_all<F>(fs: &F, d: &Digests<F::Dir>, owned: &mut [crate::Owned]) -> Result<(), Error>
+where
+    F: Fs + Sync,
+    F::Dir: Send + Sync,
+{
+    std::thread::scope(|s| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // This thread is one of the hashers.
+        for i in 1..cores.min(d.len()) {
+            let spawned = std::thread::Builder::new()
+                .name(format!("digest-{i}"))
+                .spawn_scoped(s, || d.work(fs));
+            if let Err(e) = spawned {
+                log::debug!("no thread for digests ({e}): hashing on this one");
+                break;
+            }
+        }
+        d.work(fs);
+    });
+    d.fill(fs, owned)
+        .map_err(|(path, e)| Error::new(crate::Op::Read, crate::Side::Stage, path, e))
 }
 
 /// After the record is written: removes from the clobber store the

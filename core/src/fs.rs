@@ -275,6 +275,14 @@ pub trait Fs {
     /// someone else while the merge ran.
     fn clock(&self, dir: &Self::Dir) -> Stamp;
 
+    /// How many more directory handles a merge may hold open at once for
+    /// later use (the scan of STAGE keeps one per staged directory, so
+    /// the merge need not open it again), within the process's limit on
+    /// open files. Beyond it the scan closes each directory once listed.
+    fn spare_handles(&self) -> usize {
+        256
+    }
+
     /// Locks the directory `dir` exclusively, waiting for another holder,
     /// until this handle is closed (a killed holder's lock goes with it).
     /// `Unsupported` where the platform has no such lock (WASI, Windows):

@@ -7,6 +7,8 @@
 pub(crate) enum Handle<'a, D> {
     Borrowed(&'a D),
     Owned(D),
+    /// A handle the scan of STAGE kept, shared with the digests' workers.
+    Shared(std::sync::Arc<D>),
 }
 
 impl<D> Handle<'_, D> {
@@ -14,6 +16,7 @@ impl<D> Handle<'_, D> {
         match self {
             Handle::Borrowed(d) => d,
             Handle::Owned(d) => d,
+            Handle::Shared(d) => d,
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn merge_listed<F: Fs>(
     stage: &F::Dir,
     target: &F::Dir,
     opts: &Options,
-    listings: Listings,
+    listings: Listings<F::Dir>,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
     let start = fs.clock(target);
@@ -55,7 +55,7 @@ pub fn merge_since<F: Fs>(
     stage: &F::Dir,
     target: &F::Dir,
     opts: &Options,
-    listings: Listings,
+    listings: Listings<F::Dir>,
     start: Stamp,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {

@@ -51,7 +51,9 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     };
     let records = crate::records::for_merge(cfg)?;
     let shown = (cfg.stage.as_path(), cfg.target.as_path());
+    let phase = std::time::Instant::now();
     let mut driver = Driver::prepare(&fs, (&stage, &target), shown, cfg.options.clone(), records)?;
+    log::debug!("records read and STAGE scanned in {:?}", phase.elapsed());
     let mut synced = Duration::ZERO;
     if cfg.sync {
         // What make install wrote may still be only in the page cache: make
@@ -59,12 +61,18 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         // leaves named empty files where the staged ones were.
         sync_timed(&stage, &cfg.stage, &mut synced)?;
     }
+    let phase = std::time::Instant::now();
     driver.journal()?;
+    log::debug!("journaled in {:?}", phase.elapsed());
+    let phase = std::time::Instant::now();
     let report = walk(cfg, &mut driver)?;
+    log::debug!("merged in {:?}", phase.elapsed());
     if cfg.sync {
         sync_timed(&target, &cfg.target, &mut synced)?;
     }
+    let phase = std::time::Instant::now();
     let notes = driver.finish(&report)?;
+    log::debug!("records written in {:?}", phase.elapsed());
     print_outcome(cfg, &report, notes, started, synced);
     Ok(if report.is_clean() {
         Exit::Ok

@@ -4,84 +4,140 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Op, Side};
 use crate::fs::{Entry, Fs, Kind};
-use crate::handle::Handle;
 
+use super::digests::{Digests, Pending};
 use super::{Owned, Record, State, describe, recorded};
 
-/// What [`scan`] found: the record's entries, and every directory's
-/// listing, which the merge then uses instead of listing STAGE again.
-#[derive(Debug, Default)]
-pub struct Scan {
-    /// Every regular file and symlink, sorted by path bytes.
+/// What [`scan`] found: the record's entries, the files left to hash, and
+/// what the merge reuses.
+#[derive(Debug)]
+pub struct Scan<D> {
+    /// Every regular file and symlink, sorted by path bytes. With
+    /// [`Record::Full`] a regular file has no detail until [`Self::digests`]
+    /// gives it one, unless the scan hashed it itself.
     pub owned: Vec<Owned>,
-    /// The listing of each staged directory below the root, by its path.
-    pub listings: Listings,
+    /// With [`Record::Full`], the regular files to hash (on every core)
+    /// before the journal is written.
+    pub digests: Option<Digests<D>>,
+    /// Each staged directory's listing and handle.
+    pub listings: Listings<D>,
 }
 
-/// Listings of staged directories taken before the merge (STAGE is the
-/// merge's own: nothing else changes it meanwhile). Each is handed out once.
-#[derive(Debug, Default)]
-pub struct Listings(HashMap<PathBuf, Vec<Entry>>);
+/// What a scan of STAGE hands the merge that follows it (STAGE is the
+/// merge's own: nothing else changes it meanwhile): each staged
+/// directory's listing, and its open handle where the scan kept it, so the
+/// merge neither lists nor opens a staged directory a second time.
+#[derive(Debug)]
+pub struct Listings<D> {
+    dirs: HashMap<PathBuf, Listed<D>>,
+}
 
-impl Listings {
-    /// The listing of the staged directory at `path`, if it was taken.
-    pub(crate) fn take(&mut self, path: &Path) -> Option<Vec<Entry>> {
+/// One staged directory as the scan listed it.
+#[derive(Debug)]
+pub(crate) struct Listed<D> {
+    /// Its entries.
+    pub(crate) entries: Vec<Entry>,
+    /// The handle the scan listed it through, if kept.
+    pub(crate) handle: Option<Arc<D>>,
+}
+
+impl<D> Default for Listings<D> {
+    fn default() -> Self {
+        Listings {
+            dirs: HashMap::new(),
+        }
+    }
+}
+
+impl<D> Listings<D> {
+    /// The listing (and handle) of the staged directory at `path`, if the
+    /// scan took it. Each is handed out once.
+    pub(crate) fn take(&mut self, path: &Path) -> Option<Listed<D>> {
         // Hashing a path walks its components: skip it when there is nothing
         // to find (a merge without a record).
-        if self.0.is_empty() {
+        if self.dirs.is_empty() {
             return None;
         }
-        self.0.remove(path)
+        self.dirs.remove(path)
     }
 }
 
 /// Every regular file and symlink below `stage`, as `find -type f -o -type l`
 /// lists them, sorted by path bytes, and the listing of each directory.
 ///
-/// With [`Record::Paths`] an entry has its path and kind (one listing per
-/// directory, no `lstat` unless the listing has no type); with
-/// [`Record::Full`] also size, mode and the file's SHA-256 or the link's
-/// text. With [`Record::Off`] nothing is listed. Changes nothing.
-pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Scan, Error> {
+/// An entry has its path and kind (one listing per directory, no `lstat`
+/// unless the listing has no type); with [`Record::Full`] a symlink also
+/// its text, and the regular files are left in [`Scan::digests`], to be
+/// hashed on every core (in a directory whose handle the scan cannot keep,
+/// [`Fs::spare_handles`] being used up, it hashes them itself). With
+/// [`Record::Off`] nothing is listed. Changes nothing.
+pub fn scan<F: Fs>(fs: &F, level: Record, stage: F::Dir) -> Result<Scan<F::Dir>, Error> {
     let mut out = Vec::new();
-    let mut listings = HashMap::new();
+    let mut dirs = HashMap::new();
+    let mut pending = Vec::new();
     if level == Record::Off {
-        return Ok(Scan::default());
+        return Ok(Scan {
+            owned: out,
+            digests: None,
+            listings: Listings::default(),
+        });
     }
-    let mut stack = vec![(Handle::Borrowed(stage), PathBuf::new())];
+    let mut spare = fs.spare_handles();
+    let mut stack = vec![(Arc::new(stage), PathBuf::new())];
     while let Some((dir, at)) = stack.pop() {
         let mut listing = fs
-            .read_dir(dir.get())
+            .read_dir(&dir)
             .map_err(|e| Error::new(Op::ReadDir, Side::Stage, at.clone(), e))?;
+        // Kept, the handle serves the hashing threads and the merge; else
+        // it is closed once listed and its files hashed now.
+        let keep = spare > 0;
+        spare = spare.saturating_sub(1);
         for e in &mut listing {
             let path = crate::rel::child(&at, &e.name);
             let fail = |op, err| Error::new(op, Side::Stage, path.clone(), err);
-            let meta = if level == Record::Full || e.kind == Kind::Unknown {
-                Some(
-                    fs.stat_at(dir.get(), &e.name)
-                        .map_err(|err| fail(Op::Stat, err))?,
-                )
-            } else {
-                None
+            let lstat = || fs.stat_at(&dir, &e.name).map_err(|err| fail(Op::Stat, err));
+            let meta = match e.kind {
+                Kind::Unknown => Some(lstat()?),
+                _ => None,
             };
             let kind = meta.as_ref().map_or(e.kind, |m| m.kind);
             e.kind = kind;
             if kind == Kind::Dir {
                 let sub = fs
-                    .open_dir(dir.get(), &e.name)
+                    .open_dir(&dir, &e.name)
                     .map_err(|err| fail(Op::OpenDir, err))?;
-                stack.push((Handle::Owned(sub), path));
+                stack.push((Arc::new(sub), path));
                 continue;
             }
             if !recorded(kind) {
                 continue;
             }
-            let owned = match meta {
-                Some(meta) if level == Record::Full => {
-                    describe(fs, level, dir.get(), &e.name, &meta, path.clone())
+            let owned = match level {
+                // Its size and mode come with its digest, from the file
+                // opened to hash it: no `lstat` here.
+                Record::Full if kind == Kind::File && keep => {
+                    pending.push(Pending {
+                        path: path.clone(),
+                        dir: dir.clone(),
+                        name: e.name.clone(),
+                    });
+                    Owned {
+                        path,
+                        kind,
+                        detail: None,
+                        state: State::Placed,
+                    }
+                }
+                Record::Full => {
+                    let meta = match meta {
+                        Some(m) => m,
+                        None => lstat()?,
+                    };
+                    describe(fs, level, &dir, &e.name, &meta, path.clone())
                         .map_err(|err| fail(Op::Read, err))?
                 }
                 _ => Owned {
@@ -94,13 +150,22 @@ pub fn scan<F: Fs>(fs: &F, level: Record, stage: &F::Dir) -> Result<Scan, Error>
             out.push(owned);
         }
         if !at.as_os_str().is_empty() {
-            listings.insert(at, listing);
+            let handle = keep.then_some(dir);
+            dirs.insert(
+                at,
+                Listed {
+                    entries: listing,
+                    handle,
+                },
+            );
         }
     }
     sort(&mut out);
+    let digests = (!pending.is_empty()).then(|| Digests::new(pending));
     Ok(Scan {
         owned: out,
-        listings: Listings(listings),
+        digests,
+        listings: Listings { dirs },
     })
 }
 

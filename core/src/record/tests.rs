@@ -38,7 +38,14 @@ fn paths(list: &[Owned]) -> Vec<(String, State)> {
 fn scan_lists_files_and_symlinks_sorted_with_digests_when_full() {
     let (fs, stage, _) = fixture();
     let before = fs.tree(0);
-    let list = scan(&fs, Record::Full, &stage).unwrap().owned;
+    let scanned = scan(&fs, Record::Full, stage).unwrap();
+    let mut list = scanned.owned;
+    assert!(
+        list.iter()
+            .all(|o| (o.kind == Kind::File) == o.detail.is_none()),
+        "files are left to be hashed on every core, links are described"
+    );
+    scanned.digests.unwrap().fill(&fs, &mut list).unwrap();
     assert_eq!(fs.tree(0), before, "a scan changes nothing");
     let names: Vec<_> = paths(&list).into_iter().map(|(p, _)| p).collect();
     assert_eq!(
@@ -65,16 +72,16 @@ fn scan_lists_files_and_symlinks_sorted_with_digests_when_full() {
         list[0].detail.as_ref().unwrap().content,
         Content::File { .. }
     ));
-    let bare = scan(&fs, Record::Paths, &stage).unwrap().owned;
+    let bare = scan(&fs, Record::Paths, stage).unwrap().owned;
     assert!(bare.iter().all(|o| o.detail.is_none()));
     assert_eq!(bare.len(), list.len());
-    assert!(scan(&fs, Record::Off, &stage).unwrap().owned.is_empty());
+    assert!(scan(&fs, Record::Off, stage).unwrap().owned.is_empty());
 }
 
 #[test]
 fn settle_lists_kept_paths_as_lost_and_leaves_out_what_stays_in_stage() {
     let (fs, stage, target) = fixture();
-    let scanned = scan(&fs, Record::Paths, &stage).unwrap();
+    let scanned = scan(&fs, Record::Paths, stage).unwrap();
     let staged = scanned.owned;
     let opts = Options {
         on_conflict: OnConflict::Keep,
@@ -112,7 +119,7 @@ fn settle_keeps_carried_entries_that_target_still_has() {
         detail: None,
         state: State::Placed,
     };
-    let staged = scan(&fs, Record::Paths, &stage).unwrap().owned;
+    let staged = scan(&fs, Record::Paths, stage).unwrap().owned;
     let report = crate::merge(&fs, &stage, &target, &Options::default(), &mut |_, _| {}).unwrap();
     let got = settle(
         &fs,
@@ -149,7 +156,7 @@ fn merge_with_the_scans_listings_ends_where_a_plain_merge_does() {
         let mut on = |p: &std::path::Path, a| actions.push((p.to_path_buf(), a));
         let opts = Options::default();
         let report = if listed {
-            let listings = scan(&fs, Record::Paths, &stage).unwrap().listings;
+            let listings = scan(&fs, Record::Paths, stage).unwrap().listings;
             crate::merge_listed(&fs, &stage, &target, &opts, listings, &mut on)
         } else {
             crate::merge(&fs, &stage, &target, &opts, &mut on)

@@ -9,6 +9,7 @@ use crate::classify::changed_since;
 use crate::error::{Op, Side};
 use crate::fs::{Fs, Kind, Meta};
 use crate::handle::Handle;
+use crate::record::Listed;
 use crate::report::ConflictReason;
 use crate::resolve::{Refusal, resolve_dir};
 use crate::step::Step;
@@ -130,13 +131,24 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         if tmeta.as_ref().is_some_and(|m| m.id() == self.cx.stage_id) {
             return self.take(fr, Step::Conflict(ConflictReason::IntoStage), Kind::Dir);
         }
-        let sdir = match fs.open_dir(fr.stage.get(), &into.name) {
-            Ok(d) => d,
-            Err(err) => return self.fail(fr, Op::OpenDir, Side::Stage, err),
-        };
-        let listed = match self.listings.take(&self.cx.rel) {
-            Some(e) => Ok(e),
-            None => fs.read_dir(&sdir),
+        // The scan of STAGE (a merge writing a record) listed the directory
+        // and may have kept it open.
+        let (sdir, listed) = match self.listings.take(&self.cx.rel) {
+            Some(Listed {
+                entries,
+                handle: Some(h),
+            }) => (Handle::Shared(h), Ok(entries)),
+            taken => {
+                let sdir = match fs.open_dir(fr.stage.get(), &into.name) {
+                    Ok(d) => d,
+                    Err(err) => return self.fail(fr, Op::OpenDir, Side::Stage, err),
+                };
+                let listed = match taken {
+                    Some(l) => Ok(l.entries),
+                    None => fs.read_dir(&sdir),
+                };
+                (Handle::Owned(sdir), listed)
+            }
         };
         let entries = match listed {
             Ok(e) => sorted(e),
@@ -174,7 +186,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             }
         };
         let mut child = Frame {
-            stage: Handle::Owned(sdir),
+            stage: sdir,
             target: into.target,
             target_meta: tmeta,
             name: into.name,

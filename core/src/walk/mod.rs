@@ -53,7 +53,7 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
     stage: &'a F::Dir,
     target: &'a F::Dir,
     opts: &'a Options,
-    listings: Listings,
+    listings: Listings<F::Dir>,
     start: Option<Stamp>,
     x: X,
 ) -> Result<X, Error> {
@@ -117,7 +117,7 @@ struct Walk<'a, F: Fs, X> {
     /// root): what is below them is its own, reached again through an alias.
     moved_in: HashSet<Vec<OsString>>,
     bufs: Buffers,
-    listings: Listings,
+    listings: Listings<F::Dir>,
     x: X,
 }
 

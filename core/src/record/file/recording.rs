@@ -119,7 +119,7 @@ pub struct Recording<D> {
     /// What STAGE holds, as the scan listed it before the merge.
     staged: Vec<Owned>,
     /// STAGE's directory listings, for the merge.
-    listings: Option<Listings>,
+    listings: Option<Listings<D>>,
 }
 
 impl<D> Recording<D> {
@@ -145,7 +145,7 @@ impl<D> Recording<D> {
     }
 
     /// Takes the scan of STAGE, taken before anything moves.
-    pub fn staged(&mut self, scan: Scan) {
+    pub fn staged(&mut self, scan: Scan<D>) {
         self.staged = scan.owned;
         self.listings = Some(scan.listings);
     }
@@ -179,7 +179,7 @@ impl<D> Recording<D> {
     }
 
     /// STAGE's directory listings as the scan took them, for the merge (once).
-    pub fn listings(&mut self) -> Listings {
+    pub fn listings(&mut self) -> Listings<D> {
         self.listings.take().unwrap_or_default()
     }
 

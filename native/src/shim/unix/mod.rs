@@ -287,6 +287,14 @@ impl Fs for NativeFs {
         os::clock(dir).unwrap_or_else(Stamp::now)
     }
 
+    fn spare_handles(&self) -> usize {
+        // Half of what is left under the soft limit on open files, the rest
+        // for the walk's own handles, the digests' files and the records.
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        let limit = limit.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        (limit / 2).saturating_sub(64).min(1 << 16)
+    }
+
     fn lock_dir(&self, dir: &Dir) -> io::Result<()> {
         use rustix::io::Errno;
         match rustix::fs::flock(dir, rustix::fs::FlockOperation::LockExclusive) {

@@ -314,6 +314,11 @@ impl Fs for NativeFs {
     fn clock(&self, _dir: &Dir) -> Stamp {
         Stamp::now()
     }
+
+    fn spare_handles(&self) -> usize {
+        // Windows has no small per-process limit on handles.
+        1 << 14
+    }
 }
 
 /// Opens a root for reading.

@@ -116,12 +116,19 @@ where
         if let Some(d) = &dir {
             // Change times are stamped from a coarse clock: a peer's write
             // in the same tick as `start` would look older than it.
+            let waited = std::time::Instant::now();
             wait_past(fs, target, start);
+            log::debug!(
+                "waited {:?} for TARGET's clock to pass the start",
+                waited.elapsed()
+            );
+            let reading = std::time::Instant::now();
             let handle = fs
                 .reopen_dir(&d.dir)
                 .map_err(|e| FileError::io("open", "directory of records", d.shown.clone(), e))?;
             let (owners, late) =
                 file::read_for_merge(fs.clone(), handle, d.shown.clone(), &d.own, &reader)?;
+            log::debug!("read the directory of records in {:?}", reading.elapsed());
             options.ownership = Some(Arc::new(Ownership {
                 owners,
                 late: Some(Arc::new(late)),

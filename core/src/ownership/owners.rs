@@ -7,7 +7,8 @@
 //! version (digest) each recorded.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::hash::BuildHasher;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -71,7 +72,14 @@ pub struct Owners {
     /// Per owner, the version of each entry (as [`version_of`] says, or as
     /// decoded where the entries travel without their details).
     versions: Vec<Vec<Option<Version>>>,
-    by_path: HashMap<PathBuf, Vec<(usize, usize)>>,
+    /// Per path, by the hash of its bytes, the `(owner, entry)` listing it
+    /// (paths whose hashes collide share a slot; lookups compare the
+    /// paths). No path is copied: reading a directory of records is on
+    /// every merge's path, and a map keyed by `PathBuf` (one allocation and
+    /// one hash of every component per entry) was most of it.
+    by_path: HashMap<u64, Vec<(u32, u32)>, foldhash::fast::RandomState>,
+    /// Seeded per process: a record cannot choose paths that collide.
+    hasher: foldhash::fast::RandomState,
 }
 
 /// What the records that list one path say of it.
@@ -97,10 +105,12 @@ impl Owners {
     /// entry), not read from their details.
     pub fn add_versioned(&mut self, owner: Owner, versions: Vec<Option<Version>>) {
         assert_eq!(owner.entries.len(), versions.len(), "one version per entry");
-        let i = self.owners.len();
+        let i = u32::try_from(self.owners.len()).expect("fewer than 2^32 records");
+        self.by_path.reserve(owner.entries.len());
         for (j, entry) in owner.entries.iter().enumerate() {
+            let j = u32::try_from(j).expect("fewer than 2^32 entries in a record");
             self.by_path
-                .entry(entry.path.clone())
+                .entry(self.hasher.hash_one(key(&entry.path)))
                 .or_default()
                 .push((i, j));
         }
@@ -122,22 +132,30 @@ impl Owners {
 
     /// The records that list `path`, each with its entry for it.
     pub fn of(&self, path: &Path) -> impl Iterator<Item = (&Owner, &Installed)> {
+        self.slots(path)
+            .map(|(i, j)| (&self.owners[i], &self.owners[i].entries[j]))
+    }
+
+    /// The `(owner, entry)` pairs listing `path`.
+    fn slots(&self, path: &Path) -> impl Iterator<Item = (usize, usize)> {
+        let want = key(path);
         self.by_path
-            .get(path)
+            .get(&self.hasher.hash_one(want))
             .into_iter()
             .flatten()
-            .map(|&(i, j)| (&self.owners[i], &self.owners[i].entries[j]))
+            .map(|&(i, j)| (i as usize, j as usize))
+            .filter(move |&(i, j)| key(&self.owners[i].entries[j].path) == want)
     }
 
     /// Whether any record lists `path`.
     pub fn lists(&self, path: &Path) -> bool {
-        self.by_path.contains_key(path)
+        self.slots(path).next().is_some()
     }
 
     /// What the records say of `path`.
     pub fn claims(&self, path: &Path) -> Claims {
         let mut c = Claims::default();
-        for &(i, j) in self.by_path.get(path).into_iter().flatten() {
+        for (i, j) in self.slots(path) {
             let owner = &self.owners[i];
             if !owner.own && !c.others.contains(&owner.name) {
                 c.others.push(owner.name.clone());
@@ -156,19 +174,16 @@ impl Owners {
     /// The versions the records other than the merge's own list for
     /// `path` (`None`: listed without a digest).
     pub fn others_versions(&self, path: &Path) -> impl Iterator<Item = Option<Version>> {
-        self.by_path
-            .get(path)
-            .into_iter()
-            .flatten()
-            .filter(|&&(i, _)| !self.owners[i].own)
-            .map(|&(i, j)| self.versions[i][j])
+        self.slots(path)
+            .filter(|&(i, _)| !self.owners[i].own)
+            .map(|(i, j)| self.versions[i][j])
     }
 
     /// The packages other than the merge's own whose records list version
     /// `v` of `path`.
     pub fn listing(&self, path: &Path, v: &Version) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for &(i, j) in self.by_path.get(path).into_iter().flatten() {
+        for (i, j) in self.slots(path) {
             let o = &self.owners[i];
             if !o.own && self.versions[i][j].as_ref() == Some(v) && !names.contains(&o.name) {
                 names.push(o.name.clone());
@@ -182,7 +197,7 @@ impl Owners {
     /// ([`crate::classify::peer_write`]).
     pub fn known(&self, path: &Path, v: Option<&Version>) -> Known {
         let mut own_path = false;
-        for &(i, j) in self.by_path.get(path).into_iter().flatten() {
+        for (i, j) in self.slots(path) {
             if !self.owners[i].own {
                 continue;
             }
@@ -213,4 +228,9 @@ impl Owners {
     pub fn is_empty(&self) -> bool {
         self.owners.is_empty()
     }
+}
+
+/// The bytes a path is indexed by.
+fn key(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }

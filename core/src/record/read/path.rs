@@ -48,7 +48,13 @@ pub(super) fn check(bytes: &[u8], rules: &Rules<'_>) -> Result<PathBuf, String> 
     };
     let path = PathBuf::from(name);
     // The platform's own reading of the name must agree with the `/` split:
-    // on Windows a `\` separates too and `C:` is a drive.
+    // on Windows a `\` separates too and `C:` is a drive. Where `/` is the
+    // only separator (and there are no drives) the split above is that
+    // reading already, and walking the components was a fifth of reading a
+    // directory of records.
+    if !std::path::is_separator('\\') {
+        return reserved(path, bytes, rules);
+    }
     let mut n = 0;
     for c in path.components() {
         n += 1;
@@ -65,6 +71,11 @@ pub(super) fn check(bytes: &[u8], rules: &Rules<'_>) -> Result<PathBuf, String> 
             shown(bytes)
         ));
     }
+    reserved(path, bytes, rules)
+}
+
+/// `path`, unless it is stagemerge's own state.
+fn reserved(path: PathBuf, bytes: &[u8], rules: &Rules<'_>) -> Result<PathBuf, String> {
     if let Some(what) = rules.reserved.claims(&path) {
         return Err(format!(
             "the path {} is {} of stagemerge, which no package owns",

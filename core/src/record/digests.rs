@@ -31,8 +31,9 @@ struct Job<D> {
     result: OnceLock<io::Result<Hashed>>,
 }
 
-/// A staged file as hashed: its size and mode by `fstat` of the file read,
-/// and the digest of its bytes.
+/// A staged file as hashed: its size and mode by `fstat` of the file read
+/// (the mode by `lstat` of its name where `fstat` has none), and the digest
+/// of its bytes.
 #[derive(Clone, Copy, Debug)]
 struct Hashed {
     size: u64,
@@ -140,7 +141,13 @@ fn bytes(p: &std::path::Path) -> &[u8] {
 /// and the digest of its bytes.
 fn hash<F: Fs>(fs: &F, job: &Job<F::Dir>) -> io::Result<Hashed> {
     let file = fs.open_file(&job.dir, &job.name)?;
-    let meta = fs.stat_file(&file)?;
+    let mut meta = fs.stat_file(&file)?;
+    if meta.mode.is_none() {
+        // Where an open file tells no mode (WASI's `fstat`; the sandbox's
+        // host answers for names), the name's `lstat` may: the record must
+        // be the one a native merge writes.
+        meta.mode = fs.stat_at(&job.dir, &job.name)?.mode;
+    }
     if meta.kind != Kind::File {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -316,8 +316,10 @@ impl Fs for NativeFs {
     }
 
     fn spare_handles(&self) -> usize {
-        // Windows has no small per-process limit on handles.
-        1 << 14
+        // None kept: Windows refuses to rename a directory while a handle
+        // to it is open (a sharing violation), and the merge moves staged
+        // directories whole.
+        0
     }
 }
 

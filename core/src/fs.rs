@@ -279,6 +279,8 @@ pub trait Fs {
     /// later use (the scan of STAGE keeps one per staged directory, so
     /// the merge need not open it again), within the process's limit on
     /// open files. Beyond it the scan closes each directory once listed.
+    /// 0 where an open handle would stop the merge from renaming that
+    /// directory (Windows).
     fn spare_handles(&self) -> usize {
         256
     }

@@ -4,7 +4,9 @@
 #
 # As root it installs e2fsprogs (loop-mounted ext4), xfsprogs (the XFS that
 # backs the power-cut tests' ext4, for reflink crash images), bindfs (a FUSE mount
-# that refuses RENAME_NOREPLACE), util-linux (setpriv, mount), sudo (SAGE_SUDO
+# that refuses RENAME_NOREPLACE), sshfs and openssh-server (a shared prefix
+# seen by two clients, tests/netfs.rs: the test starts an sshd of its own on
+# loopback and stops it), util-linux (setpriv, mount), sudo (SAGE_SUDO
 # escalation), bsdutils (script: a terminal for the progress bar) and MinGW
 # (Wasmtime's C helpers for the Windows build), patch, make and python3-venv
 # (the Sage tests) from the distribution when
@@ -23,6 +25,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
     command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
     command -v bindfs >/dev/null || need+=(bindfs)
+    command -v sshfs >/dev/null || need+=(sshfs)
+    [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     command -v setpriv >/dev/null || need+=(util-linux)
     command -v sudo >/dev/null || need+=(sudo)
     command -v script >/dev/null || need+=(bsdutils)

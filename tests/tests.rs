@@ -16,6 +16,7 @@ mod filesystems;
 mod journal;
 mod lifecycle;
 mod model;
+mod netfs;
 mod odd_trees;
 mod output;
 mod ownership;

@@ -581,6 +581,7 @@ pub fn wait_for_file(path: &Path, child: &mut std::process::Child) -> Option<std
 }
 
 pub mod corpus;
+pub mod netfs;
 pub mod packages;
 pub mod parallel;
 pub mod scenarios;

@@ -56,10 +56,7 @@ pub(crate) fn read_noting<F: Fs>(
 ) -> Result<(Owners, Noted), FileError> {
     let io = |op, e| FileError::io(op, "directory of records", shown.to_owned(), e);
     // Listed through a handle of its own: a handle lists once.
-    let listing = fs
-        .reopen_dir(dir)
-        .and_then(|d| fs.read_dir(&d))
-        .map_err(|e| io("read", e))?;
+    let listing = super::listing::list_fresh(fs, dir).map_err(|e| io("read", e))?;
     // Each record with its journal, if any; one owner for both, in name
     // order so that what is printed is stable.
     let mut found: BTreeMap<OsString, Option<OsString>> = BTreeMap::new();

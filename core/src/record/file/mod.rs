@@ -12,6 +12,7 @@
 pub mod durable;
 pub mod index;
 mod late;
+pub(crate) mod listing;
 pub mod load;
 pub mod pip;
 mod recording;

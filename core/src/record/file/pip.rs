@@ -56,10 +56,7 @@ pub fn add_owners<F: Fs>(
 ) -> Result<(), FileError> {
     let io = |op, path: &Path, e| FileError::io(op, "site directory", path.to_owned(), e);
     let dir = open_site(fs, target, site).map_err(|e| io("open", shown, e))?;
-    let listing = fs
-        .reopen_dir(&dir)
-        .and_then(|d| fs.read_dir(&d))
-        .map_err(|e| io("read", shown, e))?;
+    let listing = super::listing::list_fresh(fs, &dir).map_err(|e| io("read", shown, e))?;
     let mut names: Vec<_> = listing
         .into_iter()
         .filter(|e| e.name.as_encoded_bytes().ends_with(b".dist-info"))

@@ -95,7 +95,8 @@ fn an_uninstall_through_a_client_with_a_stale_listing_keeps_what_the_other_clien
         b.join("T").into(),
     ]);
     r.assert_code(0)
-        .assert_stderr_has("another installed package lists it too");
+        .assert_stderr_has("another installed package lists it too")
+        .assert_stderr_has("keeps locks on this machine");
     for client in [a, b] {
         assert_eq!(
             fs::read(client.join("T/lib/ns/__init__.py")).unwrap(),
@@ -140,4 +141,32 @@ fn a_merge_through_a_client_with_a_stale_listing_sees_the_owner_the_other_client
         "the conflict names both owners:\n{err}"
     );
     assert_eq!(fs::read(a.join("T/lib/ns/__init__.py")).unwrap(), b"ns\n");
+}
+
+/// Issue 26, 5: `--lock` on sshfs took the "same" lock through both
+/// clients at once, with no word. A lock that cannot exclude other
+/// machines is refused before anything moves, unless
+/// `--lock-this-machine` says this machine is enough.
+#[test]
+fn a_lock_that_cannot_exclude_the_other_client_is_refused_unless_asked_for() {
+    let Some(c) = sshfs() else { return };
+    fs::create_dir(c.a.join("T")).unwrap();
+    let s = stage(&c.a, "a", b"ns\n");
+    let lock = c.b.join("sage.lock");
+    let run = |extra: &[&str]| {
+        let mut args: Vec<OsString> = vec!["merge".into(), "--lock".into(), lock.clone().into()];
+        args.extend(extra.iter().map(OsString::from));
+        args.extend([s.clone().into(), c.a.join("T").into()]);
+        stagemerge(args)
+    };
+    run(&[])
+        .assert_code(2)
+        .assert_stderr_has("would not exclude other machines")
+        .assert_stderr_has("sshfs");
+    assert_eq!(names(&c.a.join("T")), Vec::<String>::new(), "nothing moved");
+    assert!(s.join("lib/ns/a.py").exists());
+    run(&["--lock-this-machine"])
+        .assert_code(0)
+        .assert_stderr_has("excludes this machine's processes only");
+    assert_eq!(fs::read(c.b.join("T/lib/ns/a.py")).unwrap(), b"a");
 }

@@ -208,6 +208,12 @@ pub(crate) struct MergeArgs {
     #[arg(long, requires = "lock")]
     pub(crate) shared: bool,
 
+    /// Take --lock even where its filesystem keeps locks on this machine
+    /// (sshfs; NFS mounted local_lock=flock): it then excludes processes of
+    /// this machine only. Without it such a lock is refused (exit 2).
+    #[arg(long, requires = "lock")]
+    pub(crate) lock_this_machine: bool,
+
     /// Make the merged entries durable before exiting (one syncfs of
     /// TARGET's filesystem).
     #[arg(long)]

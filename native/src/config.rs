@@ -10,6 +10,7 @@ use stagemerge_core::ownership::{Ownership, Patterns};
 use stagemerge_core::{OnConflict, Options, Record};
 
 use crate::cli::{ConflictPolicy, ManifestFormat, MergeArgs, OwnershipArgs, PlanArgs};
+use crate::lock;
 use crate::records::Reader;
 
 /// Environment switch that forces the portable fallback (link + unlink,
@@ -33,8 +34,8 @@ pub(crate) struct MergeConfig {
     /// Where to write the manifest, and how.
     pub(crate) manifest: Option<(PathBuf, ManifestFormat)>,
     pub(crate) sage_record: Option<SageRecord>,
-    /// The lock file, and whether the lock is shared.
-    pub(crate) lock: Option<(PathBuf, bool)>,
+    /// `--lock`: the lock file and how it is taken.
+    pub(crate) lock: Option<lock::Wanted>,
     pub(crate) sync: bool,
     /// The SAGE_SUDO prefix to re-run through, when escalation applies.
     pub(crate) escalate: Option<Vec<String>>,
@@ -172,7 +173,11 @@ impl MergeConfig {
             record,
             manifest,
             sage_record,
-            lock: a.lock.map(|l| (l, a.shared)),
+            lock: a.lock.map(|path| lock::Wanted {
+                path,
+                shared: a.shared,
+                this_machine_ok: a.lock_this_machine,
+            }),
             sync: a.sync,
             // The sandbox runs as the invoking user, with only the two roots.
             escalate: if a.sandbox {

@@ -25,7 +25,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use cap_std::fs::Dir;
 
-use crate::shim::{TargetLock, lock_dir};
+use crate::shim::lock_reach::Reach;
+use crate::shim::{TargetLock, lock_dir, lock_reach};
 
 /// Who takes the lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,5 +69,18 @@ pub(crate) fn acquire(target: &Dir, path: &Path, role: Role) -> Result<Held> {
                 .expect("a blocking lock is taken or fails")
         }
     };
+    // The lock keeps merges out of an uninstall on this machine; where
+    // TARGET's filesystem keeps locks here (sshfs), merges through other
+    // machines are not kept out, and the user is told so.
+    if role == Role::Uninstall
+        && let Reach::ThisMachine(why) = lock_reach(target)
+    {
+        let _ = writeln!(
+            std::io::stderr(),
+            "stagemerge: warning: TARGET {} keeps locks on this machine ({why}): \
+             merges through other machines are not kept apart from this uninstall",
+            path.display()
+        );
+    }
     Ok(Held { _lock: lock })
 }

@@ -31,7 +31,7 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
         return escalate::rerun(prefix, &cfg.target);
     }
     let _lock = match &cfg.lock {
-        Some((path, shared)) => Some(lock::acquire(path, *shared)?),
+        Some(wanted) => Some(lock::acquire(wanted)?),
         None => None,
     };
     let started = Instant::now();

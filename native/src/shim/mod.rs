@@ -13,10 +13,14 @@ mod family;
 #[path = "windows/mod.rs"]
 mod family;
 
+// Read by the Linux side only (its mount table); elsewhere no lock is
+// judged and the classifier is unused.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) mod lock_reach;
 mod temps;
 
 pub use family::NativeFs;
 pub(crate) use family::{
-    TargetLock, denied_writing, lock_dir, name_from_bytes, open_root, raise_open_files,
+    TargetLock, denied_writing, lock_dir, lock_reach, name_from_bytes, open_root, raise_open_files,
     sync_filesystem, system_description,
 };

@@ -51,6 +51,23 @@ pub(super) fn clock(dir: &Dir) -> Option<Stamp> {
     Some(super::ctime(&st))
 }
 
+/// How far an flock on `file` reaches, by its filesystem's line in
+/// `/proc/self/mountinfo` (type and options: [`crate::shim::lock_reach`]).
+pub(crate) fn lock_reach(file: &impl std::os::fd::AsFd) -> crate::shim::lock_reach::Reach {
+    use crate::shim::lock_reach::{Reach, mount_of, reach};
+    let Ok(st) = rustix::fs::fstat(file) else {
+        return Reach::Unchecked;
+    };
+    let (major, minor) = (rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev));
+    match std::fs::read_to_string("/proc/self/mountinfo") {
+        Ok(info) => match mount_of(&info, major, minor) {
+            Some((fstype, options)) => reach(&fstype, &options),
+            None => Reach::Unchecked,
+        },
+        Err(_) => Reach::Unchecked,
+    }
+}
+
 /// `--sync`: one `syncfs` makes everything written to TARGET's filesystem
 /// durable, instead of an fsync per file on the hot path.
 pub(crate) fn sync_filesystem(dir: &Dir) -> io::Result<()> {

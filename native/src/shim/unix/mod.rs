@@ -22,7 +22,7 @@ mod limits;
 mod portable;
 
 pub(crate) use limits::raise_open_files;
-pub(crate) use os::sync_filesystem;
+pub(crate) use os::{lock_reach, sync_filesystem};
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;

@@ -6,7 +6,9 @@
 # backs the power-cut tests' ext4, for reflink crash images), bindfs (a FUSE mount
 # that refuses RENAME_NOREPLACE), sshfs and openssh-server (a shared prefix
 # seen by two clients, tests/netfs.rs: the test starts an sshd of its own on
-# loopback and stops it), util-linux (setpriv, mount), sudo (SAGE_SUDO
+# loopback and stops it), rclone (a FUSE mount with neither hard links nor
+# RENAME_NOREPLACE), glusterfs-server, glusterfs-client and iproute2 (GlusterFS
+# in a network namespace the test makes, mounted twice), util-linux (setpriv, mount), sudo (SAGE_SUDO
 # escalation), bsdutils (script: a terminal for the progress bar) and MinGW
 # (Wasmtime's C helpers for the Windows build), patch, make and python3-venv
 # (the Sage tests) from the distribution when
@@ -27,6 +29,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     command -v bindfs >/dev/null || need+=(bindfs)
     command -v sshfs >/dev/null || need+=(sshfs)
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+    command -v rclone >/dev/null || need+=(rclone)
+    [ -x /usr/sbin/glusterd ] || need+=(glusterfs-server glusterfs-client)
+    command -v ip >/dev/null || need+=(iproute2)
     command -v setpriv >/dev/null || need+=(util-linux)
     command -v sudo >/dev/null || need+=(sudo)
     command -v script >/dev/null || need+=(bsdutils)

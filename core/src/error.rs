@@ -41,6 +41,8 @@ pub enum Op {
     Read,
     /// Changing a directory's permissions.
     Chmod,
+    /// Checking that TARGET's filesystem can place without replacing.
+    CheckPlacement,
 }
 
 impl Side {
@@ -70,6 +72,7 @@ impl Op {
             Op::ReadLink => "read link",
             Op::Read => "read",
             Op::Chmod => "chmod",
+            Op::CheckPlacement => "place files in",
         }
     }
 

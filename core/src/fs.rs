@@ -285,6 +285,20 @@ pub trait Fs {
         256
     }
 
+    /// Checks, before a merge moves anything into `dir`'s filesystem, that
+    /// it can place an entry without replacing one: the no-replace rename,
+    /// or (where that is refused) a hard link. `Unsupported`, saying what
+    /// each answered, where it can do neither (rclone's mount): there every
+    /// placement would have to be a replacing rename, which can hide a
+    /// version another merge placed. `Ok` where it cannot be told (no
+    /// right to create a probe in `dir`): the merge's own placements then
+    /// find out. Default: `Ok`, for platforms whose no-replace primitive is
+    /// never refused (Windows' `MoveFileExW` without `REPLACE_EXISTING`).
+    fn check_placement(&self, dir: &Self::Dir) -> io::Result<()> {
+        let _ = dir;
+        Ok(())
+    }
+
     /// Locks the directory `dir` exclusively, waiting for another holder,
     /// until this handle is closed (a killed holder's lock goes with it).
     /// `Unsupported` where the platform has no such lock (WASI, Windows):

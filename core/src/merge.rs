@@ -1,8 +1,8 @@
 //! `merge`: the walk with the applying executor.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Op, Side};
 use crate::fs::{Fs, Stamp};
 use crate::options::Options;
 use crate::record::Listings;
@@ -59,6 +59,11 @@ pub fn merge_since<F: Fs>(
     start: Stamp,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
+    // Before anything moves: a filesystem that can place nothing without
+    // replacing is refused whole (issue 26, 7), rather than merged with
+    // replacing renames until the first placement fails.
+    fs.check_placement(target)
+        .map_err(|e| Error::new(Op::CheckPlacement, Side::Target, PathBuf::new(), e))?;
     let start = Some(start);
     let apply = walk(
         fs,

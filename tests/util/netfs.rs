@@ -16,15 +16,29 @@ use std::time::{Duration, Instant};
 
 /// One server directory, two client mounts of it.
 pub struct TwoClients {
+    /// Which filesystem: `sshfs`, `glusterfs`.
+    pub kind: &'static str,
     /// The directory the server exports (written only through the clients).
     pub server: PathBuf,
     /// Client A's mount.
     pub a: PathBuf,
     /// Client B's mount.
     pub b: PathBuf,
-    pid_file: PathBuf,
+    daemons: Daemons,
     mounted: Vec<PathBuf>,
     _dir: tempfile::TempDir,
+}
+
+/// What the fixture started, to stop on drop (and nothing else).
+enum Daemons {
+    /// An sshd, by its pid file.
+    Sshd(PathBuf),
+    /// glusterd and its brick in a network namespace of the fixture's own.
+    Gluster {
+        netns: String,
+        socket: PathBuf,
+        volume: String,
+    },
 }
 
 /// Why the fixture cannot be set up here (printed by the skipping test).
@@ -71,10 +85,11 @@ impl TwoClients {
         // any sshd needs, created empty where the system has none.
         std::fs::create_dir_all("/run/sshd").unwrap();
         let mut fixture = TwoClients {
+            kind: "sshfs",
             server: p("server"),
             a: p("a"),
             b: p("b"),
-            pid_file: p("sshd.pid"),
+            daemons: Daemons::Sshd(p("sshd.pid")),
             mounted: Vec::new(),
             _dir: dir,
         };
@@ -118,15 +133,193 @@ impl TwoClients {
     }
 }
 
+impl TwoClients {
+    /// GlusterFS 10: glusterd and one brick in a network namespace the
+    /// fixture creates (GlusterFS refuses loopback addresses), reached over
+    /// a veth pair with addresses of its own; two `mount -t glusterfs`
+    /// clients on this side. glusterd's working directory, socket, pid file
+    /// and logs are in the fixture's temporary directory.
+    pub fn glusterfs() -> Result<TwoClients, Skip> {
+        if !super::is_root() {
+            return Err("needs root (a network namespace, FUSE mounts)".into());
+        }
+        if !Path::new("/usr/sbin/glusterd").exists()
+            || Command::new("ip").arg("-V").output().is_err()
+        {
+            return Err(
+                "glusterd or ip is not installed (tests/run-all.sh installs them as root)".into(),
+            );
+        }
+        let n = free_netns_slot().ok_or("no free network namespace slot")?;
+        let netns = format!("smg-gl{n}");
+        let (host_end, ns_end) = (format!("smg{n}h"), format!("smg{n}n"));
+        let server_ip = format!("10.231.{n}.2");
+        let dir = tempfile::Builder::new()
+            .prefix("stagemerge-gluster-")
+            .tempdir()
+            .unwrap();
+        let base = dir.path().to_owned();
+        let p = |x: &str| base.join(x);
+        for d in ["work", "brick", "a", "b"] {
+            std::fs::create_dir(p(d)).unwrap();
+        }
+        let volume = format!("smg{n}v{}", std::process::id());
+        let socket = p("glusterd.socket");
+        let mut fixture = TwoClients {
+            kind: "glusterfs",
+            server: p("brick"),
+            a: p("a"),
+            b: p("b"),
+            daemons: Daemons::Gluster {
+                netns: netns.clone(),
+                socket: socket.clone(),
+                volume: volume.clone(),
+            },
+            mounted: Vec::new(),
+            _dir: dir,
+        };
+        run(Command::new("ip").args(["netns", "add", &netns]));
+        run(Command::new("ip").args([
+            "link", "add", &host_end, "type", "veth", "peer", "name", &ns_end,
+        ]));
+        run(Command::new("ip").args(["link", "set", &ns_end, "netns", &netns]));
+        run(Command::new("ip").args([
+            "addr",
+            "add",
+            &format!("10.231.{n}.1/24"),
+            "dev",
+            &host_end,
+        ]));
+        run(Command::new("ip").args(["link", "set", &host_end, "up"]));
+        let in_ns = |args: &[&str]| {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &netns]).args(args);
+            c
+        };
+        run(&mut in_ns(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{server_ip}/24"),
+            "dev",
+            &ns_end,
+        ]));
+        run(&mut in_ns(&["ip", "link", "set", &ns_end, "up"]));
+        run(&mut in_ns(&["ip", "link", "set", "lo", "up"]));
+        let vol = format!(
+            "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    \
+             option transport-type socket\n    option transport.socket.bind-address {server_ip}\n    \
+             option glusterd-sockfile {}\n    option ping-timeout 0\n    \
+             option event-threads 1\nend-volume\n",
+            p("work").display(),
+            socket.display()
+        );
+        std::fs::write(p("glusterd.vol"), vol).unwrap();
+        let (vol_file, pid_file, log) = (p("glusterd.vol"), p("glusterd.pid"), p("glusterd.log"));
+        run(&mut in_ns(&[
+            "glusterd",
+            "-f",
+            vol_file.to_str().unwrap(),
+            "-p",
+            pid_file.to_str().unwrap(),
+            "-l",
+            log.to_str().unwrap(),
+        ]));
+        let gluster = |args: &[&str]| {
+            let mut c = in_ns(&["gluster", "--mode=script"]);
+            c.arg(format!("--glusterd-sock={}", socket.display()))
+                .args(args);
+            c
+        };
+        let brick = format!("{server_ip}:{}", fixture.server.display());
+        retry("glusterd to answer", || {
+            gluster(&["volume", "create", &volume, &brick, "force"]).output()
+        });
+        run(&mut gluster(&["volume", "start", &volume]));
+        for client in [fixture.a.clone(), fixture.b.clone()] {
+            let log = fixture._dir.path().join(format!(
+                "client-{}.log",
+                client.file_name().unwrap().to_string_lossy()
+            ));
+            retry("the volume to mount", || {
+                Command::new("mount")
+                    .args(["-t", "glusterfs", "-o"])
+                    .arg(format!("log-file={}", log.display()))
+                    .arg(format!("{server_ip}:/{volume}"))
+                    .arg(&client)
+                    .output()
+            });
+            fixture.mounted.push(client);
+        }
+        Ok(fixture)
+    }
+}
+
+/// The first n in 1..=250 whose namespace (`smg-glN`) and veth (`smgNh`)
+/// do not exist, starting from this process's id (tests run at once).
+fn free_netns_slot() -> Option<u32> {
+    let taken = Command::new("ip").args(["netns", "list"]).output().ok()?;
+    let taken = String::from_utf8_lossy(&taken.stdout).into_owned();
+    let start = std::process::id() % 250;
+    (0..250).map(|i| (start + i) % 250 + 1).find(|n| {
+        let name = format!("smg-gl{n} ");
+        !taken.lines().any(|l| format!("{l} ").starts_with(&name))
+            && !Path::new(&format!("/sys/class/net/smg{n}h")).exists()
+    })
+}
+
+/// Runs `attempt` until it succeeds, for up to 20 s.
+#[track_caller]
+fn retry(what: &str, mut attempt: impl FnMut() -> std::io::Result<std::process::Output>) {
+    let started = Instant::now();
+    loop {
+        let out = attempt().unwrap();
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waiting for {what}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 impl Drop for TwoClients {
     fn drop(&mut self) {
         for m in &self.mounted {
-            let _ = Command::new("fusermount3").arg("-u").arg(m).status();
+            let _ = Command::new("fusermount3").arg("-u").arg(m).output();
             let _ = Command::new("umount").arg("-l").arg(m).output();
         }
-        // Only the sshd this fixture started.
-        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
+        match &self.daemons {
+            // Only the sshd this fixture started.
+            Daemons::Sshd(pid_file) => {
+                if let Ok(pid) = std::fs::read_to_string(pid_file) {
+                    let _ = Command::new("kill").arg(pid.trim()).status();
+                }
+            }
+            // Only what runs in the fixture's own namespace: glusterd and
+            // the brick it started; then the namespace (and the veth pair).
+            Daemons::Gluster {
+                netns,
+                socket,
+                volume,
+            } => {
+                let _ = Command::new("ip")
+                    .args(["netns", "exec", netns, "gluster", "--mode=script"])
+                    .arg(format!("--glusterd-sock={}", socket.display()))
+                    .args(["volume", "stop", volume, "force"])
+                    .output();
+                if let Ok(out) = Command::new("ip").args(["netns", "pids", netns]).output() {
+                    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                        let _ = Command::new("kill").args(["-9", pid]).status();
+                    }
+                }
+                let _ = Command::new("ip").args(["netns", "del", netns]).status();
+                let _ = std::fs::remove_dir_all(format!("/var/run/gluster/vols/{volume}"));
+            }
         }
     }
 }
@@ -148,4 +341,49 @@ fn run(c: &mut Command) {
         "{c:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// rclone's FUSE mount of a local directory: no hard links (EIO) and no
+/// `RENAME_NOREPLACE` (EINVAL), as a network filesystem without either.
+/// Unmounted on drop.
+pub struct Rclone {
+    /// The mount point.
+    pub point: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Rclone {
+    /// `Err` (a reason to skip) where this is not root or rclone is not
+    /// installed (tests/run-all.sh installs it as root).
+    pub fn mount() -> Result<Rclone, Skip> {
+        if !super::is_root() {
+            return Err("needs root (a FUSE mount)".into());
+        }
+        if Command::new("rclone").arg("version").output().is_err() {
+            return Err("rclone is not installed (tests/run-all.sh installs it as root)".into());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("stagemerge-rclone-")
+            .tempdir()
+            .unwrap();
+        let (real, point) = (dir.path().join("real"), dir.path().join("mnt"));
+        std::fs::create_dir(&real).unwrap();
+        std::fs::create_dir(&point).unwrap();
+        run(Command::new("rclone")
+            .arg("mount")
+            .arg(format!(":local:{}", real.display()))
+            .arg(&point)
+            .args(["--daemon", "--config", "/dev/null"]));
+        Ok(Rclone { point, _dir: dir })
+    }
+}
+
+impl Drop for Rclone {
+    fn drop(&mut self) {
+        let _ = Command::new("fusermount3")
+            .arg("-u")
+            .arg(&self.point)
+            .status();
+        let _ = Command::new("umount").arg("-l").arg(&self.point).output();
+    }
 }

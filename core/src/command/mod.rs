@@ -58,8 +58,21 @@ pub fn incomplete<D>(record: &Place<D>) -> String {
 }
 
 /// Whether the record at `record` has a journal: its install is incomplete.
+///
+/// Asked of a fresh listing of the record's directory
+/// ([`crate::record::file::listing`]), not of `lstat` or `open`, which a
+/// caching client answers from what it saw: through sshfs a journal another
+/// machine removed was still "there" by `lstat` for 21 s, and through
+/// GlusterFS it still opened for a second (its client acknowledges an open
+/// before asking the server), so `uninstall` refused an install that had
+/// finished (issue 26, 4). Where the directory cannot be listed, `lstat`
+/// decides as before.
 pub fn has_journal<F: Fs>(fs: &F, record: &Place<F::Dir>) -> bool {
-    fs.stat_at(&record.dir, &record.journal_name()).is_ok()
+    let name = record.journal_name();
+    match crate::record::file::listing::list_fresh(fs, &record.dir) {
+        Ok(entries) => entries.iter().any(|e| e.name == name),
+        Err(_) => fs.stat_at(&record.dir, &name).is_ok(),
+    }
 }
 
 /// The record at `record`, which must exist: pip's RECORD when

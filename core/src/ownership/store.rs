@@ -102,8 +102,13 @@ impl<'f, F: Fs> Lock<'f, F> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
         };
+        let listed = match self.fs.read_dir(&dir) {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
         let mut removed = 0;
-        for e in self.fs.read_dir(&dir)? {
+        for e in listed {
             let Some(v) = parse(&e.name) else { continue };
             if needed(&v) {
                 continue;
@@ -111,7 +116,13 @@ impl<'f, F: Fs> Lock<'f, F> {
             // At `before` itself is before too: the records were read once
             // the clock had passed it, so whatever kept a version in that
             // tick had journaled by then.
-            let kept_at = self.fs.stat_at(&dir, &e.name)?.ctime;
+            // Gone since the listing (another client pruned it; a caching
+            // client lists what it saw): nothing to remove.
+            let kept_at = match self.fs.stat_at(&dir, &e.name) {
+                Ok(m) => m.ctime,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
             if kept_at.is_some_and(|c| c <= before) {
                 log::debug!(
                     "store: prune_before removes {:?} of {} (kept at {kept_at:?}, before {before:?})",
@@ -324,8 +335,14 @@ pub(crate) fn versions<'r, F: Fs>(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut kept: Vec<Kept> = fs
-        .read_dir(&dir)?
+    let listed = match fs.read_dir(&dir) {
+        Ok(l) => l,
+        // Removed since it was opened (by another machine, through a
+        // client whose lookup was cached): no versions.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut kept: Vec<Kept> = listed
         .into_iter()
         .filter_map(|e| {
             Some(Kept {

@@ -29,7 +29,7 @@ fn move_in<F: Fs>(
             .map_err(|e| (Op::Rename, e));
     }
     fs.link(stage, name, target, name)
-        .map_err(|e| (Op::Link, e))?;
+        .map_err(|e| (Op::Link, taken_if_there(fs, target, name, e)))?;
     // Linked: the entry is safe in TARGET. If the unlink fails, both names
     // exist; a rerun finds them identical and removes the staged one.
     fs.remove_file(stage, name).map_err(|e| (Op::Remove, e))
@@ -85,7 +85,9 @@ impl Apply<'_> {
             Ok(m) => m,
             Err(err) => return Outcome::Failed(Op::Stat, Side::Stage, err),
         };
-        let mut r = fs.create_dir(fr.target(), name, smeta.mode);
+        let mut r = fs
+            .create_dir(fr.target(), name, smeta.mode)
+            .map_err(|e| taken_if_there(fs, fr.target(), name, e));
         if denied(&r) && unlock(fs, fr) {
             r = fs.create_dir(fr.target(), name, smeta.mode);
         }
@@ -99,6 +101,19 @@ impl Apply<'_> {
             Err(e) => Outcome::Failed(Op::CreateDir, Side::Target, e),
         }
     }
+}
+
+/// A network filesystem may answer a `link` or `mkdir` onto a name another
+/// client took meanwhile with `EPERM` instead of `EEXIST` (sshfs: SFTP's
+/// generic failure): where the name is there now, the error is read as the
+/// name taken, so the walk looks again (and compares) instead of failing
+/// the entry. A real `EPERM` on a free name stays one.
+fn taken_if_there<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::PermissionDenied && fs.stat_at(dir, name).is_ok() {
+        log::debug!("{name:?}: {e} from a name that is there now: taken, looked at again");
+        return io::Error::new(io::ErrorKind::AlreadyExists, e);
+    }
+    e
 }
 
 /// Moving a directory to another parent rewrites its `..`, which needs
@@ -140,5 +155,24 @@ mod tests {
             fs.tree(s).contains_key("f"),
             "a taken name leaves the staged file"
         );
+    }
+
+    #[test]
+    fn eperm_onto_a_name_that_is_there_is_the_name_taken() {
+        let fs = MemFs::new();
+        fs.file("t/f", b"x");
+        let t = fs.mkdirs("t");
+        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let e = taken_if_there(&fs, &t, OsStr::new("f"), denied());
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        let e = taken_if_there(&fs, &t, OsStr::new("g"), denied());
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "a free name");
+        let e = taken_if_there(
+            &fs,
+            &t,
+            OsStr::new("f"),
+            io::Error::from(io::ErrorKind::Other),
+        );
+        assert_eq!(e.kind(), io::ErrorKind::Other, "only EPERM is read again");
     }
 }

@@ -33,6 +33,8 @@ use cap_std::fs::Dir;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use stagemerge_core::{Entry, Fs, Kind, Meta, Stamp};
 
+use crate::shim::temps::temp_name;
+
 /// The native platform: cap-std handles, rustix calls.
 #[derive(Clone, Debug)]
 pub struct NativeFs {
@@ -156,6 +158,49 @@ impl Fs for NativeFs {
         to_name: &OsStr,
     ) -> io::Result<()> {
         os::rename_noreplace(from, from_name, to, to_name)
+    }
+
+    fn check_placement(&self, dir: &Dir) -> io::Result<()> {
+        use rustix::io::Errno;
+        // Copy mode's temporaries' names: a probe left by a killed merge
+        // is removed by a later one as theirs are.
+        let (probe, moved) = (temp_name(), temp_name());
+        let created = rustix::fs::openat(
+            dir,
+            &probe,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        );
+        match created {
+            Ok(fd) => drop(fd),
+            Err(Errno::ACCESS | Errno::PERM | Errno::ROFS) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let checked = match os::rename_noreplace(dir, &probe, dir, &moved) {
+            Ok(()) => Ok(moved.clone()),
+            Err(flag) if flag.kind() == io::ErrorKind::Unsupported => {
+                match rustix::fs::linkat(dir, &probe, dir, &moved, AtFlags::empty()) {
+                    Ok(()) => Ok(moved.clone()),
+                    Err(link) => Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        format!(
+                            "the filesystem can neither rename without replacing ({flag}) nor \
+                             make a hard link ({}): every placement would be a replacing \
+                             rename, which can hide what another merge placed",
+                            io::Error::from(link)
+                        ),
+                    )),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        for name in [&probe, &moved] {
+            match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(e) => log::warn!("probe {name:?} left in TARGET: {e}"),
+            }
+        }
+        checked.map(drop)
     }
 
     fn rename_replace(

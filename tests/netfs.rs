@@ -364,7 +364,7 @@ fn round(c: &TwoClients, corpus: &Path, seed: u64) -> Result<(), String> {
     pkgs = shuffled(&pkgs, seed);
     pkgs.truncate(JOBS);
     let top = format!("round-{seed}");
-    let via = |k: usize| if k % 2 == 0 { &c.a } else { &c.b };
+    let via = |k: usize| if k.is_multiple_of(2) { &c.a } else { &c.b };
     let at = |client: &Path, rel: &str| client.join(&top).join(rel);
     for d in ["T", "INST", "S"] {
         fs::create_dir_all(at(&c.a, d)).unwrap();
@@ -405,7 +405,7 @@ fn round(c: &TwoClients, corpus: &Path, seed: u64) -> Result<(), String> {
     }
     // Checked on the server's side: the clients' caches are what is tested.
     let server = c.server.join(&top);
-    for k in 0..pkgs.len() {
+    for (k, expected) in expected.iter().enumerate() {
         let left = Snapshot::of(&server.join(format!("S/{k}")));
         if !left.is_empty() {
             return Err(format!(
@@ -415,15 +415,15 @@ fn round(c: &TwoClients, corpus: &Path, seed: u64) -> Result<(), String> {
             ));
         }
         let listed = listing_of_record(&server.join("INST").join(name(k)));
-        if listed != expected[k] {
-            let diff: Vec<_> = expected[k]
+        if listed != *expected {
+            let diff: Vec<_> = expected
                 .iter()
                 .filter(|(p, v)| listed.get(*p) != Some(v))
                 .map(|(p, _)| p.clone())
                 .chain(
                     listed
                         .keys()
-                        .filter(|p| !expected[k].contains_key(*p))
+                        .filter(|p| !expected.contains_key(*p))
                         .cloned(),
                 )
                 .take(5)
@@ -452,7 +452,7 @@ fn round(c: &TwoClients, corpus: &Path, seed: u64) -> Result<(), String> {
             return Err(format!(
                 "uninstall of {} through {} exited {}:\n{}",
                 name(k),
-                if i % 2 == 0 { "A" } else { "B" },
+                if i.is_multiple_of(2) { "A" } else { "B" },
                 r.code,
                 r.stderr
             ));

@@ -578,3 +578,73 @@ fn expect_stale<const N: usize>(c: &TwoClients, seen: &[String], cached: [&str; 
         assert_eq!(seen, cached, "client B's listing is expected to be cached");
     }
 }
+
+/// Issue 26, 2: merge X through client A is still running when Y places
+/// `zz/shared.py` through client B; X must keep Y's version (the first
+/// writer's) and say so, though sshfs reports a change time equal to the
+/// file's modification time. X's stage holds an identical `zz/a.py` that
+/// an earlier package placed, so X looks at `zz/shared.py` before it acts.
+fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
+    let root = |cl: &Path, x: &str| cl.join("fw").join(x);
+    for d in ["T", "INST", "X/a", "X/zz", "Y/zz", "W/zz"] {
+        fs::create_dir_all(root(&c.a, d)).unwrap();
+    }
+    for i in 0..400 {
+        fs::write(root(&c.a, &format!("X/a/f{i}")), format!("{i}\n")).unwrap();
+    }
+    fs::write(root(&c.a, "X/zz/shared.py"), b"X\n").unwrap();
+    fs::write(root(&c.a, "X/zz/a.py"), b"same\n").unwrap();
+    fs::write(root(&c.a, "W/zz/a.py"), b"same\n").unwrap();
+    fs::write(root(&c.a, "Y/zz/shared.py"), b"Y\n").unwrap();
+    let merge_json = |cl: &Path, name: &str, stage: &str| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("merge")
+            .arg("--manifest")
+            .arg(root(cl, &format!("INST/{name}")))
+            .args(["--manifest-format", "json", "--manifest-dir"])
+            .arg(root(cl, "INST"))
+            .arg(root(cl, stage))
+            .arg(root(cl, "T"));
+        cmd
+    };
+    Run::of(merge_json(&c.a, "w", "W")).assert_code(0);
+    let x = merge_json(&c.a, "x", "X")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // X is under way once its journal is on the server.
+    let journal = c.server.join("fw/INST/x.stagemerge-journal");
+    let started = std::time::Instant::now();
+    while !journal.exists() {
+        assert!(started.elapsed().as_secs() < 30, "X never journaled");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Run::of(merge_json(&c.b, "y", "Y")).assert_code(0);
+    let y_done = c.server.join("fw/INST/y").exists();
+    let x = Run::from_output(x.wait_with_output().unwrap());
+    assert!(y_done, "Y finished");
+    // Y placed its file long before X (400 files before it) reached it.
+    x.assert_stderr_has("concurrent write");
+    x.assert_code(0);
+    assert_eq!(
+        fs::read(c.server.join("fw/T/zz/shared.py")).unwrap(),
+        b"Y\n",
+        "the first writer's version stays:\n{}",
+        x.stderr
+    );
+}
+
+#[test]
+fn the_first_writer_through_the_other_sshfs_client_keeps_its_version() {
+    if let Some(c) = sshfs() {
+        first_writer_through_the_other_client_keeps_its_version(&c);
+    }
+}
+
+#[test]
+fn the_first_writer_through_the_other_glusterfs_client_keeps_its_version() {
+    if let Some(c) = glusterfs() {
+        first_writer_through_the_other_client_keeps_its_version(&c);
+    }
+}

@@ -648,3 +648,50 @@ fn the_first_writer_through_the_other_glusterfs_client_keeps_its_version() {
         first_writer_through_the_other_client_keeps_its_version(&c);
     }
 }
+
+/// Issue 26, 3: a file a program still has open when it is uninstalled
+/// stays on an sshfs client as `.fuse_hiddenXXXX`; the directory it keeps
+/// from being pruned is reported as deferred, and the uninstall succeeds.
+#[test]
+fn an_uninstall_leaves_a_directory_held_by_an_open_file_and_says_so() {
+    let Some(c) = sshfs() else { return };
+    for d in ["T", "INST"] {
+        fs::create_dir(c.a.join(d)).unwrap();
+    }
+    let s = stage(&c.a, "p", b"ns\n");
+    merge(&c.a, &s, "p", &[]).assert_code(0);
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, time\nf = open(sys.argv[1])\nprint('open', flush=True)\n\
+             sys.stdin.read()",
+        )
+        .arg(c.a.join("T/lib/ns/p.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "open");
+    let r = stagemerge([
+        OsString::from("uninstall"),
+        "--manifest".into(),
+        c.a.join("INST/p").into(),
+        "--manifest-dir".into(),
+        c.a.join("INST").into(),
+        c.a.join("T").into(),
+    ]);
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    r.assert_code(0)
+        .assert_stderr_has("it holds only .fuse_hidden")
+        .assert_stderr_has("deferred: files still open")
+        .assert_stderr_has("record removed");
+    assert!(!c.server.join("T/lib/ns/p.py").exists());
+    assert!(!c.server.join("T/lib/ns/__init__.py").exists());
+}

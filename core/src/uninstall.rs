@@ -62,6 +62,15 @@ pub enum Kept {
     },
     /// Not as recorded (and `force` was not given), or not there at all.
     Status(Status),
+    /// A directory left empty but for files a network filesystem's client
+    /// keeps while a program still has them open (NFS's `.nfsXXXX`, FUSE's
+    /// `.fuse_hiddenXXXX`, each a removed file): it is left, and said so.
+    /// Not a failure: the client removes those files when the program
+    /// closes them, and the directory is then empty.
+    Deferred {
+        /// Their names.
+        held: Vec<OsString>,
+    },
     /// A step failed: the path (a file, or a directory for
     /// [`Undo::Prune`]) is as it was before that step.
     Failed {
@@ -94,7 +103,10 @@ impl UninstallReport {
         self.kept.iter().all(|(_, k)| {
             matches!(
                 k,
-                Kept::Shared | Kept::Restored { .. } | Kept::Status(Status::Missing)
+                Kept::Shared
+                    | Kept::Restored { .. }
+                    | Kept::Status(Status::Missing)
+                    | Kept::Deferred { .. }
             )
         })
     }
@@ -368,7 +380,12 @@ fn prune_dirs<F: Fs>(
                 chain.cut(phys.len());
                 dirs.insert((Reverse(phys.len()), phys));
             }
-            Err(e) if not_pruned(&e) => {}
+            Err(e) if not_pruned(&e) => {
+                if let Some(held) = held_open(fs, parent, &name) {
+                    phys.push(name);
+                    report.kept.push((joined(&phys), Kept::Deferred { held }));
+                }
+            }
             Err(error) => {
                 phys.push(name);
                 report.kept.push((
@@ -381,6 +398,31 @@ fn prune_dirs<F: Fs>(
             }
         }
     }
+}
+
+/// The entries of `parent/name` when every one of them is a removed file a
+/// network filesystem's client keeps for a program that has it open
+/// ([`is_held_open`]); `None` otherwise (or when it cannot be listed).
+fn held_open<F: Fs>(fs: &F, parent: &F::Dir, name: &OsStr) -> Option<Vec<OsString>> {
+    let dir = fs.open_dir(parent, name).ok()?;
+    let names: Vec<OsString> = fs
+        .read_dir(&dir)
+        .ok()?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    (!names.is_empty() && names.iter().all(|n| is_held_open(n))).then_some(names)
+}
+
+/// Whether `name` is how a network filesystem's client keeps a removed file
+/// that is still open: NFS's silly rename (`.nfs` and hex digits), FUSE's
+/// hidden file (`.fuse_hidden` and hex digits: sshfs, rclone).
+pub fn is_held_open(name: &OsStr) -> bool {
+    let b = name.as_encoded_bytes();
+    [&b".nfs"[..], &b".fuse_hidden"[..]].iter().any(|prefix| {
+        b.strip_prefix(*prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.iter().all(u8::is_ascii_hexdigit))
+    })
 }
 
 /// Whether removing a directory failed only because it is not one to
@@ -456,4 +498,27 @@ fn restore<F: Fs>(
     log::debug!("store: restore {:?} to {}", back.name, f.path.display());
     fs.rename_replace(stored.dir.get(), &back.name, dir.get(), &name)?;
     Ok(Some(others.listing(&f.path, &back.version)))
+}
+
+#[cfg(test)]
+mod held_tests {
+    use super::is_held_open;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn nfs_and_fuse_hidden_files_are_told_from_package_files() {
+        for held in [".nfs0000000000a1b2c3000001", ".fuse_hidden0000000a00000001"] {
+            assert!(is_held_open(OsStr::new(held)), "{held}");
+        }
+        for other in [
+            ".nfs",
+            ".fuse_hidden",
+            ".nfsd.conf",
+            "nfs00",
+            ".fuse_hiddenx1",
+            "a.py",
+        ] {
+            assert!(!is_held_open(OsStr::new(other)), "{other}");
+        }
+    }
 }

@@ -174,7 +174,7 @@ fn print(
 ) -> Output {
     let mut out = Output::default();
     let (mut n_shared, mut n_restored, mut n_modified, mut n_missing) = (0, 0, 0, 0);
-    let mut n_failed = 0;
+    let (mut n_failed, mut n_deferred) = (0, 0);
     let mut listed = Vec::new();
     for (path, kept) in &report.kept {
         let Some((why, severity, line)) =
@@ -188,6 +188,7 @@ fn print(
             "missing" => n_missing += 1,
             "modified" | "type-changed" => n_modified += 1,
             "error" => n_failed += 1,
+            "deferred" => n_deferred += 1,
             _ => {}
         }
         // Built only when printed: an uninstall of millions of missing
@@ -221,12 +222,17 @@ fn print(
         out.say(
             None,
             format!(
-                "uninstall {} from {}: {} removed, {} directories pruned, {} shared kept, {} \
+                "uninstall {} from {}: {} removed, {} directories pruned{}, {} shared kept, {} \
                  restored, {} modified kept, {} already gone, {} failed; record {said}",
                 record.display(),
                 target.display(),
                 report.removed,
                 report.pruned,
+                if n_deferred > 0 {
+                    format!(" ({n_deferred} deferred: files still open)")
+                } else {
+                    String::new()
+                },
                 n_shared,
                 n_restored,
                 n_modified,
@@ -304,6 +310,18 @@ fn describe(
             "error",
             Some(Severity::Error),
             format!("{} {shown}: {error}", undo.describe()),
+        ),
+        Kept::Deferred { held } => (
+            "deferred",
+            None,
+            format!(
+                "left {shown}: it holds only {}, removed files a program still has open \
+                 through a network filesystem client (which removes them when it closes them)",
+                held.iter()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ),
         Kept::Status(Status::Intact | Status::Shadowed) => return None,
     })

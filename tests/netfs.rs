@@ -583,12 +583,19 @@ fn expect_stale<const N: usize>(c: &TwoClients, seen: &[String], cached: [&str; 
 /// `zz/shared.py` through client B; X must keep Y's version (the first
 /// writer's) and say so, though sshfs reports a change time equal to the
 /// file's modification time. X's stage holds an identical `zz/a.py` that
-/// an earlier package placed, so X looks at `zz/shared.py` before it acts.
+/// an earlier package placed, so X looks at `zz/shared.py` before it acts;
+/// and Y starts only once X has replaced W's `0/first.py`.
 fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
     let root = |cl: &Path, x: &str| cl.join("fw").join(x);
-    for d in ["T", "INST", "X/a", "X/zz", "Y/zz", "W/zz"] {
+    for d in ["T", "INST", "X/0", "X/a", "X/zz", "Y/zz", "W/0", "W/zz"] {
         fs::create_dir_all(root(&c.a, d)).unwrap();
     }
+    // X replaces W's `0/first.py` first of all, before Y starts: X asks
+    // about merges that began later then, and a client that caches the
+    // directory of records' attributes would answer every later question
+    // from that moment.
+    fs::write(root(&c.a, "W/0/first.py"), b"w\n").unwrap();
+    fs::write(root(&c.a, "X/0/first.py"), b"x\n").unwrap();
     for i in 0..400 {
         fs::write(root(&c.a, &format!("X/a/f{i}")), format!("{i}\n")).unwrap();
     }
@@ -614,10 +621,13 @@ fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
         .spawn()
         .unwrap();
     // X is under way once its journal is on the server.
-    let journal = c.server.join("fw/INST/x.stagemerge-journal");
+    let first = c.server.join("fw/T/0/first.py");
     let started = std::time::Instant::now();
-    while !journal.exists() {
-        assert!(started.elapsed().as_secs() < 30, "X never journaled");
+    while fs::read(&first).ok().as_deref() != Some(b"x\n") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "X never replaced 0/first.py"
+        );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     Run::of(merge_json(&c.b, "y", "Y")).assert_code(0);

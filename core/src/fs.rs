@@ -285,6 +285,17 @@ pub trait Fs {
         256
     }
 
+    /// Whether `dir` is on a filesystem whose client may answer `stat` and
+    /// listings from what it saw earlier (sshfs, other FUSE filesystems,
+    /// NFS, SMB): there a directory's modification time or a file's
+    /// attributes cannot say that another machine changed it, and the
+    /// records are listed and read afresh each time they are asked about.
+    /// Default: `false` (a local filesystem, whose answers are current).
+    fn caches_views(&self, dir: &Self::Dir) -> bool {
+        let _ = dir;
+        false
+    }
+
     /// Checks, before a merge moves anything into `dir`'s filesystem, that
     /// it can place an entry without replacing one: the no-replace rename,
     /// or (where that is refused) a hard link. `Unsupported`, saying what

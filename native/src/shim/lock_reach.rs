@@ -75,6 +75,18 @@ pub(crate) fn reach(fstype: &str, options: &str) -> Reach {
     }
 }
 
+/// Whether a filesystem of type `fstype` is one whose client may answer
+/// `stat` and listings from what it saw earlier: FUSE filesystems (sshfs
+/// caches both for 20 s; GlusterFS's md-cache attributes for 1 s), NFS (its
+/// attribute cache), SMB and 9p. Local filesystems, and cluster filesystems
+/// whose clients hold coherent caches (CephFS's kernel client, GFS2,
+/// OCFS2, Lustre), answer currently.
+pub(crate) fn caches_views(fstype: &str) -> bool {
+    fstype == "fuse"
+        || fstype.starts_with("fuse.")
+        || matches!(fstype, "nfs" | "nfs4" | "cifs" | "smb3" | "9p" | "fuseblk")
+}
+
 /// The filesystem type and options (mount's and superblock's, joined) of
 /// the mountinfo line for device `major:minor`, from the text of
 /// `/proc/self/mountinfo`. `None` where no line has it.
@@ -125,6 +137,16 @@ mod tests {
             ("fuse.bindfs", "rw"),
         ] {
             assert!(matches!(reach(t, o), Reach::ThisMachine(_)), "{t} {o}");
+        }
+    }
+
+    #[test]
+    fn fuse_nfs_and_smb_clients_cache_views_local_filesystems_do_not() {
+        for t in ["fuse.sshfs", "fuse.glusterfs", "fuse", "nfs4", "cifs"] {
+            assert!(caches_views(t), "{t}");
+        }
+        for t in ["ext4", "tmpfs", "xfs", "ceph", "lustre", "overlay"] {
+            assert!(!caches_views(t), "{t}");
         }
     }
 

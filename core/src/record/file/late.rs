@@ -31,7 +31,13 @@ where
         names.insert(name.clone());
         names.insert(journal_name(name));
     }
+    // On a client that caches what it saw (sshfs, FUSE, NFS), the
+    // directory's modification time cannot say whether a record came, and
+    // a record's `stat` cannot say whether it was rewritten: there every
+    // question is asked of a fresh listing and a fresh read.
+    let fresh = fs.caches_views(&dir);
     let late = Late {
+        fresh,
         fs,
         dir,
         shown,
@@ -49,6 +55,9 @@ where
 /// when its modification time changed.
 #[derive(Debug)]
 pub struct Late<F: Fs> {
+    /// Whether the directory is on a client whose cached attributes cannot
+    /// be trusted ([`Fs::caches_views`]): list and read afresh every time.
+    fresh: bool,
     fs: F,
     dir: F::Dir,
     shown: PathBuf,
@@ -111,13 +120,22 @@ where
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         // Listed again only when it changed (a record or journal came or
         // went): a merge asks for every file it meets.
-        let changed = self.fs.stat_dir(&self.dir).ok().and_then(|m| m.mtime);
+        let changed = if self.fresh {
+            None
+        } else {
+            self.fs.stat_dir(&self.dir).ok().and_then(|m| m.mtime)
+        };
         if changed.is_none() || changed != read.listed_at {
             read.listed_at = changed;
-            let listing = self
-                .fs
-                .reopen_dir(&self.dir)
-                .and_then(|d| self.fs.read_dir(&d));
+            // After this merge saw the file it asks about: a journal
+            // written before that file was placed is in this listing.
+            let listing = if self.fresh {
+                super::listing::list_fresh(&self.fs, &self.dir)
+            } else {
+                self.fs
+                    .reopen_dir(&self.dir)
+                    .and_then(|d| self.fs.read_dir(&d))
+            };
             if let Ok(entries) = listing {
                 for e in entries {
                     let name = e.name;
@@ -149,7 +167,7 @@ where
 
     fn lists_now(&self, owner: &str, path: &Path, v: &Version) -> Option<bool> {
         let seen = self.seen.get(owner)?;
-        if Seen::now(&self.fs, &self.dir, &seen.record) == seen.state {
+        if !self.fresh && Seen::now(&self.fs, &self.dir, &seen.record) == seen.state {
             return None;
         }
         let journal = journal_name(&seen.record);

@@ -68,6 +68,20 @@ pub(crate) fn lock_reach(file: &impl std::os::fd::AsFd) -> crate::shim::lock_rea
     }
 }
 
+/// Whether `dir`'s filesystem is one whose client may answer from what it
+/// saw earlier ([`crate::shim::lock_reach::caches_views`], by its mount).
+pub(super) fn caches_views(dir: &impl std::os::fd::AsFd) -> bool {
+    use crate::shim::lock_reach::{caches_views, mount_of};
+    let Ok(st) = rustix::fs::fstat(dir) else {
+        return false;
+    };
+    let (major, minor) = (rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev));
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|info| mount_of(&info, major, minor))
+        .is_some_and(|(fstype, _)| caches_views(&fstype))
+}
+
 /// `--sync`: one `syncfs` makes everything written to TARGET's filesystem
 /// durable, instead of an fsync per file on the hot path.
 pub(crate) fn sync_filesystem(dir: &Dir) -> io::Result<()> {

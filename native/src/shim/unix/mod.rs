@@ -160,6 +160,10 @@ impl Fs for NativeFs {
         os::rename_noreplace(from, from_name, to, to_name)
     }
 
+    fn caches_views(&self, dir: &Dir) -> bool {
+        os::caches_views(dir)
+    }
+
     fn check_placement(&self, dir: &Dir) -> io::Result<()> {
         use rustix::io::Errno;
         // Copy mode's temporaries' names: a probe left by a killed merge

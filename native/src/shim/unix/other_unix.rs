@@ -25,3 +25,9 @@ pub(super) fn rename_noreplace(
 pub(crate) fn lock_reach<T>(_file: &T) -> crate::shim::lock_reach::Reach {
     crate::shim::lock_reach::Reach::Unchecked
 }
+
+/// Whether `dir`'s filesystem's client may answer from what it saw
+/// earlier: not looked at on this platform.
+pub(super) fn caches_views<T>(_dir: &T) -> bool {
+    false
+}

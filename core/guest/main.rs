@@ -82,6 +82,7 @@ fn merge(req: &Request, stage: &Dir, target: &Dir) -> Result<u8, String> {
     let p = req.printing;
     let records = records(req)?;
     let shown = (req.stage.as_path(), req.target.as_path());
+    let started = std::time::Instant::now();
     let mut driver = Driver::prepare(
         &WasiFs,
         (stage, target),
@@ -111,7 +112,8 @@ fn merge(req: &Request, stage: &Dir, target: &Dir) -> Result<u8, String> {
     if let Some(s) = p.summary(&report, &req.stage, &req.target, " (in the sandbox)") {
         let _ = writeln!(err, "{}", line(None, &s));
     }
-    if let Some(json) = p.json(&report, &req.stage, &req.target) {
+    let seconds = Some(started.elapsed().as_secs_f64());
+    if let Some(json) = p.json(&report, &req.stage, &req.target, seconds) {
         let _ = std::io::stdout().lock().write_all(json.as_bytes());
     }
     Ok(u8::from(!report.is_clean()))

@@ -69,9 +69,17 @@ impl Printing {
         })
     }
 
-    /// The JSON report for stdout, with `--json`.
-    pub fn json(&self, report: &Report, stage: &Path, target: &Path) -> Option<String> {
-        self.json.then(|| report.to_json(stage, target))
+    /// The JSON report for stdout, with `--json`; `seconds`: how long the
+    /// merge took, where the front end timed it.
+    pub fn json(
+        &self,
+        report: &Report,
+        stage: &Path,
+        target: &Path,
+        seconds: Option<f64>,
+    ) -> Option<String> {
+        self.json
+            .then(|| report.to_json_timed(stage, target, seconds))
     }
 }
 

@@ -210,7 +210,7 @@ fn print_outcome(
     if let Some(summary) = p.summary(report, stage, target, &timing) {
         out.note(&summary);
     }
-    if let Some(json) = p.json(report, stage, target) {
+    if let Some(json) = p.json(report, stage, target, Some(started.elapsed().as_secs_f64())) {
         let _ = std::io::stdout().lock().write_all(json.as_bytes());
     }
 }

@@ -32,6 +32,20 @@ impl Report {
     /// {"kind": "error", "path", "op", "side", "error"}]}`. Paths are relative
     /// to both roots; `path_hex` replaces `path` for names that are not UTF-8.
     pub fn to_json(&self, stage_root: &Path, target_root: &Path) -> String {
+        self.to_json_timed(stage_root, target_root, None)
+    }
+
+    /// [`Self::to_json`], with `"timing": {"seconds", "files_per_second"}`
+    /// where `seconds` is given: the entries the merge settled (moved,
+    /// copied, identical, replaced, kept; a directory moved whole counts
+    /// once) per second, the figure that tells a filesystem where each
+    /// operation is a round trip from a local one.
+    pub fn to_json_timed(
+        &self,
+        stage_root: &Path,
+        target_root: &Path,
+        seconds: Option<f64>,
+    ) -> String {
         let warnings: Vec<Value> = self
             .warnings
             .iter()
@@ -84,7 +98,7 @@ impl Report {
             })
             .collect();
         let c = &self.counts;
-        let doc = json!({
+        let mut doc = json!({
             "format": "stagemerge-report",
             "version": 1,
             "stage": stage_root.to_string_lossy(),
@@ -107,6 +121,18 @@ impl Report {
             "warnings": warnings,
             "problems": problems,
         });
+        if let Some(s) = seconds {
+            let settled = c.moved
+                + c.copied
+                + c.copied_across
+                + c.identical
+                + c.replaced
+                + c.kept
+                + c.concurrent
+                + c.protected;
+            let rate = if s > 0.0 { settled as f64 / s } else { 0.0 };
+            doc["timing"] = json!({"seconds": s, "files_per_second": rate.round()});
+        }
         let mut s = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
         s.push('\n');
         s

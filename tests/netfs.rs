@@ -27,6 +27,47 @@ fn sshfs() -> Option<TwoClients> {
     }
 }
 
+/// One scenario as two tests: through two sshfs clients, and through two
+/// GlusterFS clients.
+macro_rules! on_sshfs_and_glusterfs {
+    ($scenario:ident: $on_sshfs:ident, $on_glusterfs:ident) => {
+        #[test]
+        fn $on_sshfs() {
+            if let Some(c) = sshfs() {
+                $scenario(&c);
+            }
+        }
+
+        #[test]
+        fn $on_glusterfs() {
+            if let Some(c) = glusterfs() {
+                $scenario(&c);
+            }
+        }
+    };
+}
+
+/// A Python process that runs `code` on `path` and is waited for until it
+/// prints its first line (`ready`): it holds what it took from then on.
+fn holding(code: &str, path: &Path, ready: &str) -> std::process::Child {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(code)
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), ready);
+    child
+}
+
 fn glusterfs() -> Option<TwoClients> {
     match TwoClients::glusterfs() {
         Ok(c) => Some(c),
@@ -121,19 +162,7 @@ fn uninstall_keeps_what_the_other_client_recorded(c: &TwoClients) {
     assert_eq!(names(&c.server.join("INST")), ["b"]);
 }
 
-#[test]
-fn an_uninstall_through_an_sshfs_client_with_a_stale_listing_keeps_what_the_other_recorded() {
-    if let Some(c) = sshfs() {
-        uninstall_keeps_what_the_other_client_recorded(&c);
-    }
-}
-
-#[test]
-fn an_uninstall_through_one_glusterfs_client_keeps_what_the_other_recorded() {
-    if let Some(c) = glusterfs() {
-        uninstall_keeps_what_the_other_client_recorded(&c);
-    }
-}
+on_sshfs_and_glusterfs!(uninstall_keeps_what_the_other_client_recorded: an_uninstall_through_an_sshfs_client_with_a_stale_listing_keeps_what_the_other_recorded, an_uninstall_through_one_glusterfs_client_keeps_what_the_other_recorded);
 
 /// The merge's side of the same staleness: B's listing shows only `a`
 /// when `c` (a different `__init__.py`) is merged through B with
@@ -162,19 +191,7 @@ fn merge_sees_the_owner_the_other_client_recorded(c: &TwoClients) {
     assert_eq!(fs::read(a.join("T/lib/ns/__init__.py")).unwrap(), b"ns\n");
 }
 
-#[test]
-fn a_merge_through_an_sshfs_client_with_a_stale_listing_sees_the_owner_the_other_recorded() {
-    if let Some(c) = sshfs() {
-        merge_sees_the_owner_the_other_client_recorded(&c);
-    }
-}
-
-#[test]
-fn a_merge_through_one_glusterfs_client_sees_the_owner_the_other_recorded() {
-    if let Some(c) = glusterfs() {
-        merge_sees_the_owner_the_other_client_recorded(&c);
-    }
-}
+on_sshfs_and_glusterfs!(merge_sees_the_owner_the_other_client_recorded: a_merge_through_an_sshfs_client_with_a_stale_listing_sees_the_owner_the_other_recorded, a_merge_through_one_glusterfs_client_sees_the_owner_the_other_recorded);
 
 /// Issue 26, 5: `--lock` on sshfs took the "same" lock through both
 /// clients at once, with no word. A lock that cannot exclude other
@@ -511,19 +528,7 @@ fn sixteen_merges_through_two_glusterfs_clients_then_uninstalls_keep_every_invar
     rounds(&c);
 }
 
-#[test]
-fn an_uninstall_through_an_sshfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone() {
-    if let Some(c) = sshfs() {
-        uninstall_goes_ahead_once_the_other_client_removed_the_journal(&c);
-    }
-}
-
-#[test]
-fn an_uninstall_through_a_glusterfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone() {
-    if let Some(c) = glusterfs() {
-        uninstall_goes_ahead_once_the_other_client_removed_the_journal(&c);
-    }
-}
+on_sshfs_and_glusterfs!(uninstall_goes_ahead_once_the_other_client_removed_the_journal: an_uninstall_through_an_sshfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone, an_uninstall_through_a_glusterfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone);
 
 /// On GlusterFS a lock passes to the server: `--lock` through A waits
 /// while a process holds the same file's flock through B.
@@ -533,24 +538,20 @@ fn a_lock_through_one_glusterfs_client_waits_for_a_holder_through_the_other() {
     fs::create_dir(c.a.join("T")).unwrap();
     let s = stage(&c.a, "a", b"ns\n");
     let lock = c.b.join("sage.lock");
-    let mut holder = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import fcntl, sys, time\n\
-             f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX)\n\
-             print('locked', flush=True); time.sleep(2)",
-        )
-        .arg(&lock)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "locked");
+    // Held until this test closes its stdin.
+    let mut holder = holding(
+        "import fcntl, sys\nf = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX)\n\
+         print('locked', flush=True); sys.stdin.read()",
+        &lock,
+        "locked",
+    );
+    let releaser = {
+        let stdin = holder.stdin.take();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            drop(stdin);
+        })
+    };
     let started = std::time::Instant::now();
     stagemerge([
         OsString::from("merge"),
@@ -561,6 +562,7 @@ fn a_lock_through_one_glusterfs_client_waits_for_a_holder_through_the_other() {
     ])
     .assert_code(0)
     .assert_stderr_has("waiting for exclusive lock");
+    releaser.join().unwrap();
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(1000),
         "it waited for the holder through the other client"
@@ -645,19 +647,7 @@ fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
     );
 }
 
-#[test]
-fn the_first_writer_through_the_other_sshfs_client_keeps_its_version() {
-    if let Some(c) = sshfs() {
-        first_writer_through_the_other_client_keeps_its_version(&c);
-    }
-}
-
-#[test]
-fn the_first_writer_through_the_other_glusterfs_client_keeps_its_version() {
-    if let Some(c) = glusterfs() {
-        first_writer_through_the_other_client_keeps_its_version(&c);
-    }
-}
+on_sshfs_and_glusterfs!(first_writer_through_the_other_client_keeps_its_version: the_first_writer_through_the_other_sshfs_client_keeps_its_version, the_first_writer_through_the_other_glusterfs_client_keeps_its_version);
 
 /// Issue 26, 3: a file a program still has open when it is uninstalled
 /// stays on an sshfs client as `.fuse_hiddenXXXX`; the directory it keeps
@@ -670,24 +660,11 @@ fn an_uninstall_leaves_a_directory_held_by_an_open_file_and_says_so() {
     }
     let s = stage(&c.a, "p", b"ns\n");
     merge(&c.a, &s, "p", &[]).assert_code(0);
-    let mut holder = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys, time\nf = open(sys.argv[1])\nprint('open', flush=True)\n\
-             sys.stdin.read()",
-        )
-        .arg(c.a.join("T/lib/ns/p.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "open");
+    let mut holder = holding(
+        "import sys\nf = open(sys.argv[1])\nprint('open', flush=True)\nsys.stdin.read()",
+        &c.a.join("T/lib/ns/p.py"),
+        "open",
+    );
     let r = stagemerge([
         OsString::from("uninstall"),
         "--manifest".into(),

@@ -33,6 +33,7 @@ pub mod record;
 pub mod rel;
 pub mod report;
 mod resolve;
+mod retry;
 mod roots;
 mod step;
 #[cfg(test)]

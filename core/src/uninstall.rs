@@ -179,7 +179,7 @@ pub fn uninstall<F: Fs>(
                 .push((f.path.clone(), Kept::Failed { undo, error })),
         };
         if !claims.others.is_empty() {
-            match restore(fs, target, f, others, &claims) {
+            match crate::retry::on_stale(&f.path, || restore(fs, target, f, others, &claims)) {
                 Ok(Some(owners)) => report
                     .kept
                     .push((f.path.clone(), Kept::Restored { owners })),
@@ -190,7 +190,7 @@ pub fn uninstall<F: Fs>(
             step(
                 &mut report,
                 Undo::PruneStore,
-                store::prune(fs, target, &f.path, &needed),
+                crate::retry::on_stale(&f.path, || store::prune(fs, target, &f.path, &needed)),
             );
             continue;
         }

@@ -127,6 +127,7 @@ impl TwoClients {
                 );
                 std::thread::sleep(Duration::from_millis(100));
             }
+            wait_mounted(&client);
             fixture.mounted.push(client);
         }
         Ok(fixture)
@@ -249,6 +250,7 @@ impl TwoClients {
                     .arg(&client)
                     .output()
             });
+            wait_mounted(&client);
             fixture.mounted.push(client);
         }
         Ok(fixture)
@@ -324,6 +326,30 @@ impl Drop for TwoClients {
     }
 }
 
+/// Waits until `point` is a mount point: a FUSE daemon may return before
+/// the kernel has the mount, and a test that ran then would write the
+/// directory below it.
+#[track_caller]
+fn wait_mounted(point: &Path) {
+    let started = Instant::now();
+    while !mounted(point) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{} was never mounted",
+            point.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether `point` is a mount point now (`/proc/self/mountinfo`).
+fn mounted(point: &Path) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let point = point.to_string_lossy();
+    info.lines()
+        .any(|l| l.split(' ').nth(4).is_some_and(|p| p == point))
+}
+
 /// A loopback port nothing listens on now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -374,6 +400,7 @@ impl Rclone {
             .arg(format!(":local:{}", real.display()))
             .arg(&point)
             .args(["--daemon", "--config", "/dev/null"]));
+        wait_mounted(&point);
         Ok(Rclone { point, _dir: dir })
     }
 }

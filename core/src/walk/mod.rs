@@ -40,30 +40,7 @@ use decide::{Next, Seen, decide};
 /// How often one entry is re-examined when TARGET keeps changing under it
 /// (each time another merge won a race for the same name, or a network
 /// filesystem's client still showed what another client had changed).
-const MAX_TRIES: usize = 12;
-
-/// The pause before try `n` (from 0) of one entry: none for the first
-/// two (a local race is settled by the next look), then doubling from 4 ms
-/// to at most 400 ms, about 1.7 s in all: long enough for a network
-/// filesystem client's cached lookup to expire (FUSE's entry timeout is
-/// 1 s by default), short enough that a real instability is reported.
-fn retry_pause(n: usize) -> std::time::Duration {
-    let ms = match n {
-        0 | 1 => 0,
-        n => (4u64 << (n - 2).min(7)).min(400),
-    };
-    std::time::Duration::from_millis(ms)
-}
-
-/// An error that says the name was there a moment ago and is not now, or
-/// that this client's handle of it is stale (`ESTALE`: another client
-/// replaced or removed it): look again rather than fail the entry.
-fn looked_at_again(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::StaleNetworkFileHandle
-    )
-}
+const MAX_TRIES: usize = crate::retry::TRIES;
 
 /// Walks `stage` into `target`, deciding each entry and handing the step to
 /// the executor `x`, which it returns at the end. `start` is when a merge
@@ -217,7 +194,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             seen: None,
         };
         for n in 0..MAX_TRIES {
-            let pause = retry_pause(n);
+            let pause = crate::retry::pause(n);
             if !pause.is_zero() {
                 log::debug!(
                     "{}: try {} after {pause:?} (TARGET changed under it)",
@@ -274,7 +251,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
                 }
                 // The look saw a directory that cannot be opened now:
                 // removed meanwhile, or a client's stale view of it.
-                Err(err) if looked_at_again(&err) => {
+                Err(err) if crate::retry::looked_at_again(&err) => {
                     at.raced = true;
                     Turn::Again
                 }
@@ -484,28 +461,4 @@ enum Look<D> {
     Found(Meta),
     Absent,
     Failed(io::Error),
-}
-
-#[cfg(test)]
-mod retry_tests {
-    use super::*;
-
-    #[test]
-    fn retries_pause_only_after_two_tries_and_stay_under_two_seconds() {
-        assert!(retry_pause(0).is_zero() && retry_pause(1).is_zero());
-        assert_eq!(retry_pause(2).as_millis(), 4);
-        assert_eq!(retry_pause(3).as_millis(), 8);
-        let total: u128 = (0..MAX_TRIES).map(|n| retry_pause(n).as_millis()).sum();
-        assert!(
-            (1000..2000).contains(&total),
-            "long enough for a 1 s cached lookup, and bounded: {total} ms"
-        );
-        assert!(looked_at_again(&io::Error::from(io::ErrorKind::NotFound)));
-        assert!(looked_at_again(&io::Error::from(
-            io::ErrorKind::StaleNetworkFileHandle
-        )));
-        assert!(!looked_at_again(&io::Error::from(
-            io::ErrorKind::PermissionDenied
-        )));
-    }
 }

@@ -18,6 +18,11 @@
 //! directory of records passes over, so a reader listing meanwhile, or a
 //! probe left by a killed command, is never taken for a record.
 //!
+//! Only where the client may cache ([`Fs::caches_views`]: FUSE, NFS, SMB):
+//! on a local filesystem the listing is current and nothing is created. A
+//! probe left by a command killed between its `mkdir` and its `rmdir` is an
+//! empty directory under a temporary's name, passed over by readers.
+//!
 //! Where the directory cannot be changed (a read-only mount, a reader
 //! without write permission: `verify`, `owner`, a plan), the listing is
 //! taken as it is; nothing this command does can act on a stale view there
@@ -34,10 +39,16 @@ use crate::fs::{Entry, Fs};
 /// a probe of another command that chose the same random name).
 const TRIES: usize = 4;
 
-/// Lists `dir` after changing it (see the module's text), through a handle
-/// of its own (a handle lists once).
+/// Lists `dir` through a handle of its own (a handle lists once), after
+/// changing it where its filesystem's client may answer from what it saw
+/// earlier ([`Fs::caches_views`]; see the module's text). A local
+/// filesystem's listing is current: there nothing is created, so a command
+/// killed at any instant leaves no probe behind (a site directory's
+/// `*.dist-info` is in TARGET).
 pub(crate) fn list_fresh<F: Fs>(fs: &F, dir: &F::Dir) -> io::Result<Vec<Entry>> {
-    probe(fs, dir)?;
+    if fs.caches_views(dir) {
+        probe(fs, dir)?;
+    }
     fs.reopen_dir(dir).and_then(|d| fs.read_dir(&d))
 }
 

@@ -302,9 +302,10 @@ pub trait Fs {
     /// each answered, where it can do neither (rclone's mount): there every
     /// placement would have to be a replacing rename, which can hide a
     /// version another merge placed. `Ok` where it cannot be told (no
-    /// right to create a probe in `dir`): the merge's own placements then
-    /// find out. Default: `Ok`, for platforms whose no-replace primitive is
-    /// never refused (Windows' `MoveFileExW` without `REPLACE_EXISTING`).
+    /// right to create a probe in `dir`, or a local filesystem, which has
+    /// one or the other): the merge's own placements then find out.
+    /// Default: `Ok`, for platforms whose no-replace primitive is never
+    /// refused (Windows' `MoveFileExW` without `REPLACE_EXISTING`).
     fn check_placement(&self, dir: &Self::Dir) -> io::Result<()> {
         let _ = dir;
         Ok(())

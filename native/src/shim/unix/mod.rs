@@ -166,6 +166,16 @@ impl Fs for NativeFs {
 
     fn check_placement(&self, dir: &Dir) -> io::Result<()> {
         use rustix::io::Errno;
+        // A local filesystem has the no-replace rename or hard links (the
+        // ones that refuse the flag, older ZFS, link); a filesystem served
+        // by a client (FUSE, NFS, SMB) may have neither. Probing only there
+        // also keeps a merge killed at any instant on a local TARGET from
+        // leaving a probe behind.
+        if !os::caches_views(dir) {
+            return Ok(());
+        }
+        // Probes of merges killed before they removed them.
+        let _ = copy::clean_temps(dir);
         // Copy mode's temporaries' names: a probe left by a killed merge
         // is removed by a later one as theirs are.
         let (probe, moved) = (temp_name(), temp_name());

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::util::corpus::sh;
 use crate::util::parallel::shared_namespace_round;
 use crate::util::{
     BOTH, Fixture, Prim, Snapshot, assert_nothing_lost, merged, predicted, scenarios,
@@ -66,16 +67,6 @@ impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.point).status();
     }
-}
-
-#[track_caller]
-fn sh(c: &mut Command) {
-    let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn all_scenarios_on(m: &Mount) {

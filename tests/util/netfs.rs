@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::corpus::sh;
+
 /// One server directory, two client mounts of it.
 pub struct TwoClients {
     /// Which filesystem: `sshfs`, `glusterfs`.
@@ -64,7 +66,7 @@ impl TwoClients {
             .unwrap();
         let p = |n: &str| dir.path().join(n);
         for key in ["host_key", "client_key"] {
-            run(Command::new("ssh-keygen")
+            sh(Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", ""])
                 .arg("-f")
                 .arg(p(key)));
@@ -97,7 +99,7 @@ impl TwoClients {
             std::fs::create_dir(d).unwrap();
         }
         let dir = fixture._dir.path().to_owned();
-        run(Command::new(sshd)
+        sh(Command::new(sshd)
             .arg("-f")
             .arg(dir.join("sshd_config"))
             .arg("-E")
@@ -108,25 +110,13 @@ impl TwoClients {
         );
         for client in [fixture.a.clone(), fixture.b.clone()] {
             let source = format!("root@127.0.0.1:{}", fixture.server.display());
-            let started = Instant::now();
-            loop {
-                let out = Command::new("sshfs")
+            // sshd may not listen yet.
+            retry("sshd to answer", || {
+                Command::new("sshfs")
                     .args(["-p", &port.to_string(), "-o", &options, &source])
                     .arg(&client)
                     .output()
-                    .unwrap();
-                if out.status.success() {
-                    break;
-                }
-                // sshd may not listen yet.
-                assert!(
-                    started.elapsed() < Duration::from_secs(10),
-                    "sshfs {}: {}",
-                    client.display(),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            });
             wait_mounted(&client);
             fixture.mounted.push(client);
         }
@@ -179,25 +169,19 @@ impl TwoClients {
             mounted: Vec::new(),
             _dir: dir,
         };
-        run(Command::new("ip").args(["netns", "add", &netns]));
-        run(Command::new("ip").args([
+        sh(Command::new("ip").args(["netns", "add", &netns]));
+        sh(Command::new("ip").args([
             "link", "add", &host_end, "type", "veth", "peer", "name", &ns_end,
         ]));
-        run(Command::new("ip").args(["link", "set", &ns_end, "netns", &netns]));
-        run(Command::new("ip").args([
-            "addr",
-            "add",
-            &format!("10.231.{n}.1/24"),
-            "dev",
-            &host_end,
-        ]));
-        run(Command::new("ip").args(["link", "set", &host_end, "up"]));
+        sh(Command::new("ip").args(["link", "set", &ns_end, "netns", &netns]));
+        sh(Command::new("ip").args(["addr", "add", &format!("10.231.{n}.1/24"), "dev", &host_end]));
+        sh(Command::new("ip").args(["link", "set", &host_end, "up"]));
         let in_ns = |args: &[&str]| {
             let mut c = Command::new("ip");
             c.args(["netns", "exec", &netns]).args(args);
             c
         };
-        run(&mut in_ns(&[
+        sh(&mut in_ns(&[
             "ip",
             "addr",
             "add",
@@ -205,8 +189,8 @@ impl TwoClients {
             "dev",
             &ns_end,
         ]));
-        run(&mut in_ns(&["ip", "link", "set", &ns_end, "up"]));
-        run(&mut in_ns(&["ip", "link", "set", "lo", "up"]));
+        sh(&mut in_ns(&["ip", "link", "set", &ns_end, "up"]));
+        sh(&mut in_ns(&["ip", "link", "set", "lo", "up"]));
         let vol = format!(
             "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    \
              option transport-type socket\n    option transport.socket.bind-address {server_ip}\n    \
@@ -217,7 +201,7 @@ impl TwoClients {
         );
         std::fs::write(p("glusterd.vol"), vol).unwrap();
         let (vol_file, pid_file, log) = (p("glusterd.vol"), p("glusterd.pid"), p("glusterd.log"));
-        run(&mut in_ns(&[
+        sh(&mut in_ns(&[
             "glusterd",
             "-f",
             vol_file.to_str().unwrap(),
@@ -236,7 +220,7 @@ impl TwoClients {
         retry("glusterd to answer", || {
             gluster(&["volume", "create", &volume, &brick, "force"]).output()
         });
-        run(&mut gluster(&["volume", "start", &volume]));
+        sh(&mut gluster(&["volume", "start", &volume]));
         for client in [fixture.a.clone(), fixture.b.clone()] {
             let log = fixture._dir.path().join(format!(
                 "client-{}.log",
@@ -359,16 +343,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[track_caller]
-fn run(c: &mut Command) {
-    let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// rclone's FUSE mount of a local directory: no hard links (EIO) and no
 /// `RENAME_NOREPLACE` (EINVAL), as a network filesystem without either.
 /// Unmounted on drop.
@@ -395,7 +369,7 @@ impl Rclone {
         let (real, point) = (dir.path().join("real"), dir.path().join("mnt"));
         std::fs::create_dir(&real).unwrap();
         std::fs::create_dir(&point).unwrap();
-        run(Command::new("rclone")
+        sh(Command::new("rclone")
             .arg("mount")
             .arg(format!(":local:{}", real.display()))
             .arg(&point)

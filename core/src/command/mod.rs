@@ -65,10 +65,13 @@ pub fn incomplete<D>(record: &Place<D>) -> String {
 /// machine removed was still "there" by `lstat` for 21 s, and through
 /// GlusterFS it still opened for a second (its client acknowledges an open
 /// before asking the server), so `uninstall` refused an install that had
-/// finished (issue 26, 4). Where the directory cannot be listed, `lstat`
-/// decides as before.
+/// finished (issue 26, 4). On a local filesystem, and where the directory
+/// cannot be listed, `lstat` decides, as it is current there.
 pub fn has_journal<F: Fs>(fs: &F, record: &Place<F::Dir>) -> bool {
     let name = record.journal_name();
+    if !fs.caches_views(&record.dir) {
+        return fs.stat_at(&record.dir, &name).is_ok();
+    }
     match crate::record::file::listing::list_fresh(fs, &record.dir) {
         Ok(entries) => entries.iter().any(|e| e.name == name),
         Err(_) => fs.stat_at(&record.dir, &name).is_ok(),

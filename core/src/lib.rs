@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+mod aside;
 mod chain;
 pub mod classify;
 pub mod command;

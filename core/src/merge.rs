@@ -74,6 +74,14 @@ pub fn merge_since<F: Fs>(
         start,
         Apply::new(on_action),
     )?;
+    // Versions this or an earlier merge set aside for other machines'
+    // readers go once they are old enough; failing to remove one only
+    // leaves it for the next merge.
+    if fs.caches_views(target)
+        && let Err(e) = crate::aside::prune(fs, target, fs.clock(target))
+    {
+        log::debug!("pruning versions set aside: {e}");
+    }
     Ok(apply.report)
 }
 

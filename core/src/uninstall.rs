@@ -496,6 +496,11 @@ fn restore<F: Fs>(
         return Ok(None);
     };
     log::debug!("store: restore {:?} to {}", back.name, f.path.display());
+    // Other machines' readers of the package's version keep it until their
+    // caches catch up, as when a merge replaces a file (crate::aside).
+    if fs.caches_views(dir.get()) {
+        crate::aside::set_aside(fs, target, dir.get(), &name, &meta, fs.clock(target))?;
+    }
     fs.rename_replace(stored.dir.get(), &back.name, dir.get(), &name)?;
     Ok(Some(others.listing(&f.path, &back.version)))
 }

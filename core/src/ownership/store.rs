@@ -237,7 +237,7 @@ fn parse(name: &OsStr) -> Option<Version> {
 }
 
 /// Opens (creating with `create`) `name` in `dir`.
-fn sub<F: Fs>(fs: &F, dir: &F::Dir, name: &str, create: bool) -> io::Result<F::Dir> {
+pub(crate) fn sub<F: Fs>(fs: &F, dir: &F::Dir, name: &str, create: bool) -> io::Result<F::Dir> {
     let name = OsStr::new(name);
     // An uninstall removes an emptied directory of the store; a merge that
     // created it a moment before opens it again.

@@ -95,6 +95,9 @@ impl<'o> Apply<'o> {
             Outcome::Failed(op, side, e) => return Outcome::Failed(op, side, e),
             _ => return Outcome::Raced,
         };
+        if let Err(e) = set_aside(at) {
+            return Outcome::Failed(Op::Link, Side::Target, e);
+        }
         if at.fr.how.copies() {
             return self.copy(at, true);
         }
@@ -111,6 +114,20 @@ impl<'o> Apply<'o> {
             Err(err) => replaced_err(Op::Rename, err),
         }
     }
+}
+
+/// Where other machines' clients may still look TARGET's version up by
+/// its old name ([`Fs::caches_views`]), links it aside before the
+/// replacing rename, so that their reads keep working ([`crate::aside`]).
+/// An error stops the replacement: the old version stays.
+fn set_aside<F: Fs>(at: &Here<'_, '_, F>) -> io::Result<()> {
+    let (fs, dir, name) = (at.cx.fs, at.fr.target(), at.name);
+    if !fs.caches_views(dir) {
+        return Ok(());
+    }
+    let meta = fs.stat_at(dir, name)?;
+    let stamp = at.cx.start.unwrap_or_else(|| fs.clock(at.cx.target_root));
+    crate::aside::set_aside(fs, at.cx.target_root, dir, name, &meta, stamp)
 }
 
 /// What a failed replacement means: TARGET changed between the look and

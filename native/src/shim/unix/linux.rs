@@ -75,11 +75,24 @@ pub(super) fn caches_views(dir: &impl std::os::fd::AsFd) -> bool {
     let Ok(st) = rustix::fs::fstat(dir) else {
         return false;
     };
-    let (major, minor) = (rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev));
-    std::fs::read_to_string("/proc/self/mountinfo")
+    // Asked per replacement and per directory of records: the answer is
+    // kept per device for the process's life (a device keeps its
+    // filesystem while it is mounted, and a merge's trees stay mounted).
+    static SEEN: std::sync::Mutex<Vec<(u64, bool)>> = std::sync::Mutex::new(Vec::new());
+    let dev = st.st_dev;
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&(_, caches)) = seen.iter().find(|(d, _)| *d == dev) {
+        return caches;
+    }
+    let (major, minor) = (rustix::fs::major(dev), rustix::fs::minor(dev));
+    let caches = std::fs::read_to_string("/proc/self/mountinfo")
         .ok()
         .and_then(|info| mount_of(&info, major, minor))
-        .is_some_and(|(fstype, _)| caches_views(&fstype))
+        .is_some_and(|(fstype, _)| caches_views(&fstype));
+    seen.push((dev, caches));
+    caches
 }
 
 /// `--sync`: one `syncfs` makes everything written to TARGET's filesystem

@@ -35,6 +35,30 @@ pub(crate) fn looked_at_again(err: &io::Error) -> bool {
     )
 }
 
+/// Whether a failed `link` or `rename` onto `dir/name` was this merge's
+/// own, answered twice: a network filesystem's client that lost the
+/// server's reply sends the call again, and the server, having carried it
+/// out, answers the repeat with `EEXIST` (the link is there) or `ENOENT`
+/// (the renamed source is gone). It was done where `dir/name` now holds
+/// `ours`, the inode being placed; anything else is a real conflict or
+/// failure. Looked at only for those two answers.
+pub(crate) fn done_before<F: crate::fs::Fs>(
+    fs: &F,
+    dir: &F::Dir,
+    name: &std::ffi::OsStr,
+    ours: (u64, u64),
+    err: &io::Error,
+) -> bool {
+    let repeated = matches!(
+        err.kind(),
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound
+    ) && fs.stat_at(dir, name).is_ok_and(|m| m.id() == ours);
+    if repeated {
+        log::debug!("{name:?}: {err} from a call already carried out (TARGET holds our inode)");
+    }
+    repeated
+}
+
 /// Runs `op` until it answers anything but `ESTALE`, at most [`TRIES`]
 /// times with [`pause`] between; `path` names it in the log. Each try must
 /// look the name up again (it is called afresh, never with a handle kept
@@ -67,6 +91,45 @@ mod tests {
             (1000..2000).contains(&total),
             "long enough for a 1 s cached lookup, and bounded: {total} ms"
         );
+    }
+
+    #[test]
+    fn an_exists_or_not_found_with_our_inode_in_place_was_done_before() {
+        use crate::fs::Fs;
+        use crate::testing::memfs::MemFs;
+        use std::ffi::OsStr;
+        let fs = MemFs::new();
+        fs.file("s/f", b"x");
+        fs.file("t/other", b"x");
+        let (s, t) = (fs.mkdirs("s"), fs.mkdirs("t"));
+        let f = OsStr::new("f");
+        let ours = fs.stat_at(&s, f).unwrap().id();
+        fs.link(&s, f, &t, f).unwrap();
+        let e = |k| io::Error::from(k);
+        assert!(done_before(
+            &fs,
+            &t,
+            f,
+            ours,
+            &e(io::ErrorKind::AlreadyExists)
+        ));
+        assert!(done_before(&fs, &t, f, ours, &e(io::ErrorKind::NotFound)));
+        assert!(
+            !done_before(&fs, &t, f, ours, &e(io::ErrorKind::PermissionDenied)),
+            "only the two answers a repeat gives"
+        );
+        let other = OsStr::new("other");
+        assert!(
+            !done_before(&fs, &t, other, ours, &e(io::ErrorKind::AlreadyExists)),
+            "another inode there is a conflict"
+        );
+        assert!(!done_before(
+            &fs,
+            &t,
+            OsStr::new("none"),
+            ours,
+            &e(io::ErrorKind::NotFound)
+        ));
     }
 
     #[test]

@@ -45,6 +45,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             fr: &mut *fr,
             name,
             seen: None,
+            staged: None,
         };
         let target = match self.x.open_created(here) {
             Ok(t) => t.map(Handle::Owned),

@@ -33,6 +33,10 @@ pub(crate) struct At<'e, 'a, F: Fs, E> {
     /// The TARGET entry the step was decided on (`(dev, ino)`), where the
     /// walk looked: a step that replaces it must find the same one.
     pub(crate) seen: Option<(u64, u64)>,
+    /// The staged entry (`(dev, ino)`), where the walk compared it: a
+    /// rename that a network filesystem's client sent twice answers the
+    /// second time as if it failed, and TARGET then holds this inode.
+    pub(crate) staged: Option<(u64, u64)>,
 }
 
 /// How an executor answered a step.

@@ -130,6 +130,8 @@ struct Attempt {
     raced: bool,
     /// The TARGET entry this attempt's decision was made on.
     seen: Option<(u64, u64)>,
+    /// The staged entry, where the decision compared it.
+    staged: Option<(u64, u64)>,
 }
 
 /// How one attempt at an entry ended.
@@ -192,6 +194,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             look,
             raced: false,
             seen: None,
+            staged: None,
         };
         for n in 0..MAX_TRIES {
             let pause = crate::retry::pause(n);
@@ -260,7 +263,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             Next::Follow => Turn::Done(self.follow(fr, name, at.raced)),
             Next::Compare => {
                 let tmeta = tmeta.expect("only an entry found is compared");
-                match self.compare(fr, name, &tmeta, at.raced) {
+                match self.compare(fr, name, &tmeta, at) {
                     Ok(step) => self.act(fr, name, kind, step, looked, at),
                     Err((op, err)) => Turn::Done(self.fail(fr, op, Side::Stage, err)),
                 }
@@ -299,12 +302,14 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         fr: &Frame<'a, F::Dir, E>,
         name: &OsStr,
         tmeta: &Meta,
-        raced: bool,
+        at: &mut Attempt,
     ) -> Result<Step, (Op, io::Error)> {
         let fs = self.cx.fs;
         let smeta = fs
             .stat_at(fr.stage.get(), name)
             .map_err(|e| (Op::Stat, e))?;
+        at.staged = Some(smeta.id());
+        let raced = at.raced;
         let target = fr
             .target
             .as_ref()
@@ -375,6 +380,7 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             fr: &mut *fr,
             name,
             seen: at.seen,
+            staged: at.staged,
         };
         match self.x.carry_out(here, &step) {
             Outcome::Done(extra) => {

@@ -111,6 +111,14 @@ impl<'o> Apply<'o> {
         }
         match r {
             Ok(()) => Outcome::Done(Restore::default()),
+            // A rename the client sent twice: the first one made it.
+            Err(err)
+                if at.staged.is_some_and(|ours| {
+                    crate::retry::done_before(fs, at.fr.target(), name, ours, &err)
+                }) =>
+            {
+                Outcome::Done(Restore::default())
+            }
             Err(err) => replaced_err(Op::Rename, err),
         }
     }

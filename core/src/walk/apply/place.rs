@@ -28,8 +28,16 @@ fn move_in<F: Fs>(
             .rename_noreplace(stage, name, target, name)
             .map_err(|e| (Op::Rename, e));
     }
-    fs.link(stage, name, target, name)
-        .map_err(|e| (Op::Link, taken_if_there(fs, target, name, e)))?;
+    match fs.link(stage, name, target, name) {
+        Ok(()) => {}
+        // A link the client sent twice: the first one made it.
+        Err(e)
+            if e.kind() == io::ErrorKind::AlreadyExists
+                && fs
+                    .stat_at(stage, name)
+                    .is_ok_and(|m| crate::retry::done_before(fs, target, name, m.id(), &e)) => {}
+        Err(e) => return Err((Op::Link, taken_if_there(fs, target, name, e))),
+    }
     // Linked: the entry is safe in TARGET. If the unlink fails, both names
     // exist; a rerun finds them identical and removes the staged one.
     fs.remove_file(stage, name).map_err(|e| (Op::Remove, e))
@@ -155,6 +163,19 @@ mod tests {
             fs.tree(s).contains_key("f"),
             "a taken name leaves the staged file"
         );
+    }
+
+    #[test]
+    fn a_link_already_made_by_a_repeated_call_counts_as_placed() {
+        let fs = MemFs::new();
+        fs.file("s/f", b"x");
+        let (s, t) = (fs.mkdirs("s"), fs.mkdirs("t"));
+        let f = OsStr::new("f");
+        // The server carried out the first link; the client's repeat gets
+        // EEXIST for our own inode.
+        fs.link(&s, f, &t, f).unwrap();
+        move_in(&fs, &s, &t, f, true).unwrap();
+        assert!(fs.tree(t).contains_key("f") && fs.tree(s).is_empty());
     }
 
     #[test]

@@ -768,3 +768,33 @@ fn version_bytes(i: usize) -> Vec<u8> {
 }
 
 on_sshfs_and_glusterfs!(readers_through_the_other_client_keep_working: a_reader_through_the_other_sshfs_client_keeps_working_while_merges_replace_its_file, a_reader_through_the_other_glusterfs_client_keeps_working_while_merges_replace_its_file);
+
+/// Not a test: mounts the filesystem `STAGEMERGE_NETFS_FS` names (`sshfs`
+/// or `glusterfs`) twice, runs `sh -c "$STAGEMERGE_NETFS_RUN"` with
+/// `NETFS_A`, `NETFS_B` (the two clients) and `NETFS_SERVER` (the server's
+/// directory) set, and tears the mounts down: `bench/netfs.py` measures
+/// through it, on the fixtures the tests use.
+#[test]
+#[ignore = "run by bench/netfs.py"]
+fn run_a_command_on_two_clients() {
+    let (Ok(kind), Ok(run)) = (
+        std::env::var("STAGEMERGE_NETFS_FS"),
+        std::env::var("STAGEMERGE_NETFS_RUN"),
+    ) else {
+        panic!("set STAGEMERGE_NETFS_FS and STAGEMERGE_NETFS_RUN");
+    };
+    let c = match kind.as_str() {
+        "sshfs" => TwoClients::sshfs(),
+        "glusterfs" => TwoClients::glusterfs(),
+        other => panic!("no fixture for {other}"),
+    }
+    .unwrap_or_else(|why| panic!("{kind}: {why}"));
+    let status = Command::new("sh")
+        .args(["-c", &run])
+        .env("NETFS_A", &c.a)
+        .env("NETFS_B", &c.b)
+        .env("NETFS_SERVER", &c.server)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{run}: {status}");
+}

@@ -143,9 +143,13 @@ pub struct Entry {
 ///   core matches on: `NotFound`, `AlreadyExists`, `PermissionDenied`,
 ///   `Unsupported` (the no-replace flag is refused by this filesystem),
 ///   `CrossesDevices`, `IsADirectory`, `NotADirectory`, `DirectoryNotEmpty`.
-pub trait Fs {
+///
+/// An `Fs` and its directories are shared by threads: where a placement is
+/// a round trip to a server, a merge keeps several in flight
+/// ([`Fs::in_flight`]).
+pub trait Fs: Sync {
     /// An open directory; dropping it closes it.
-    type Dir;
+    type Dir: Sync;
     /// A file opened for reading.
     type File: io::Read;
 
@@ -294,6 +298,16 @@ pub trait Fs {
     fn caches_views(&self, dir: &Self::Dir) -> bool {
         let _ = dir;
         false
+    }
+
+    /// How many placements into `dir` a merge keeps in flight at once: 1
+    /// where each is a system call on a local filesystem (the kernel
+    /// serializes a directory's changes; threads would only add their own
+    /// cost), more where each is a round trip to a server that answers
+    /// several at a time (a network filesystem's client). Default: 1.
+    fn in_flight(&self, dir: &Self::Dir) -> usize {
+        let _ = dir;
+        1
     }
 
     /// Checks, before a merge moves anything into `dir`'s filesystem, that

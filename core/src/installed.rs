@@ -89,8 +89,35 @@ pub(crate) fn locate<'a, F: Fs>(
     }
 }
 
-/// Compares `dir/name` with the record `want`.
+/// Compares `dir/name` with the record `want`. Where a client may answer
+/// from its cache ([`Fs::caches_views`]: sshfs keeps a file's attributes
+/// 20 s), a file that looks modified, of another type or missing is
+/// looked at again, opened each time (which refreshes what the client
+/// holds of it), until the answer is the package's file, for at most
+/// about 1.7 s (`retry`): another machine may have just put the package's
+/// version back.
 pub(crate) fn check<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed) -> Status {
+    let status = check_once(fs, dir, name, want);
+    let doubtful = |s: &Status| {
+        matches!(
+            s,
+            Status::Modified { .. } | Status::TypeChanged { .. } | Status::Missing
+        )
+    };
+    if !doubtful(&status) || !fs.caches_views(dir) {
+        return status;
+    }
+    crate::retry::until_settled(
+        &want.path,
+        || {
+            drop(fs.open_file(dir, name));
+            check_once(fs, dir, name, want)
+        },
+        doubtful,
+    )
+}
+
+fn check_once<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed) -> Status {
     let meta = match fs.stat_at(dir, name) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Status::Missing,

@@ -59,6 +59,28 @@ pub(crate) fn done_before<F: crate::fs::Fs>(
     repeated
 }
 
+/// Runs `look` again while its answer is `doubtful` (one a client's cached
+/// view could give although the server holds otherwise), at most
+/// [`TRIES`] times with [`pause`] between: the last answer stands. Each
+/// look must ask afresh (an `open` refreshes what a client caches of a
+/// file; the pauses outlast a kernel's cached attributes, 1 s on FUSE).
+pub(crate) fn until_settled<T>(
+    path: &Path,
+    mut look: impl FnMut() -> T,
+    doubtful: impl Fn(&T) -> bool,
+) -> T {
+    let mut answer = look();
+    for n in 1..TRIES {
+        if !doubtful(&answer) {
+            break;
+        }
+        log::debug!("{}: looked at again (try {})", path.display(), n + 1);
+        std::thread::sleep(pause(n));
+        answer = look();
+    }
+    answer
+}
+
 /// Runs `op` until it answers anything but `ESTALE`, at most [`TRIES`]
 /// times with [`pause`] between; `path` names it in the log. Each try must
 /// look the name up again (it is called afresh, never with a handle kept
@@ -130,6 +152,30 @@ mod tests {
             ours,
             &e(io::ErrorKind::NotFound)
         ));
+    }
+
+    #[test]
+    fn a_doubtful_answer_is_asked_again_until_it_settles_or_the_tries_run_out() {
+        let mut calls = 0;
+        let r = until_settled(
+            Path::new("x"),
+            || {
+                calls += 1;
+                calls
+            },
+            |&n| n < 3,
+        );
+        assert_eq!(r, 3, "asked until the answer was not doubtful");
+        let mut calls = 0;
+        let r = until_settled(
+            Path::new("x"),
+            || {
+                calls += 1;
+                calls
+            },
+            |_| true,
+        );
+        assert_eq!(r, TRIES, "bounded: the last answer stands");
     }
 
     #[test]

@@ -219,6 +219,12 @@ pub(crate) struct MergeArgs {
     #[arg(long)]
     pub(crate) sync: bool,
 
+    /// Placements kept in flight at once on a filesystem served by a client
+    /// (FUSE, NFS, SMB), where each is a round trip [default: 16; 1: one at
+    /// a time]. A local filesystem places one at a time whatever this says.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) in_flight: Option<u16>,
+
     #[command(flatten)]
     pub(crate) ownership: OwnershipArgs,
 

@@ -37,6 +37,8 @@ pub(crate) struct MergeConfig {
     /// `--lock`: the lock file and how it is taken.
     pub(crate) lock: Option<lock::Wanted>,
     pub(crate) sync: bool,
+    /// `--in-flight`: placements in flight on a client's filesystem.
+    pub(crate) in_flight: Option<usize>,
     /// The SAGE_SUDO prefix to re-run through, when escalation applies.
     pub(crate) escalate: Option<Vec<String>>,
     /// Run the merge in the Wasmtime sandbox.
@@ -179,6 +181,7 @@ impl MergeConfig {
                 this_machine_ok: a.lock_this_machine,
             }),
             sync: a.sync,
+            in_flight: a.in_flight.map(usize::from),
             // The sandbox runs as the invoking user, with only the two roots.
             escalate: if a.sandbox {
                 None

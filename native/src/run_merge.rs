@@ -49,6 +49,10 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     } else {
         NativeFs::new()
     };
+    let fs = match cfg.in_flight {
+        Some(n) => fs.with_in_flight(n),
+        None => fs,
+    };
     let records = crate::records::for_merge(cfg)?;
     let shown = (cfg.stage.as_path(), cfg.target.as_path());
     let phase = std::time::Instant::now();

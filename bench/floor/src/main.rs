@@ -6,6 +6,10 @@
 //! is empty: one rename per top-level entry. No classification, no checks,
 //! no report.
 //!
+//! `--link` places each file by `linkat` + `unlinkat` instead, one after
+//! the other: the floor on a filesystem that refuses the no-replace flag
+//! (a network filesystem's client, bench/netfs.py).
+//!
 //! `--spec` adds the calls SPEC.md's rules require and nothing else: an
 //! `lstat` of TARGET's entry and of the staged one before a rename over (to
 //! classify it and to compare), an `fstat` of each TARGET directory entered,
@@ -55,6 +59,7 @@ fn merge(
     how: Durability,
     shape: Shape,
     spec: bool,
+    link: bool,
 ) -> rustix::io::Result<u64> {
     let mut placed = 0;
     let mut names = Vec::new();
@@ -77,7 +82,7 @@ fn merge(
             if spec {
                 rustix::fs::fstat(&t)?;
             }
-            placed += merge(&s, &t, how, shape, spec)?;
+            placed += merge(&s, &t, how, shape, spec, link)?;
             if spec {
                 drop(s);
                 rustix::fs::unlinkat(stage, &name, rustix::fs::AtFlags::REMOVEDIR)?;
@@ -97,7 +102,18 @@ fn merge(
                 rustix::fs::statat(target, &name, nofollow)?;
                 rustix::fs::statat(stage, &name, nofollow)?;
             }
-            rustix::fs::renameat_with(stage, &name, target, &name, flags)?;
+            if link && shape != Shape::Replace {
+                // A name another package placed first stays: one attempt,
+                // and the staged file is left.
+                match rustix::fs::linkat(stage, &name, target, &name, rustix::fs::AtFlags::empty())
+                {
+                    Ok(()) => rustix::fs::unlinkat(stage, &name, rustix::fs::AtFlags::empty())?,
+                    Err(rustix::io::Errno::EXIST) => continue,
+                    Err(e) => return Err(e),
+                }
+            } else {
+                rustix::fs::renameat_with(stage, &name, target, &name, flags)?;
+            }
             if how == Durability::FsyncEach {
                 let f = rustix::fs::openat(
                     target,
@@ -117,6 +133,7 @@ fn main() -> ExitCode {
     let mut how = Durability::None;
     let mut shape = Shape::Overlay;
     let mut spec = false;
+    let mut link = false;
     let mut roots = Vec::new();
     for a in std::env::args_os().skip(1) {
         match a.to_str() {
@@ -126,6 +143,7 @@ fn main() -> ExitCode {
             Some("--replace") => shape = Shape::Replace,
             Some("--fresh") => shape = Shape::Fresh,
             Some("--spec") => spec = true,
+            Some("--link") => link = true,
             _ => roots.push(a),
         }
     }
@@ -133,7 +151,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(_) => {
             eprintln!(
-                "usage: floor [--fsync-each|--syncfs|--syncfs-both] [--replace|--fresh] [--spec] STAGE TARGET"
+                "usage: floor [--fsync-each|--syncfs|--syncfs-both] [--replace|--fresh] [--spec] [--link] STAGE TARGET"
             );
             return ExitCode::from(2);
         }
@@ -144,7 +162,7 @@ fn main() -> ExitCode {
         if how == Durability::SyncfsBoth {
             rustix::fs::syncfs(&s)?;
         }
-        let n = merge(&s, &t, how, shape, spec)?;
+        let n = merge(&s, &t, how, shape, spec, link)?;
         match how {
             Durability::Syncfs | Durability::SyncfsBoth => rustix::fs::syncfs(&t)?,
             Durability::FsyncEach => rustix::fs::fsync(&t)?,

@@ -1,10 +1,10 @@
 //! [`MemFs`]: the `Fs` contract on an in-memory tree of inodes, with a
 //! switch that makes it refuse the no-replace rename as FUSE and WASI do.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Cursor};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::fs::{Entry, Fs, Kind, Meta, Stamp};
 
@@ -19,12 +19,14 @@ pub(crate) enum Node {
 /// 0 is the root, under which tests make `stage` and `target`.
 #[derive(Debug)]
 pub(crate) struct MemFs {
-    nodes: RefCell<Vec<Node>>,
+    nodes: Mutex<Vec<Node>>,
     /// Answer the no-replace rename with `Unsupported`.
     pub(crate) refuse_noreplace: bool,
     /// Give every entry a change time after [`Fs::clock`]'s: as if the
     /// clock ticked between a merge's start and each of its renames.
     pub(crate) changed_after_start: bool,
+    /// What [`Fs::in_flight`] answers (1: one placement at a time).
+    pub(crate) lanes: usize,
 }
 
 fn err(kind: io::ErrorKind) -> io::Error {
@@ -34,14 +36,15 @@ fn err(kind: io::ErrorKind) -> io::Error {
 impl MemFs {
     pub(crate) fn new() -> Self {
         MemFs {
-            nodes: RefCell::new(vec![Node::Dir(BTreeMap::new())]),
+            nodes: Mutex::new(vec![Node::Dir(BTreeMap::new())]),
             refuse_noreplace: false,
             changed_after_start: false,
+            lanes: 1,
         }
     }
 
     fn add(&self, parent: usize, name: &str, node: Node) -> usize {
-        let mut nodes = self.nodes.borrow_mut();
+        let mut nodes = self.nodes();
         let id = nodes.len();
         nodes.push(node);
         match &mut nodes[parent] {
@@ -95,13 +98,13 @@ impl MemFs {
     }
 
     fn walk(&self, dir: usize, prefix: &str, out: &mut BTreeMap<String, Node>) {
-        let children = match &self.nodes.borrow()[dir] {
+        let children = match &self.nodes()[dir] {
             Node::Dir(c) => c.clone(),
             _ => return,
         };
         for (name, id) in children {
             let path = format!("{prefix}{}", name.to_string_lossy());
-            let node = self.nodes.borrow()[id].clone();
+            let node = self.nodes()[id].clone();
             if let Node::Dir(_) = node {
                 out.insert(path.clone(), Node::Dir(BTreeMap::new()));
                 self.walk(id, &format!("{path}/"), out);
@@ -111,8 +114,20 @@ impl MemFs {
         }
     }
 
+    /// The nodes, locked (never held across another call that locks).
+    fn nodes(&self) -> MutexGuard<'_, Vec<Node>> {
+        self.nodes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy of the node `id`.
+    fn node(&self, id: usize) -> Node {
+        self.nodes()[id].clone()
+    }
+
     fn child(&self, dir: usize, name: &OsStr) -> io::Result<usize> {
-        match &self.nodes.borrow()[dir] {
+        match &self.nodes()[dir] {
             Node::Dir(c) => c
                 .get(name)
                 .copied()
@@ -122,14 +137,14 @@ impl MemFs {
     }
 
     fn children(&self, dir: usize) -> io::Result<BTreeMap<OsString, usize>> {
-        match &self.nodes.borrow()[dir] {
+        match &self.nodes()[dir] {
             Node::Dir(c) => Ok(c.clone()),
             _ => Err(err(io::ErrorKind::NotADirectory)),
         }
     }
 
     fn set_child(&self, dir: usize, name: &OsStr, id: Option<usize>) {
-        if let Node::Dir(c) = &mut self.nodes.borrow_mut()[dir] {
+        if let Node::Dir(c) = &mut self.nodes()[dir] {
             match id {
                 Some(id) => c.insert(name.to_owned(), id),
                 None => c.remove(name),
@@ -138,7 +153,7 @@ impl MemFs {
     }
 
     fn meta(&self, id: usize) -> Meta {
-        let nodes = self.nodes.borrow();
+        let nodes = self.nodes();
         let (kind, mode, size) = match &nodes[id] {
             Node::Dir(_) => (Kind::Dir, 0o755, 0),
             Node::File { data, mode } => (Kind::File, *mode, data.len() as u64),
@@ -168,7 +183,7 @@ impl Fs for MemFs {
 
     fn open_dir(&self, parent: &usize, name: &OsStr) -> io::Result<usize> {
         let id = self.child(*parent, name)?;
-        match self.nodes.borrow()[id] {
+        match self.nodes()[id] {
             Node::Dir(_) => Ok(id),
             _ => Err(err(io::ErrorKind::NotADirectory)),
         }
@@ -245,7 +260,7 @@ impl Fs for MemFs {
             return Err(err(io::ErrorKind::AlreadyExists));
         }
         let id = {
-            let mut nodes = self.nodes.borrow_mut();
+            let mut nodes = self.nodes();
             nodes.push(Node::Dir(BTreeMap::new()));
             nodes.len() - 1
         };
@@ -258,7 +273,7 @@ impl Fs for MemFs {
             return Err(err(io::ErrorKind::AlreadyExists));
         }
         let id = {
-            let mut nodes = self.nodes.borrow_mut();
+            let mut nodes = self.nodes();
             nodes.push(Node::Link(text.to_owned()));
             nodes.len() - 1
         };
@@ -275,7 +290,7 @@ impl Fs for MemFs {
         tname: &OsStr,
         replace: bool,
     ) -> io::Result<()> {
-        let node = self.nodes.borrow()[self.child(*from, fname)?].clone();
+        let node = self.node(self.child(*from, fname)?);
         if let Ok(old) = self.child(*to, tname) {
             if !replace {
                 return Err(err(io::ErrorKind::AlreadyExists));
@@ -285,7 +300,7 @@ impl Fs for MemFs {
             }
         }
         let id = {
-            let mut nodes = self.nodes.borrow_mut();
+            let mut nodes = self.nodes();
             nodes.push(node);
             nodes.len() - 1
         };
@@ -320,14 +335,14 @@ impl Fs for MemFs {
     }
 
     fn read_link(&self, dir: &usize, name: &OsStr) -> io::Result<OsString> {
-        match &self.nodes.borrow()[self.child(*dir, name)?] {
+        match &self.node(self.child(*dir, name)?) {
             Node::Link(t) => Ok(t.clone()),
             _ => Err(err(io::ErrorKind::InvalidInput)),
         }
     }
 
     fn open_file(&self, dir: &usize, name: &OsStr) -> io::Result<Cursor<Vec<u8>>> {
-        match &self.nodes.borrow()[self.child(*dir, name)?] {
+        match &self.node(self.child(*dir, name)?) {
             Node::File { data, .. } => Ok(Cursor::new(data.clone())),
             _ => Err(err(io::ErrorKind::InvalidInput)),
         }
@@ -343,7 +358,7 @@ impl Fs for MemFs {
     fn write_synced(&self, dir: &usize, name: &OsStr, bytes: &[u8]) -> io::Result<()> {
         let data = bytes.to_vec();
         match self.child(*dir, name) {
-            Ok(id) => match &mut self.nodes.borrow_mut()[id] {
+            Ok(id) => match &mut self.nodes()[id] {
                 Node::File { data: d, .. } => {
                     *d = data;
                     Ok(())
@@ -374,6 +389,10 @@ impl Fs for MemFs {
 
     fn euid(&self) -> Option<u32> {
         None
+    }
+
+    fn in_flight(&self, _: &usize) -> usize {
+        self.lanes
     }
 
     fn clock(&self, _: &usize) -> Stamp {

@@ -18,7 +18,7 @@ pub(crate) enum Seen {
 }
 
 /// How the entry's directory is merged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct How {
     /// Copy instead of moving (`--copy`, or below a directory copied across
     /// filesystems).

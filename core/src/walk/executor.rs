@@ -67,6 +67,22 @@ pub(crate) trait Executor<'a, F: Fs> {
     /// name, if taken, answers for itself).
     fn places_blind(&self) -> bool;
 
+    /// Places the non-directories `names` of `fr`, each staged and, as far
+    /// as the walk knows, free in TARGET (none was looked at), several at a
+    /// time where the filesystem gains from it ([`Fs::in_flight`]); returns
+    /// which were placed. Each one not placed is then walked alone, as if
+    /// it had not been tried (so every way a placement can fail is handled
+    /// in one place). Default: none placed.
+    fn place_many(
+        &mut self,
+        cx: &Ctx<'a, F>,
+        fr: &Frame<'a, F::Dir, Self::Extra>,
+        names: &[&OsStr],
+    ) -> Vec<bool> {
+        let _ = (cx, fr);
+        vec![false; names.len()]
+    }
+
     /// Whether TARGET's filesystem `dev` was found to refuse the no-replace
     /// rename.
     fn refuses_flag(&self, dev: u64) -> bool;

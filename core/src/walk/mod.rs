@@ -19,7 +19,7 @@ pub(crate) use dry::DryRun;
 pub(crate) use executor::{At, Ctx, Executor, Outcome};
 pub(crate) use frame::Frame;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::PathBuf;
@@ -74,6 +74,7 @@ pub(crate) fn walk<'a, F: Fs, X: Executor<'a, F>>(
         moved_in: HashSet::new(),
         bufs: Buffers::new(),
         listings,
+        lanes: HashMap::new(),
         x,
     };
     let how = w.how_into(&roots.target, (opts.copy, false));
@@ -119,8 +120,16 @@ struct Walk<'a, F: Fs, X> {
     moved_in: HashSet<Vec<OsString>>,
     bufs: Buffers,
     listings: Listings<F::Dir>,
+    /// Placements kept in flight per TARGET device ([`Fs::in_flight`]),
+    /// asked once per device.
+    lanes: HashMap<u64, usize>,
     x: X,
 }
+
+/// The most staged files handed to the executor at once to place in
+/// flight: enough to keep every lane busy, few enough that an entry
+/// another merge took is looked at soon.
+const BATCH: usize = 64;
 
 /// The per-entry attempt state: whether to look at TARGET before acting,
 /// and whether a name was seen free and then found taken.
@@ -148,6 +157,11 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
     fn run(&mut self, root: Child<'a, F, X>) {
         let mut stack = vec![root];
         while let Some(top) = stack.last_mut() {
+            let n = self.batch_len(top);
+            if n > 1 {
+                self.place_batch(top, n);
+                continue;
+            }
             if let Some(entry) = top.entries.next() {
                 crate::rel::push(&mut self.cx.rel, &entry.name);
                 match self.entry(top, entry) {
@@ -163,6 +177,63 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
                     self.cx.rel.pop();
                 }
             }
+        }
+    }
+
+    /// How many of `fr`'s next entries to place in flight: the files and
+    /// symlinks that come next (at most [`BATCH`]), where the executor
+    /// places without looking, this directory has not met a taken name,
+    /// entries are moved (not copied) and TARGET's filesystem gains from
+    /// several placements at once. 0 or 1: one at a time.
+    fn batch_len(&mut self, fr: &Child<'a, F, X>) -> usize {
+        let rest = fr.entries.as_slice();
+        let file = |e: &Entry| matches!(e.kind, Kind::File | Kind::Symlink);
+        if rest.len() < 2 || !file(&rest[0]) || !file(&rest[1]) {
+            return 0;
+        }
+        if !self.x.places_blind() || fr.taken || fr.how.copies() {
+            return 0;
+        }
+        let (Some(meta), Some(target)) = (&fr.target_meta, &fr.target) else {
+            return 0;
+        };
+        let fs = self.cx.fs;
+        let lanes = *self
+            .lanes
+            .entry(meta.dev)
+            .or_insert_with(|| fs.in_flight(target.get()));
+        if lanes < 2 {
+            return 0;
+        }
+        rest.iter().take(BATCH).take_while(|e| file(e)).count()
+    }
+
+    /// Places `fr`'s next `n` entries in flight ([`Executor::place_many`]);
+    /// each one placed is recorded as a placement without a look (as one
+    /// at a time would), each one not placed is walked alone.
+    fn place_batch(&mut self, fr: &mut Child<'a, F, X>, n: usize) {
+        let batch: Vec<Entry> = fr.entries.by_ref().take(n).collect();
+        let names: Vec<&OsStr> = batch.iter().map(|e| e.name.as_os_str()).collect();
+        let placed = self.x.place_many(&self.cx, fr, &names);
+        for (e, placed) in batch.into_iter().zip(placed) {
+            crate::rel::push(&mut self.cx.rel, &e.name);
+            let kind = e.kind;
+            match decide(kind, Seen::Absent, &fr.how) {
+                Next::Do(step @ Step::Place { .. }) if placed => {
+                    if !fr.wrote
+                        && let Some(m) = &fr.target_meta
+                    {
+                        self.written.insert(m.id());
+                        fr.wrote = true;
+                    }
+                    self.take(fr, step, kind);
+                }
+                _ => {
+                    let child = self.entry(fr, e);
+                    debug_assert!(child.is_none(), "a file or symlink has no children");
+                }
+            }
+            self.cx.rel.pop();
         }
     }
 

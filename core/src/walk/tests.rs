@@ -205,3 +205,40 @@ fn an_edited_protected_file_stays_and_the_new_one_goes_beside_it() {
     assert_eq!(data("etc/x.conf.stagemerge-new"), b"new");
     assert!(fs.tree(stage).is_empty());
 }
+
+/// Placements in flight (a network filesystem's client) end as one at a
+/// time does: every staged entry placed or, where TARGET had a version,
+/// settled by the usual comparison; the same actions in the same order,
+/// the same trees, with and without the no-replace flag.
+#[test]
+fn placements_in_flight_end_as_one_at_a_time() {
+    let run = |lanes: usize, refuse: bool| {
+        let mut fs = MemFs::new();
+        fs.lanes = lanes;
+        fs.refuse_noreplace = refuse;
+        for d in ["a", "b/c"] {
+            for i in 0..90 {
+                fs.file(&format!("stage/{d}/f{i:02}"), format!("{d}{i}").as_bytes());
+            }
+        }
+        fs.link_text("stage/a/l", "f00");
+        fs.file("target/a/f05", b"a5");
+        fs.file("target/a/f70", b"other");
+        fs.file("target/b/c/f33", b"other");
+        let (stage, target) = (fs.mkdirs("stage"), fs.mkdirs("target"));
+        let mut actions = Vec::new();
+        let mut on_action = |p: &Path, a| actions.push((p.to_string_lossy().into_owned(), a));
+        let report = merge(&fs, &stage, &target, &Options::default(), &mut on_action).unwrap();
+        (fs.tree(target), fs.tree(stage), report.counts, actions)
+    };
+    for refuse in [false, true] {
+        let one = run(1, refuse);
+        let many = run(8, refuse);
+        assert_eq!(one.0, many.0, "TARGET, flag refused: {refuse}");
+        assert_eq!(one.1, many.1, "STAGE, flag refused: {refuse}");
+        assert_eq!(one.2, many.2, "counts, flag refused: {refuse}");
+        assert_eq!(one.3, many.3, "actions, flag refused: {refuse}");
+        assert!(many.1.is_empty(), "everything merged");
+        assert_eq!(many.0.len(), 3 + 91 + 90, "{:?}", many.0.keys());
+    }
+}

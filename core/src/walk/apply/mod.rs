@@ -157,6 +157,15 @@ impl<'a, F: Fs> Executor<'a, F> for Apply<'_> {
         true
     }
 
+    fn place_many(
+        &mut self,
+        cx: &Ctx<'a, F>,
+        fr: &Frame<'a, F::Dir, Restore>,
+        names: &[&std::ffi::OsStr],
+    ) -> Vec<bool> {
+        place::move_many(cx.fs, fr, names, cx.fs.in_flight(fr.target()))
+    }
+
     fn refuses_flag(&self, dev: u64) -> bool {
         self.flagless.contains(&dev)
     }

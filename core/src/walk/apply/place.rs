@@ -111,6 +111,41 @@ impl Apply<'_> {
     }
 }
 
+/// The staged non-directories `names` of `fr` moved into TARGET by
+/// [`move_in`], `lanes` at a time (this thread one of them), each name
+/// taken by the next free lane; which were placed. A lane that cannot be
+/// started leaves its share to the others.
+pub(super) fn move_many<F: Fs>(
+    fs: &F,
+    fr: &Frame<'_, F::Dir, Restore>,
+    names: &[&OsStr],
+    lanes: usize,
+) -> Vec<bool> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (stage, target, fallback) = (fr.stage.get(), fr.target(), fr.how.fallback);
+    let next = AtomicUsize::new(0);
+    let placed: Vec<AtomicBool> = names.iter().map(|_| AtomicBool::new(false)).collect();
+    let lane = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(name) = names.get(i) else { break };
+            if move_in(fs, stage, target, name, fallback).is_ok() {
+                placed[i].store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..lanes.min(names.len()) {
+            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, lane) {
+                log::debug!("one lane fewer for placements: {e}");
+                break;
+            }
+        }
+        lane();
+    });
+    placed.into_iter().map(AtomicBool::into_inner).collect()
+}
+
 /// A network filesystem may answer a `link` or `mkdir` onto a name another
 /// client took meanwhile with `EPERM` instead of `EEXIST` (sshfs: SFTP's
 /// generic failure): where the name is there now, the error is read as the
@@ -162,6 +197,49 @@ mod tests {
         assert!(
             fs.tree(s).contains_key("f"),
             "a taken name leaves the staged file"
+        );
+    }
+
+    #[test]
+    fn placements_in_flight_place_each_free_name_once_and_leave_taken_ones() {
+        use crate::handle::Handle;
+        use crate::walk::decide::How;
+        let fs = MemFs::new();
+        let names: Vec<String> = (0..40).map(|i| format!("f{i}")).collect();
+        for n in &names {
+            fs.file(&format!("s/{n}"), n.as_bytes());
+        }
+        fs.file("t/f7", b"theirs");
+        let (s, t) = (fs.mkdirs("s"), fs.mkdirs("t"));
+        let fr = Frame {
+            stage: Handle::Owned(s),
+            target: Some(Handle::Owned(t)),
+            target_meta: None,
+            name: "s".into(),
+            entries: Vec::new().into_iter(),
+            phys: Vec::new(),
+            how: How {
+                fallback: true,
+                ..How::default()
+            },
+            fresh: false,
+            hot: false,
+            taken: false,
+            wrote: false,
+            left: 0,
+            extra: Restore::default(),
+        };
+        let os: Vec<&OsStr> = names.iter().map(OsStr::new).collect();
+        let placed = move_many(&fs, &fr, &os, 8);
+        for (n, p) in names.iter().zip(&placed) {
+            assert_eq!(*p, n != "f7", "{n}");
+        }
+        let t = fs.tree(t);
+        assert_eq!(t.len(), 40);
+        assert_eq!(
+            fs.tree(s).keys().collect::<Vec<_>>(),
+            ["f7"],
+            "the taken one stays staged"
         );
     }
 

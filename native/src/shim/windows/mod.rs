@@ -35,6 +35,12 @@ impl NativeFs {
     pub(crate) fn syncing_copies(self) -> Self {
         self
     }
+
+    /// `--in-flight`: Windows places one at a time (the core's default), so
+    /// there is nothing to change.
+    pub(crate) fn with_in_flight(self, _: usize) -> Self {
+        self
+    }
 }
 
 /// Runs a replacing rename again while Windows refuses it as denied, for up

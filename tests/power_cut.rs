@@ -13,7 +13,8 @@
 //! merges are cut. A control run without `--sync`
 //! shows that the same cuts do find zero-length files there.
 //!
-//! `STAGEMERGE_CUTS` sets the number of cuts per workload (50 by default).
+//! `STAGEMERGE_CUTS` sets the number of cuts per workload (20 by default,
+//! the test command's fast mode; 100 with `STAGEMERGE_SOAK=1`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,7 @@ fn cuts() -> usize {
     std::env::var("STAGEMERGE_CUTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50)
+        .unwrap_or(if crate::util::soak() { 100 } else { 20 })
 }
 
 /// The bytes of staged file `i` in `version` ("old" or "new"): 0.5 to 8 KiB,

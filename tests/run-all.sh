@@ -63,6 +63,7 @@ else
     echo "run-all: no MinGW compiler (not root?): checking Windows without the sandbox"
     cargo clippy --locked -p stagemerge --no-default-features --target x86_64-pc-windows-gnu -- -D warnings
 fi
+echo "run-all: macOS and Windows checks done at $SECONDS s"
 
 # The corpus of real staged installs (PyPI wheels, Debian packages) that
 # the reliability suite runs on; downloads are cached under target/.
@@ -70,17 +71,20 @@ bash tests/corpus/build.sh
 # The real Sage scripts (passagemath-conf's sdist from PyPI, pinned by its
 # SHA-256) that tests/sage_spkg.rs runs the drop-in inside.
 bash tests/sage/fetch.sh >/dev/null
+echo "run-all: corpus and Sage scripts done at $SECONDS s"
 export STAGEMERGE_CORPUS_REQUIRED=1
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+echo "run-all: main suite done at $SECONDS s"
 # The core's own unit tests again, compiled for wasm32-wasip1 and run by
 # Wasmtime the way the sandbox runs the guest.
 cargo build --locked -p stagemerge-wasm-host --bin stagemerge-wasm-run
 CARGO_TARGET_WASM32_WASIP1_RUNNER="$PWD/target/debug/stagemerge-wasm-run" \
     cargo test --locked -p stagemerge-core --target wasm32-wasip1 "$@" 2>&1 | tee -a "$log" || status=$?
+echo "run-all: WASI core tests done at $SECONDS s"
 # The wheel, built from source and installed into a fresh venv (pip's and
 # Sage's install lines). The packaging mode (STAGEMERGE_PACKAGING=1, not run
 # by CI: five release builds, about 45 minutes) builds every wheel instead,
@@ -90,9 +94,11 @@ if [ "${STAGEMERGE_PACKAGING:-0}" != 0 ]; then
 else
     bash tests/wheel.sh 2>&1 | tee -a "$log" || status=$?
 fi
+echo "run-all: wheel done at $SECONDS s"
 # The Windows build under Wine: the windows:: scenarios and the core's unit
 # tests (installs wine as root when missing; README "Platforms").
 bash tests/wine.sh "$@" 2>&1 | tee -a "$log" || status=$?
+echo "run-all: Wine done at $SECONDS s"
 # What users download: the binaries' sizes (README "Install").
 cargo build --release --locked --quiet -p stagemerge
 for b in stagemerge stagemerge-sandbox; do

@@ -2,12 +2,13 @@
 filesystem, one process per package, against `cp -Rp`, the `tar` pipe and
 the floor, in one run per filesystem (issue 26, 6).
 
-Usage (as root): python3 bench/netfs.py [--fs sshfs|glusterfs|both]
+Usage (as root): python3 bench/netfs.py [--fs sshfs|glusterfs|moosefs|all]
                  [--runs N] [--baseline BIN]
 
 The filesystems are the tests' fixtures (tests/util/netfs.rs: sshfs
 through an sshd of its own on loopback; GlusterFS with glusterd and one
-brick in a network namespace), mounted by the ignored test
+brick in a network namespace; MooseFS with its master and a chunkserver
+in another), mounted by the ignored test
 `netfs::run_a_command_on_two_clients`, which runs this script again with
 `--inside` and the client's mount in NETFS_A, and tears everything down.
 
@@ -43,7 +44,7 @@ import run  # noqa: E402  (the harness: corpus, hyperfine, paths)
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fs", default="both", choices=["sshfs", "glusterfs", "both"])
+    ap.add_argument("--fs", default="all", choices=["sshfs", "glusterfs", "moosefs", "all"])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--baseline", help="another stagemerge build to time beside this one")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
@@ -60,7 +61,7 @@ def main():
     run.sh(f"bash '{run.ROOT}/tests/corpus/build.sh' '{corpus}'")
     os.makedirs(run.OUT, exist_ok=True)
     rows = []
-    for fs in (["sshfs", "glusterfs"] if a.fs == "both" else [a.fs]):
+    for fs in (["sshfs", "glusterfs", "moosefs"] if a.fs == "all" else [a.fs]):
         out = os.path.join(run.OUT, f"netfs-{fs}.json")
         me = f"python3 '{os.path.abspath(__file__)}' --inside --runs {a.runs} --out '{out}'"
         if a.baseline:

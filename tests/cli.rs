@@ -85,6 +85,22 @@ fn bad_on_conflict_value_exits_2() {
 }
 
 #[test]
+fn in_flight_outside_1_to_256_exits_2_and_changes_nothing() {
+    let f = Fixture::new(Prim::Rename);
+    f.file("stage/x", b"x");
+    let before = Snapshot::of(f.root());
+    for n in ["0", "257", "many"] {
+        f.merge(&["--in-flight", n])
+            .assert_code(2)
+            .assert_stderr_has("--in-flight");
+        assert_eq!(Snapshot::of(f.root()), before, "--in-flight {n}");
+    }
+    // On a local filesystem any number places one at a time, as always.
+    f.merge(&["--in-flight", "256"]).assert_code(0);
+    assert_eq!(fs::read(f.root().join("target/x")).unwrap(), b"x");
+}
+
+#[test]
 fn summary_line_on_stderr_and_nothing_on_stdout() {
     let f = Fixture::new(Prim::Rename);
     f.file("stage/a/one", b"1");

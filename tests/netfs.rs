@@ -27,10 +27,10 @@ fn sshfs() -> Option<TwoClients> {
     }
 }
 
-/// One scenario as two tests: through two sshfs clients, and through two
-/// GlusterFS clients.
-macro_rules! on_sshfs_and_glusterfs {
-    ($scenario:ident: $on_sshfs:ident, $on_glusterfs:ident) => {
+/// One scenario as three tests: through two sshfs clients, two GlusterFS
+/// clients and two MooseFS clients.
+macro_rules! on_network_filesystems {
+    ($scenario:ident: $on_sshfs:ident, $on_glusterfs:ident, $on_moosefs:ident) => {
         #[test]
         fn $on_sshfs() {
             if let Some(c) = sshfs() {
@@ -41,6 +41,13 @@ macro_rules! on_sshfs_and_glusterfs {
         #[test]
         fn $on_glusterfs() {
             if let Some(c) = glusterfs() {
+                $scenario(&c);
+            }
+        }
+
+        #[test]
+        fn $on_moosefs() {
+            if let Some(c) = moosefs() {
                 $scenario(&c);
             }
         }
@@ -70,6 +77,16 @@ fn holding(code: &str, path: &Path, ready: &str) -> std::process::Child {
 
 fn glusterfs() -> Option<TwoClients> {
     match TwoClients::glusterfs() {
+        Ok(c) => Some(c),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+fn moosefs() -> Option<TwoClients> {
+    match TwoClients::moosefs() {
         Ok(c) => Some(c),
         Err(why) => {
             eprintln!("skipped: {why}");
@@ -162,7 +179,7 @@ fn uninstall_keeps_what_the_other_client_recorded(c: &TwoClients) {
     assert_eq!(names(&c.server.join("INST")), ["b"]);
 }
 
-on_sshfs_and_glusterfs!(uninstall_keeps_what_the_other_client_recorded: an_uninstall_through_an_sshfs_client_with_a_stale_listing_keeps_what_the_other_recorded, an_uninstall_through_one_glusterfs_client_keeps_what_the_other_recorded);
+on_network_filesystems!(uninstall_keeps_what_the_other_client_recorded: an_uninstall_through_an_sshfs_client_with_a_stale_listing_keeps_what_the_other_recorded, an_uninstall_through_one_glusterfs_client_keeps_what_the_other_recorded, an_uninstall_through_one_moosefs_client_keeps_what_the_other_recorded);
 
 /// The merge's side of the same staleness: B's listing shows only `a`
 /// when `c` (a different `__init__.py`) is merged through B with
@@ -191,7 +208,7 @@ fn merge_sees_the_owner_the_other_client_recorded(c: &TwoClients) {
     assert_eq!(fs::read(a.join("T/lib/ns/__init__.py")).unwrap(), b"ns\n");
 }
 
-on_sshfs_and_glusterfs!(merge_sees_the_owner_the_other_client_recorded: a_merge_through_an_sshfs_client_with_a_stale_listing_sees_the_owner_the_other_recorded, a_merge_through_one_glusterfs_client_sees_the_owner_the_other_recorded);
+on_network_filesystems!(merge_sees_the_owner_the_other_client_recorded: a_merge_through_an_sshfs_client_with_a_stale_listing_sees_the_owner_the_other_recorded, a_merge_through_one_glusterfs_client_sees_the_owner_the_other_recorded, a_merge_through_one_moosefs_client_sees_the_owner_the_other_recorded);
 
 /// Issue 26, 5: `--lock` on sshfs took the "same" lock through both
 /// clients at once, with no word. A lock that cannot exclude other
@@ -531,13 +548,18 @@ fn sixteen_merges_through_two_glusterfs_clients_then_uninstalls_keep_every_invar
     rounds(&c);
 }
 
-on_sshfs_and_glusterfs!(uninstall_goes_ahead_once_the_other_client_removed_the_journal: an_uninstall_through_an_sshfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone, an_uninstall_through_a_glusterfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone);
-
-/// On GlusterFS a lock passes to the server: `--lock` through A waits
-/// while a process holds the same file's flock through B.
 #[test]
-fn a_lock_through_one_glusterfs_client_waits_for_a_holder_through_the_other() {
-    let Some(c) = glusterfs() else { return };
+fn sixteen_merges_through_two_moosefs_clients_then_uninstalls_keep_every_invariant() {
+    let _heavy = crate::util::heavy();
+    let Some(c) = moosefs() else { return };
+    rounds(&c);
+}
+
+on_network_filesystems!(uninstall_goes_ahead_once_the_other_client_removed_the_journal: an_uninstall_through_an_sshfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone, an_uninstall_through_a_glusterfs_client_that_saw_the_journal_goes_ahead_once_it_is_gone, an_uninstall_through_a_moosefs_client_that_saw_the_journal_goes_ahead_once_it_is_gone);
+
+/// On GlusterFS and MooseFS a lock passes to the server: `--lock` through
+/// A waits while a process holds the same file's flock through B.
+fn lock_waits_for_a_holder_through_the_other(c: &TwoClients) {
     fs::create_dir(c.a.join("T")).unwrap();
     let s = stage(&c.a, "a", b"ns\n");
     let lock = c.b.join("sage.lock");
@@ -572,6 +594,20 @@ fn a_lock_through_one_glusterfs_client_waits_for_a_holder_through_the_other() {
     );
     let _ = holder.wait();
     assert_eq!(fs::read(c.b.join("T/lib/ns/a.py")).unwrap(), b"a");
+}
+
+#[test]
+fn a_lock_through_one_glusterfs_client_waits_for_a_holder_through_the_other() {
+    if let Some(c) = glusterfs() {
+        lock_waits_for_a_holder_through_the_other(&c);
+    }
+}
+
+#[test]
+fn a_lock_through_one_moosefs_client_waits_for_a_holder_through_the_other() {
+    if let Some(c) = moosefs() {
+        lock_waits_for_a_holder_through_the_other(&c);
+    }
 }
 
 /// Asserts the precondition that makes a staleness test mean something:
@@ -650,7 +686,7 @@ fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
     );
 }
 
-on_sshfs_and_glusterfs!(first_writer_through_the_other_client_keeps_its_version: the_first_writer_through_the_other_sshfs_client_keeps_its_version, the_first_writer_through_the_other_glusterfs_client_keeps_its_version);
+on_network_filesystems!(first_writer_through_the_other_client_keeps_its_version: the_first_writer_through_the_other_sshfs_client_keeps_its_version, the_first_writer_through_the_other_glusterfs_client_keeps_its_version, the_first_writer_through_the_other_moosefs_client_keeps_its_version);
 
 /// Issue 26, 3: a file a program still has open when it is uninstalled
 /// stays on an sshfs client as `.fuse_hiddenXXXX`; the directory it keeps
@@ -767,10 +803,10 @@ fn version_bytes(i: usize) -> Vec<u8> {
     format!("{i}\n").repeat(20_000).into_bytes()
 }
 
-on_sshfs_and_glusterfs!(readers_through_the_other_client_keep_working: a_reader_through_the_other_sshfs_client_keeps_working_while_merges_replace_its_file, a_reader_through_the_other_glusterfs_client_keeps_working_while_merges_replace_its_file);
+on_network_filesystems!(readers_through_the_other_client_keep_working: a_reader_through_the_other_sshfs_client_keeps_working_while_merges_replace_its_file, a_reader_through_the_other_glusterfs_client_keeps_working_while_merges_replace_its_file, a_reader_through_the_other_moosefs_client_keeps_working_while_merges_replace_its_file);
 
-/// Not a test: mounts the filesystem `STAGEMERGE_NETFS_FS` names (`sshfs`
-/// or `glusterfs`) twice, runs `sh -c "$STAGEMERGE_NETFS_RUN"` with
+/// Not a test: mounts the filesystem `STAGEMERGE_NETFS_FS` names (`sshfs`,
+/// `glusterfs` or `moosefs`) twice, runs `sh -c "$STAGEMERGE_NETFS_RUN"` with
 /// `NETFS_A`, `NETFS_B` (the two clients) and `NETFS_SERVER` (the server's
 /// directory) set, and tears the mounts down: `bench/netfs.py` measures
 /// through it, on the fixtures the tests use.
@@ -786,6 +822,7 @@ fn run_a_command_on_two_clients() {
     let c = match kind.as_str() {
         "sshfs" => TwoClients::sshfs(),
         "glusterfs" => TwoClients::glusterfs(),
+        "moosefs" => TwoClients::moosefs(),
         other => panic!("no fixture for {other}"),
     }
     .unwrap_or_else(|why| panic!("{kind}: {why}"));

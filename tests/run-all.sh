@@ -7,8 +7,9 @@
 # that refuses RENAME_NOREPLACE), sshfs and openssh-server (a shared prefix
 # seen by two clients, tests/netfs.rs: the test starts an sshd of its own on
 # loopback and stops it), rclone (a FUSE mount with neither hard links nor
-# RENAME_NOREPLACE), glusterfs-server, glusterfs-client and iproute2 (GlusterFS
-# in a network namespace the test makes, mounted twice), util-linux (setpriv, mount), sudo (SAGE_SUDO
+# RENAME_NOREPLACE), glusterfs-server, glusterfs-client, moosefs-master,
+# moosefs-chunkserver, moosefs-client and iproute2 (GlusterFS and MooseFS in
+# network namespaces the tests make, each mounted twice), util-linux (setpriv, mount), sudo (SAGE_SUDO
 # escalation), bsdutils (script: a terminal for the progress bar) and MinGW
 # (Wasmtime's C helpers for the Windows build), patch, make and python3-venv
 # (the Sage tests) from the distribution when
@@ -31,6 +32,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     command -v rclone >/dev/null || need+=(rclone)
     [ -x /usr/sbin/glusterd ] || need+=(glusterfs-server glusterfs-client)
+    [ -x /usr/sbin/mfsmaster ] || need+=(moosefs-master moosefs-chunkserver moosefs-client)
     command -v ip >/dev/null || need+=(iproute2)
     command -v setpriv >/dev/null || need+=(util-linux)
     command -v sudo >/dev/null || need+=(sudo)

@@ -18,7 +18,7 @@ use super::corpus::sh;
 
 /// One server directory, two client mounts of it.
 pub struct TwoClients {
-    /// Which filesystem: `sshfs`, `glusterfs`.
+    /// Which filesystem: `sshfs`, `glusterfs`, `moosefs`.
     pub kind: &'static str,
     /// The directory the server exports (written only through the clients).
     pub server: PathBuf,
@@ -37,10 +37,77 @@ enum Daemons {
     Sshd(PathBuf),
     /// glusterd and its brick in a network namespace of the fixture's own.
     Gluster {
-        netns: String,
+        netns: Netns,
         socket: PathBuf,
         volume: String,
     },
+    /// MooseFS's master and chunkserver in a namespace of the fixture's own.
+    Moose(Netns),
+}
+
+/// A network namespace of the fixture's own (`smg-nsN`), reached from this
+/// side over a veth pair (`smgNh` here, `smgNn` there) with addresses of
+/// its own (10.231.N.1 here, 10.231.N.2 there): servers that refuse
+/// loopback addresses run there, and nothing reaches this machine's own
+/// interfaces. Dropping it kills what runs in it, then deletes it (and the
+/// veth pair with it).
+pub struct Netns {
+    name: String,
+    /// The server's address, inside the namespace.
+    pub ip: String,
+}
+
+impl Netns {
+    fn create() -> Result<Netns, Skip> {
+        let n = free_netns_slot().ok_or("no free network namespace slot")?;
+        let name = format!("smg-ns{n}");
+        let (host_end, ns_end) = (format!("smg{n}h"), format!("smg{n}n"));
+        let ns = Netns {
+            ip: format!("10.231.{n}.2"),
+            name,
+        };
+        sh(Command::new("ip").args(["netns", "add", &ns.name]));
+        sh(Command::new("ip").args([
+            "link", "add", &host_end, "type", "veth", "peer", "name", &ns_end,
+        ]));
+        sh(Command::new("ip").args(["link", "set", &ns_end, "netns", &ns.name]));
+        sh(Command::new("ip").args(["addr", "add", &format!("10.231.{n}.1/24"), "dev", &host_end]));
+        sh(Command::new("ip").args(["link", "set", &host_end, "up"]));
+        sh(&mut ns.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", ns.ip),
+            "dev",
+            &ns_end,
+        ]));
+        sh(&mut ns.run(&["ip", "link", "set", &ns_end, "up"]));
+        sh(&mut ns.run(&["ip", "link", "set", "lo", "up"]));
+        Ok(ns)
+    }
+
+    /// `args` to run in the namespace.
+    fn run(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).args(args);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
 }
 
 /// Why the fixture cannot be set up here (printed by the skipping test).
@@ -141,10 +208,9 @@ impl TwoClients {
                 "glusterd or ip is not installed (tests/run-all.sh installs them as root)".into(),
             );
         }
-        let n = free_netns_slot().ok_or("no free network namespace slot")?;
-        let netns = format!("smg-gl{n}");
-        let (host_end, ns_end) = (format!("smg{n}h"), format!("smg{n}n"));
-        let server_ip = format!("10.231.{n}.2");
+        let netns = Netns::create()?;
+        let server_ip = netns.ip.clone();
+        let ns_name = netns.name.clone();
         let dir = tempfile::Builder::new()
             .prefix("stagemerge-gluster-")
             .tempdir()
@@ -154,7 +220,7 @@ impl TwoClients {
         for d in ["work", "brick", "a", "b"] {
             std::fs::create_dir(p(d)).unwrap();
         }
-        let volume = format!("smg{n}v{}", std::process::id());
+        let volume = format!("{ns_name}-v{}", std::process::id());
         let socket = p("glusterd.socket");
         let mut fixture = TwoClients {
             kind: "glusterfs",
@@ -162,35 +228,18 @@ impl TwoClients {
             a: p("a"),
             b: p("b"),
             daemons: Daemons::Gluster {
-                netns: netns.clone(),
+                netns,
                 socket: socket.clone(),
                 volume: volume.clone(),
             },
             mounted: Vec::new(),
             _dir: dir,
         };
-        sh(Command::new("ip").args(["netns", "add", &netns]));
-        sh(Command::new("ip").args([
-            "link", "add", &host_end, "type", "veth", "peer", "name", &ns_end,
-        ]));
-        sh(Command::new("ip").args(["link", "set", &ns_end, "netns", &netns]));
-        sh(Command::new("ip").args(["addr", "add", &format!("10.231.{n}.1/24"), "dev", &host_end]));
-        sh(Command::new("ip").args(["link", "set", &host_end, "up"]));
         let in_ns = |args: &[&str]| {
             let mut c = Command::new("ip");
-            c.args(["netns", "exec", &netns]).args(args);
+            c.args(["netns", "exec", &ns_name]).args(args);
             c
         };
-        sh(&mut in_ns(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{server_ip}/24"),
-            "dev",
-            &ns_end,
-        ]));
-        sh(&mut in_ns(&["ip", "link", "set", &ns_end, "up"]));
-        sh(&mut in_ns(&["ip", "link", "set", "lo", "up"]));
         let vol = format!(
             "volume management\n    type mgmt/glusterd\n    option working-directory {}\n    \
              option transport-type socket\n    option transport.socket.bind-address {server_ip}\n    \
@@ -241,14 +290,133 @@ impl TwoClients {
     }
 }
 
-/// The first n in 1..=250 whose namespace (`smg-glN`) and veth (`smgNh`)
-/// do not exist, starting from this process's id (tests run at once).
+impl TwoClients {
+    /// MooseFS 3: `mfsmaster` and one `mfschunkserver` in a network
+    /// namespace the fixture creates (their metadata, chunks, configuration
+    /// and locks in the fixture's temporary directory), two `mfsmount`
+    /// clients with MooseFS's default caching on this side, and a third
+    /// with its caches off as `server` (MooseFS keeps files as chunks: no
+    /// directory shows them as they are but a client's).
+    pub fn moosefs() -> Result<TwoClients, Skip> {
+        if !super::is_root() {
+            return Err("needs root (a network namespace, FUSE mounts)".into());
+        }
+        let empty = Path::new("/var/lib/mfs/metadata.mfs.empty");
+        if !Path::new("/usr/sbin/mfsmaster").exists()
+            || !Path::new("/usr/sbin/mfschunkserver").exists()
+            || !empty.exists()
+            || Command::new("mfsmount").arg("--version").output().is_err()
+            || Command::new("ip").arg("-V").output().is_err()
+        {
+            return Err(
+                "MooseFS (moosefs-master, -chunkserver, -client) or ip is not installed \
+                 (tests/run-all.sh installs them as root)"
+                    .into(),
+            );
+        }
+        let netns = Netns::create()?;
+        let ip = netns.ip.clone();
+        let dir = tempfile::Builder::new()
+            .prefix("stagemerge-moosefs-")
+            .tempdir()
+            .unwrap();
+        let base = dir.path().to_owned();
+        let p = |x: &str| base.join(x);
+        for d in ["master", "cs", "hdd", "a", "b", "server"] {
+            std::fs::create_dir(p(d)).unwrap();
+        }
+        std::fs::copy(empty, p("master/metadata.mfs")).unwrap();
+        std::fs::write(p("exports.cfg"), "*\t/\trw,alldirs,maproot=0:0\n").unwrap();
+        std::fs::write(p("topology.cfg"), "").unwrap();
+        std::fs::write(p("hdd.cfg"), format!("{}\n", p("hdd").display())).unwrap();
+        let common = "WORKING_USER = root\nWORKING_GROUP = root\nLOCK_MEMORY = 0\n";
+        std::fs::write(
+            p("master.cfg"),
+            format!(
+                "{common}DATA_PATH = {}\nEXPORTS_FILENAME = {}\nTOPOLOGY_FILENAME = {}\n\
+                 MATOML_LISTEN_HOST = {ip}\nMATOCS_LISTEN_HOST = {ip}\nMATOCL_LISTEN_HOST = {ip}\n\
+                 SYSLOG_IDENT = stagemerge-mfsmaster\n",
+                p("master").display(),
+                p("exports.cfg").display(),
+                p("topology.cfg").display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            p("cs.cfg"),
+            format!(
+                "{common}DATA_PATH = {}\nHDD_CONF_FILENAME = {}\nMASTER_HOST = {ip}\n\
+                 BIND_HOST = {ip}\nCSSERV_LISTEN_HOST = {ip}\nHDD_LEAVE_SPACE_DEFAULT = 64MiB\n\
+                 SYSLOG_IDENT = stagemerge-mfschunkserver\n",
+                p("cs").display(),
+                p("hdd.cfg").display()
+            ),
+        )
+        .unwrap();
+        let master_cfg = p("master.cfg");
+        let cs_cfg = p("cs.cfg");
+        let mut fixture = TwoClients {
+            kind: "moosefs",
+            server: p("server"),
+            a: p("a"),
+            b: p("b"),
+            daemons: Daemons::Moose(netns),
+            mounted: Vec::new(),
+            _dir: dir,
+        };
+        let Daemons::Moose(netns) = &fixture.daemons else {
+            unreachable!()
+        };
+        let cfg = |c: &Path| c.to_str().unwrap().to_owned();
+        sh(&mut netns.run(&["mfsmaster", "-c", &cfg(&master_cfg), "start"]));
+        sh(&mut netns.run(&["mfschunkserver", "-c", &cfg(&cs_cfg), "start"]));
+        let clients = [
+            (fixture.a.clone(), &[][..]),
+            (fixture.b.clone(), &[][..]),
+            (
+                fixture.server.clone(),
+                &[
+                    "-o",
+                    "mfsattrcacheto=0,mfsentrycacheto=0,mfsdirentrycacheto=0",
+                ][..],
+            ),
+        ];
+        for (client, opts) in clients {
+            retry("the MooseFS master to answer", || {
+                Command::new("mfsmount")
+                    .args(["-H", &ip])
+                    .args(opts)
+                    .arg(&client)
+                    .output()
+            });
+            wait_mounted(&client);
+            fixture.mounted.push(client);
+        }
+        // Files can be written once the chunkserver has registered.
+        let probe = fixture.a.join(".ready");
+        retry("the MooseFS chunkserver to take data", || {
+            Command::new("sh")
+                .arg("-c")
+                .arg(r#"echo ready > "$1" && [ "$(cat "$1")" = ready ]"#)
+                .args(["sh", probe.to_str().unwrap()])
+                .output()
+        });
+        std::fs::remove_file(&probe).unwrap();
+        Ok(fixture)
+    }
+}
+
+/// The first n in 1..=250 whose namespace (`smg-nsN`) and veth (`smgNh`)
+/// do not exist, starting from this process's id plus the fixtures it
+/// made before (fixtures of one process start at once, in test threads).
 fn free_netns_slot() -> Option<u32> {
+    static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let taken = Command::new("ip").args(["netns", "list"]).output().ok()?;
     let taken = String::from_utf8_lossy(&taken.stdout).into_owned();
-    let start = std::process::id() % 250;
+    let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let start = (std::process::id() + made) % 250;
     (0..250).map(|i| (start + i) % 250 + 1).find(|n| {
-        let name = format!("smg-gl{n} ");
+        let name = format!("smg-ns{n} ");
         !taken.lines().any(|l| format!("{l} ").starts_with(&name))
             && !Path::new(&format!("/sys/class/net/smg{n}h")).exists()
     })
@@ -288,24 +456,20 @@ impl Drop for TwoClients {
             }
             // Only what runs in the fixture's own namespace: glusterd and
             // the brick it started; then the namespace (and the veth pair).
+            // (The namespace goes when `netns` is dropped, after this.)
             Daemons::Gluster {
                 netns,
                 socket,
                 volume,
             } => {
-                let _ = Command::new("ip")
-                    .args(["netns", "exec", netns, "gluster", "--mode=script"])
+                let _ = netns
+                    .run(&["gluster", "--mode=script"])
                     .arg(format!("--glusterd-sock={}", socket.display()))
                     .args(["volume", "stop", volume, "force"])
                     .output();
-                if let Ok(out) = Command::new("ip").args(["netns", "pids", netns]).output() {
-                    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                        let _ = Command::new("kill").args(["-9", pid]).status();
-                    }
-                }
-                let _ = Command::new("ip").args(["netns", "del", netns]).status();
                 let _ = std::fs::remove_dir_all(format!("/var/run/gluster/vols/{volume}"));
             }
+            Daemons::Moose(_) => {}
         }
     }
 }

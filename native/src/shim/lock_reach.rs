@@ -100,8 +100,16 @@ pub(crate) fn mount_of(mountinfo: &str, major: u32, minor: u32) -> Option<(Strin
             return None;
         }
         let mut r = right.split(' ');
-        let fstype = r.next()?.to_owned();
-        let _source = r.next();
+        let mut fstype = r.next()?.to_owned();
+        let source = r.next().unwrap_or("");
+        // An older libfuse mounts as plain `fuse` and names the filesystem
+        // in the source instead (MooseFS: `mfs#HOST:PORT`, `#` escaped).
+        if fstype == "fuse"
+            && let Some((name, _)) = source.split_once("\\043").or(source.split_once('#'))
+            && !name.is_empty()
+        {
+            fstype = format!("fuse.{name}");
+        }
         let sup = r.next().unwrap_or("");
         let opts = fields.get(5).copied().unwrap_or("");
         Some((fstype, format!("{opts},{sup}")))
@@ -111,6 +119,20 @@ pub(crate) fn mount_of(mountinfo: &str, major: u32, minor: u32) -> Option<(Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fuse_mount_named_by_its_source_is_that_filesystem() {
+        let info = "59 27 0:43 / /m rw,relatime - fuse mfs\\04310.231.7.2:9421 rw,user_id=0\n\
+                    60 27 0:44 / /n rw,relatime - fuse /dev/fuse rw,user_id=0\n";
+        let (t, _) = mount_of(info, 0, 43).unwrap();
+        assert_eq!(t, "fuse.mfs");
+        assert_eq!(reach(&t, ""), Reach::Everyone);
+        assert_eq!(
+            mount_of(info, 0, 44).unwrap().0,
+            "fuse",
+            "no name in the source"
+        );
+    }
 
     #[test]
     fn local_and_cluster_filesystems_lock_for_everyone() {

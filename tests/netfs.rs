@@ -15,16 +15,21 @@ use sha2::{Digest, Sha256};
 use crate::util::corpus::{corpus, sh, stages};
 use crate::util::netfs::{Rclone, TwoClients};
 use crate::util::packages::shuffled;
-use crate::util::{Node, Run, Snapshot, bin, soak};
+use crate::util::{KillSpread, Node, Run, Snapshot, bin, kill_trials, soak};
 
-fn sshfs() -> Option<TwoClients> {
-    match TwoClients::sshfs() {
+/// The fixture, or `None` after printing why it cannot be set up here.
+fn or_skip(fixture: Result<TwoClients, crate::util::netfs::Skip>) -> Option<TwoClients> {
+    match fixture {
         Ok(c) => Some(c),
         Err(why) => {
             eprintln!("skipped: {why}");
             None
         }
     }
+}
+
+fn sshfs() -> Option<TwoClients> {
+    or_skip(TwoClients::sshfs())
 }
 
 /// One scenario as three tests: through two sshfs clients, two GlusterFS
@@ -76,23 +81,11 @@ fn holding(code: &str, path: &Path, ready: &str) -> std::process::Child {
 }
 
 fn glusterfs() -> Option<TwoClients> {
-    match TwoClients::glusterfs() {
-        Ok(c) => Some(c),
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            None
-        }
-    }
+    or_skip(TwoClients::glusterfs())
 }
 
 fn moosefs() -> Option<TwoClients> {
-    match TwoClients::moosefs() {
-        Ok(c) => Some(c),
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            None
-        }
-    }
+    or_skip(TwoClients::moosefs())
 }
 
 fn stagemerge<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
@@ -834,4 +827,190 @@ fn run_a_command_on_two_clients() {
         .status()
         .unwrap();
     assert!(status.success(), "{run}: {status}");
+}
+
+/// Each file of `target` (the server's view) is one whole version of the
+/// package (`versions`: path → (kind, digest or link text) of each), and
+/// each path of `staged` is in `target` as staged or still in `stage`.
+fn whole(
+    target: &Path,
+    stage: &Path,
+    versions: &[&BTreeMap<String, (String, String)>],
+    staged: &BTreeMap<String, (String, String)>,
+) -> Result<(), String> {
+    let now = listing_of_stage(target);
+    for (p, v) in &now {
+        if p.starts_with(".stagemerge/") {
+            continue;
+        }
+        if !versions.iter().any(|l| l.get(p) == Some(v)) {
+            return Err(format!("{p} in TARGET is no version of the package"));
+        }
+    }
+    let left = if stage.exists() {
+        listing_of_stage(stage)
+    } else {
+        BTreeMap::new()
+    };
+    for (p, v) in staged {
+        if now.get(p) != Some(v) && left.get(p) != Some(v) {
+            return Err(format!("{p} is neither in TARGET nor in STAGE as staged"));
+        }
+    }
+    Ok(())
+}
+
+/// Kills spread over an upgrade through client A (a JSON record and
+/// `--manifest-dir`; every file replaced, each set aside first), each
+/// rerun through client B; then kills spread over an uninstall through A,
+/// each rerun through B. After every kill each file is whole and each
+/// staged one is in TARGET or STAGE; every rerun exits 0 and ends as an
+/// uninterrupted run (TARGET, the record, no journal).
+fn kills_through_one_client_rerun_through_the_other(c: &TwoClients) {
+    let Some(corpus) = corpus() else { return };
+    let at = |cl: &Path, x: &str| cl.join("kill").join(x);
+    for d in ["T", "INST"] {
+        fs::create_dir_all(at(&c.a, d)).unwrap();
+    }
+    let local = tempfile::tempdir().unwrap();
+    let (v1, v2) = (local.path().join("v1"), local.path().join("v2"));
+    for v in [&v1, &v2] {
+        sh(Command::new("cp")
+            .arg("-a")
+            .arg(corpus.join("wheels/requests"))
+            .arg(v));
+    }
+    for (p, _) in listing_of_stage(&v2) {
+        if p.ends_with(".py") {
+            let f = v2.join(&p);
+            let mut data = fs::read(&f).unwrap();
+            data.extend_from_slice(b"# v2\n");
+            fs::write(&f, data).unwrap();
+        }
+    }
+    let (l1, l2) = (listing_of_stage(&v1), listing_of_stage(&v2));
+    // A stage of its own per merge: a client's cached view of a stage
+    // removed and made again under the same name is not what is tested.
+    let staged = |v: &Path, name: &str| {
+        sh(Command::new("cp").arg("-a").arg(v).arg(at(&c.a, name)));
+    };
+    let merge = |cl: &Path, stage: &str| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("merge")
+            .arg("--manifest")
+            .arg(at(cl, "INST/p"))
+            .args(["--manifest-format", "json", "--manifest-dir"])
+            .arg(at(cl, "INST"))
+            .arg(at(cl, stage))
+            .arg(at(cl, "T"));
+        cmd
+    };
+    let uninstall = |cl: &Path| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("uninstall")
+            .arg("--manifest")
+            .arg(at(cl, "INST/p"))
+            .arg("--manifest-dir")
+            .arg(at(cl, "INST"))
+            .arg(at(cl, "T"));
+        cmd
+    };
+    let server = |x: &str| c.server.join("kill").join(x);
+    let no_journal = || {
+        assert!(
+            !server("INST/p.stagemerge-journal").exists(),
+            "a journal is left"
+        );
+    };
+    let installs = std::cell::Cell::new(0);
+    let install = |v: &Path| {
+        let name = format!("I{}", installs.replace(installs.get() + 1));
+        staged(v, &name);
+        Run::of(merge(&c.a, &name)).assert_code(0);
+    };
+    install(&v1);
+    let trials = kill_trials(if soak() { 20 } else { 4 });
+    let started = std::time::Instant::now();
+    install(&v2);
+    let mut spread = KillSpread::new(started.elapsed(), trials);
+    for trial in 0..trials {
+        install(&v1);
+        let name = format!("U{trial}");
+        staged(&v2, &name);
+        let mut child = merge(&c.a, &name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (instant, _) = spread.strike(trial, &mut child);
+        let what = format!("{}: upgrade killed at {instant:?}", c.kind);
+        whole(&server("T"), &server(&name), &[&l1, &l2], &l2)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let rerun = Run::of(merge(&c.b, &name));
+        assert_eq!(rerun.code, 0, "{what}, rerun through B:\n{}", rerun.stderr);
+        let mut target = listing_of_stage(&server("T"));
+        target.retain(|p, _| !p.starts_with(".stagemerge/"));
+        assert_eq!(target, l2, "{what}: TARGET after the rerun");
+        assert_eq!(
+            listing_of_record(&server("INST/p")),
+            l2,
+            "{what}: the record"
+        );
+        no_journal();
+    }
+    spread.assert_inside_runs(&format!("{}: upgrades", c.kind));
+    let started = std::time::Instant::now();
+    Run::of(uninstall(&c.a)).assert_code(0);
+    let mut spread = KillSpread::new(started.elapsed(), trials);
+    for trial in 0..trials {
+        install(&v1);
+        let mut child = uninstall(&c.a)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (instant, _) = spread.strike(trial, &mut child);
+        let what = format!("{}: uninstall killed at {instant:?}", c.kind);
+        whole(&server("T"), &server("none"), &[&l1], &BTreeMap::new())
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        // Killed after its last step (the record's removal): it was done.
+        if server("INST/p").exists() {
+            let rerun = Run::of(uninstall(&c.b));
+            assert_eq!(rerun.code, 0, "{what}, rerun through B:\n{}", rerun.stderr);
+        }
+        let mut target = listing_of_stage(&server("T"));
+        target.retain(|p, _| !p.starts_with(".stagemerge/"));
+        assert!(target.is_empty(), "{what}: left in TARGET: {target:?}");
+        assert!(!server("INST/p").exists(), "{what}: the record is left");
+        no_journal();
+    }
+    spread.assert_inside_runs(&format!("{}: uninstalls", c.kind));
+}
+
+#[test]
+fn kills_spread_over_an_upgrade_and_an_uninstall_through_one_moosefs_client_rerun_through_the_other()
+ {
+    if let Some(c) = moosefs() {
+        kills_through_one_client_rerun_through_the_other(&c);
+    }
+}
+
+// The same on sshfs and GlusterFS finds problems not fixed yet (README,
+// "Network filesystems"); run them with `--ignored`.
+#[test]
+#[ignore = "open: on sshfs a merge's scan through A sometimes reads ENOENT from a file cp -a just staged through A"]
+fn kills_spread_over_an_upgrade_and_an_uninstall_through_one_sshfs_client_rerun_through_the_other()
+{
+    if let Some(c) = sshfs() {
+        kills_through_one_client_rerun_through_the_other(&c);
+    }
+}
+
+#[test]
+#[ignore = "open: on GlusterFS a killed uninstall once left every file with the record gone"]
+fn kills_spread_over_an_upgrade_and_an_uninstall_through_one_glusterfs_client_rerun_through_the_other()
+ {
+    if let Some(c) = glusterfs() {
+        kills_through_one_client_rerun_through_the_other(&c);
+    }
 }

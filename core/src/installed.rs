@@ -80,30 +80,38 @@ pub(crate) fn locate<'a, F: Fs>(
     let parent = path.parent().unwrap_or(Path::new(""));
     // No staged directory to protect here: an id no directory has.
     let none = (u64::MAX, u64::MAX);
-    match resolve_dir(fs, root, none, &[], parent.as_os_str()) {
-        Ok((dir, phys)) => Ok((dir, phys, name.to_owned())),
-        Err(Refusal::Escapes) => Err(Status::Refused("leads out of TARGET".into())),
-        Err(Refusal::NotDir(_)) => Err(Status::Missing),
-        Err(Refusal::IntoStage) => Err(Status::Refused("unexpected".into())),
-        Err(Refusal::Io(e)) => Err(Status::Error(e)),
+    let resolved = crate::retry::on_stale(path, || {
+        match resolve_dir(fs, root, none, &[], parent.as_os_str()) {
+            Err(Refusal::Io(e)) => Err(e),
+            r => Ok(r),
+        }
+    });
+    match resolved {
+        Ok(Ok((dir, phys))) => Ok((dir, phys, name.to_owned())),
+        Ok(Err(Refusal::Escapes)) => Err(Status::Refused("leads out of TARGET".into())),
+        Ok(Err(Refusal::NotDir(_))) => Err(Status::Missing),
+        Ok(Err(Refusal::IntoStage)) => Err(Status::Refused("unexpected".into())),
+        // A directory this client still lists that the server no longer
+        // has (another machine's uninstall removed it): the open, which
+        // the server answers, says it is gone.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Status::Missing),
+        Ok(Err(Refusal::Io(e))) | Err(e) => Err(Status::Error(e)),
     }
 }
 
 /// Compares `dir/name` with the record `want`. Where a client may answer
 /// from its cache ([`Fs::caches_views`]: sshfs keeps a file's attributes
-/// 20 s), a file that looks modified, of another type or missing is
-/// looked at again, opened each time (which refreshes what the client
+/// 20 s), a file that looks modified or of another type is looked at
+/// again, opened each time (which refreshes what the client
 /// holds of it), until the answer is the package's file, for at most
 /// about 1.7 s (`retry`): another machine may have just put the package's
 /// version back.
 pub(crate) fn check<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed) -> Status {
     let status = check_once(fs, dir, name, want);
-    let doubtful = |s: &Status| {
-        matches!(
-            s,
-            Status::Modified { .. } | Status::TypeChanged { .. } | Status::Missing
-        )
-    };
+    // Not `Missing`: an uninstall leaves a file it finds missing where it
+    // is (no loss), and a rerun after a kill finds many, each of which
+    // would wait out the retries.
+    let doubtful = |s: &Status| matches!(s, Status::Modified { .. } | Status::TypeChanged { .. });
     if !doubtful(&status) || !fs.caches_views(dir) {
         return status;
     }
@@ -139,6 +147,10 @@ fn check_once<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed) -> St
         Some(d) => match differences(fs, dir, name, &meta, d) {
             Ok(what) if what.is_empty() => Status::Intact,
             Ok(what) => Status::Modified { what },
+            // Listed a moment ago, gone when opened (a client's cached
+            // view of a file another machine removed): the open, which
+            // the server answers, says it is gone.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Status::Missing,
             Err(e) => Status::Error(e),
         },
     }

@@ -156,26 +156,24 @@ mod tests {
 
     #[test]
     fn a_doubtful_answer_is_asked_again_until_it_settles_or_the_tries_run_out() {
-        let mut calls = 0;
-        let r = until_settled(
-            Path::new("x"),
-            || {
-                calls += 1;
-                calls
-            },
-            |&n| n < 3,
+        // The answer is the number of the look.
+        let looks = |doubtful: fn(&usize) -> bool| {
+            let mut n = 0;
+            until_settled(
+                Path::new("x"),
+                || {
+                    n += 1;
+                    n
+                },
+                doubtful,
+            )
+        };
+        assert_eq!(
+            looks(|&n| n < 3),
+            3,
+            "asked until the answer was not doubtful"
         );
-        assert_eq!(r, 3, "asked until the answer was not doubtful");
-        let mut calls = 0;
-        let r = until_settled(
-            Path::new("x"),
-            || {
-                calls += 1;
-                calls
-            },
-            |_| true,
-        );
-        assert_eq!(r, TRIES, "bounded: the last answer stands");
+        assert_eq!(looks(|_| true), TRIES, "bounded: the last answer stands");
     }
 
     #[test]

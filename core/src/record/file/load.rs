@@ -127,8 +127,38 @@ impl Reader {
 /// The bytes of the regular file `name` in `dir` (`None` if there is no
 /// such name): opened without following a symlink or blocking, checked on
 /// the open handle to be a regular file of at most [`MAX_RECORD_BYTES`],
-/// and read no further than that.
+/// and read no further than that. An `ESTALE` at any step (a network
+/// client's handle of a file another client removed or replaced: a
+/// journal the other client's rerun finished) starts again from the name,
+/// by the retry rule (`crate::retry`).
 pub fn bytes<F: Fs>(
+    fs: &F,
+    dir: &F::Dir,
+    name: &OsStr,
+    shown: &Path,
+    what: &'static str,
+) -> Result<Option<Vec<u8>>, FileError> {
+    let mut n = 0;
+    loop {
+        match bytes_once(fs, dir, name, shown, what) {
+            Err(FileError::Io { cause, .. })
+                if cause.kind() == io::ErrorKind::StaleNetworkFileHandle
+                    && n + 1 < crate::retry::TRIES =>
+            {
+                n += 1;
+                log::debug!(
+                    "{}: {cause}; looked up again (try {})",
+                    shown.display(),
+                    n + 1
+                );
+                std::thread::sleep(crate::retry::pause(n));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn bytes_once<F: Fs>(
     fs: &F,
     dir: &F::Dir,
     name: &OsStr,

@@ -69,7 +69,7 @@ pub(crate) trait Executor<'a, F: Fs> {
 
     /// Places the non-directories `names` of `fr`, each staged and, as far
     /// as the walk knows, free in TARGET (none was looked at), several at a
-    /// time where the filesystem gains from it ([`Fs::in_flight`]); returns
+    /// time, `lanes` at once (the filesystem's [`Fs::in_flight`]); returns
     /// which were placed. Each one not placed is then walked alone, as if
     /// it had not been tried (so every way a placement can fail is handled
     /// in one place). Default: none placed.
@@ -78,8 +78,9 @@ pub(crate) trait Executor<'a, F: Fs> {
         cx: &Ctx<'a, F>,
         fr: &Frame<'a, F::Dir, Self::Extra>,
         names: &[&OsStr],
+        lanes: usize,
     ) -> Vec<bool> {
-        let _ = (cx, fr);
+        let _ = (cx, fr, lanes);
         vec![false; names.len()]
     }
 

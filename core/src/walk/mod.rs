@@ -157,9 +157,9 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
     fn run(&mut self, root: Child<'a, F, X>) {
         let mut stack = vec![root];
         while let Some(top) = stack.last_mut() {
-            let n = self.batch_len(top);
+            let (n, lanes) = self.batch_len(top);
             if n > 1 {
-                self.place_batch(top, n);
+                self.place_batch(top, n, lanes);
                 continue;
             }
             if let Some(entry) = top.entries.next() {
@@ -184,18 +184,19 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
     /// symlinks that come next (at most [`BATCH`]), where the executor
     /// places without looking, this directory has not met a taken name,
     /// entries are moved (not copied) and TARGET's filesystem gains from
-    /// several placements at once. 0 or 1: one at a time.
-    fn batch_len(&mut self, fr: &Child<'a, F, X>) -> usize {
+    /// several placements at once (0 or 1: one at a time), and how many
+    /// lanes that filesystem takes.
+    fn batch_len(&mut self, fr: &Child<'a, F, X>) -> (usize, usize) {
         let rest = fr.entries.as_slice();
         let file = |e: &Entry| matches!(e.kind, Kind::File | Kind::Symlink);
         if rest.len() < 2 || !file(&rest[0]) || !file(&rest[1]) {
-            return 0;
+            return (0, 1);
         }
         if !self.x.places_blind() || fr.taken || fr.how.copies() {
-            return 0;
+            return (0, 1);
         }
         let (Some(meta), Some(target)) = (&fr.target_meta, &fr.target) else {
-            return 0;
+            return (0, 1);
         };
         let fs = self.cx.fs;
         let lanes = *self
@@ -203,29 +204,27 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
             .entry(meta.dev)
             .or_insert_with(|| fs.in_flight(target.get()));
         if lanes < 2 {
-            return 0;
+            return (0, 1);
         }
-        rest.iter().take(BATCH).take_while(|e| file(e)).count()
+        (
+            rest.iter().take(BATCH).take_while(|e| file(e)).count(),
+            lanes,
+        )
     }
 
     /// Places `fr`'s next `n` entries in flight ([`Executor::place_many`]);
     /// each one placed is recorded as a placement without a look (as one
     /// at a time would), each one not placed is walked alone.
-    fn place_batch(&mut self, fr: &mut Child<'a, F, X>, n: usize) {
+    fn place_batch(&mut self, fr: &mut Child<'a, F, X>, n: usize, lanes: usize) {
         let batch: Vec<Entry> = fr.entries.by_ref().take(n).collect();
         let names: Vec<&OsStr> = batch.iter().map(|e| e.name.as_os_str()).collect();
-        let placed = self.x.place_many(&self.cx, fr, &names);
+        let placed = self.x.place_many(&self.cx, fr, &names, lanes);
         for (e, placed) in batch.into_iter().zip(placed) {
             crate::rel::push(&mut self.cx.rel, &e.name);
             let kind = e.kind;
             match decide(kind, Seen::Absent, &fr.how) {
                 Next::Do(step @ Step::Place { .. }) if placed => {
-                    if !fr.wrote
-                        && let Some(m) = &fr.target_meta
-                    {
-                        self.written.insert(m.id());
-                        fr.wrote = true;
-                    }
+                    self.wrote_in(fr);
                     self.take(fr, step, kind);
                 }
                 _ => {
@@ -342,6 +341,17 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         }
     }
 
+    /// Notes that this merge wrote into `fr`'s TARGET directory (a
+    /// concurrency clue: its own writes are not a peer's).
+    fn wrote_in(&mut self, fr: &mut Child<'a, F, X>) {
+        if !fr.wrote
+            && let Some(m) = &fr.target_meta
+        {
+            self.written.insert(m.id());
+            fr.wrote = true;
+        }
+    }
+
     /// Whether this merge has written into the TARGET directory `dir`.
     fn wrote_into(&self, dir: Option<&Meta>) -> bool {
         dir.is_some_and(|m| self.written.contains(&m.id()))
@@ -455,12 +465,8 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         };
         match self.x.carry_out(here, &step) {
             Outcome::Done(extra) => {
-                if step.writes_target()
-                    && !fr.wrote
-                    && let Some(m) = &fr.target_meta
-                {
-                    self.written.insert(m.id());
-                    fr.wrote = true;
+                if step.writes_target() {
+                    self.wrote_in(fr);
                 }
                 if matches!(step, Step::CreateDir) {
                     return Turn::Done(self.created(fr, name, extra));

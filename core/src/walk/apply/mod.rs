@@ -162,8 +162,9 @@ impl<'a, F: Fs> Executor<'a, F> for Apply<'_> {
         cx: &Ctx<'a, F>,
         fr: &Frame<'a, F::Dir, Restore>,
         names: &[&std::ffi::OsStr],
+        lanes: usize,
     ) -> Vec<bool> {
-        place::move_many(cx.fs, fr, names, cx.fs.in_flight(fr.target()))
+        place::move_many(cx.fs, fr, names, lanes)
     }
 
     fn refuses_flag(&self, dev: u64) -> bool {

@@ -140,7 +140,17 @@ fn bytes(p: &std::path::Path) -> &[u8] {
 /// Reads the staged file of `job`: its size and mode from the file opened,
 /// and the digest of its bytes.
 fn hash<F: Fs>(fs: &F, job: &Job<F::Dir>) -> io::Result<Hashed> {
-    let file = fs.open_file(&job.dir, &job.name)?;
+    let open = || fs.open_file(&job.dir, &job.name);
+    let file = match open() {
+        // The scan listed it: a client's filesystem (sshfs) may still
+        // answer from a lookup it cached before the file was staged.
+        Err(e) if crate::retry::looked_at_again(&e) && fs.caches_views(&job.dir) => {
+            crate::retry::until_settled(&job.path, open, |r| {
+                r.as_ref().is_err_and(crate::retry::looked_at_again)
+            })?
+        }
+        r => r?,
+    };
     let mut meta = fs.stat_file(&file)?;
     if meta.mode.is_none() {
         // Where an open file tells no mode (WASI's `fstat`; the sandbox's

@@ -27,6 +27,13 @@ pub(crate) struct MemFs {
     pub(crate) changed_after_start: bool,
     /// What [`Fs::in_flight`] answers (1: one placement at a time).
     pub(crate) lanes: usize,
+    /// A directory (path from the root) that another client removes just
+    /// before the first link or no-replace rename into anything: the
+    /// walk holds a handle of it by then.
+    pub(crate) prune_before_placing: Mutex<Option<String>>,
+    /// Removed directories: nothing can be made in them (`ENOENT`), as in
+    /// a kernel's directory whose last name is gone.
+    removed: Mutex<Vec<usize>>,
 }
 
 fn err(kind: io::ErrorKind) -> io::Error {
@@ -40,6 +47,32 @@ impl MemFs {
             refuse_noreplace: false,
             changed_after_start: false,
             lanes: 1,
+            prune_before_placing: Mutex::new(None),
+            removed: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `ENOENT` where `dir` was removed: a new name cannot go there.
+    fn alive(&self, dir: usize) -> io::Result<()> {
+        let removed = self.removed.lock().unwrap_or_else(|e| e.into_inner());
+        match removed.contains(&dir) {
+            true => Err(err(io::ErrorKind::NotFound)),
+            false => Ok(()),
+        }
+    }
+
+    /// Carries out [`MemFs::prune_before_placing`], once.
+    fn prune_if_asked(&self) {
+        let path = self
+            .prune_before_placing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(path) = path {
+            let (dir, name) = Self::split(&path);
+            let parent = self.mkdirs(dir);
+            self.remove_dir(&parent, OsStr::new(name))
+                .expect("the directory to prune is there and empty");
         }
     }
 
@@ -218,6 +251,8 @@ impl Fs for MemFs {
         if self.refuse_noreplace {
             return Err(err(io::ErrorKind::Unsupported));
         }
+        self.prune_if_asked();
+        self.alive(*to)?;
         let id = self.child(*from, fname)?;
         if self.child(*to, tname).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists));
@@ -234,6 +269,7 @@ impl Fs for MemFs {
         to: &usize,
         tname: &OsStr,
     ) -> io::Result<()> {
+        self.alive(*to)?;
         let id = self.child(*from, fname)?;
         if self
             .child(*to, tname)
@@ -247,6 +283,8 @@ impl Fs for MemFs {
     }
 
     fn link(&self, from: &usize, fname: &OsStr, to: &usize, tname: &OsStr) -> io::Result<()> {
+        self.prune_if_asked();
+        self.alive(*to)?;
         let id = self.child(*from, fname)?;
         if self.child(*to, tname).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists));
@@ -256,6 +294,7 @@ impl Fs for MemFs {
     }
 
     fn create_dir(&self, dir: &usize, name: &OsStr, _mode: Option<u32>) -> io::Result<()> {
+        self.alive(*dir)?;
         if self.child(*dir, name).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists));
         }
@@ -269,6 +308,7 @@ impl Fs for MemFs {
     }
 
     fn symlink(&self, text: &OsStr, dir: &usize, name: &OsStr) -> io::Result<()> {
+        self.alive(*dir)?;
         if self.child(*dir, name).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists));
         }
@@ -290,6 +330,7 @@ impl Fs for MemFs {
         tname: &OsStr,
         replace: bool,
     ) -> io::Result<()> {
+        self.alive(*to)?;
         let node = self.node(self.child(*from, fname)?);
         if let Ok(old) = self.child(*to, tname) {
             if !replace {
@@ -331,6 +372,10 @@ impl Fs for MemFs {
             return Err(err(io::ErrorKind::DirectoryNotEmpty));
         }
         self.set_child(*dir, name, None);
+        self.removed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
         Ok(())
     }
 

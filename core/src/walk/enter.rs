@@ -205,6 +205,46 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
         Some(child)
     }
 
+    /// The TARGET directory `fr` entered is gone ([`Outcome::Vanished`]):
+    /// another client's uninstall pruned it after this merge entered it, or
+    /// this client entered it from a cached view after it was removed.
+    /// Opens it again by its path from TARGET's root, making each missing
+    /// directory on the way with the staged directory's mode (its parents'
+    /// frames, holding gone handles too, find them there when they place
+    /// next). The walk then decides the entry again.
+    ///
+    /// [`Outcome::Vanished`]: super::executor::Outcome::Vanished
+    pub(super) fn reenter(&mut self, fr: &mut Child<'a, F, X>) -> std::io::Result<()> {
+        use std::io::ErrorKind;
+        let fs = self.cx.fs;
+        let mode = fs.stat_dir(fr.stage.get())?.mode;
+        let mut dir: Option<F::Dir> = None;
+        for name in &fr.phys {
+            let parent = dir.as_ref().unwrap_or(self.cx.target_root);
+            let next = match fs.open_dir(parent, name) {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    match fs.create_dir(parent, name, mode) {
+                        Ok(()) => log::debug!("{name:?}: made again in TARGET (it was removed)"),
+                        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(e),
+                    }
+                    fs.open_dir(parent, name)?
+                }
+                r => r?,
+            };
+            dir = Some(next);
+        }
+        // TARGET's root itself cannot be made again.
+        let dir = dir.ok_or_else(|| std::io::Error::from(ErrorKind::NotFound))?;
+        let meta = fs.stat_dir(&dir)?;
+        if fr.wrote {
+            self.written.insert(meta.id());
+        }
+        fr.target_meta = Some(meta);
+        fr.target = Some(Handle::Owned(dir));
+        Ok(())
+    }
+
     /// How the children of a directory go into the TARGET directory `tmeta`:
     /// `(copy, across)` as inherited, whether renames from STAGE would cross
     /// filesystems, and whether TARGET's filesystem needs the fallback.

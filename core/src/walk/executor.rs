@@ -54,6 +54,12 @@ pub(crate) enum Outcome<E> {
     Refused,
     /// The rename crossed filesystems: decide again, copying.
     Crosses,
+    /// The TARGET directory the walk entered is gone (the call answered
+    /// `ENOENT` while the staged entry is still there): another client's
+    /// uninstall pruned it, or this client entered it from a stale view.
+    /// The walk opens it again by its path, making it anew, and decides
+    /// again; the error stands if that fails.
+    Vanished(Op, io::Error),
     /// A system call failed: the entry stays in STAGE.
     Failed(Op, Side, io::Error),
 }

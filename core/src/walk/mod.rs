@@ -499,6 +499,19 @@ impl<'a, F: Fs, X: Executor<'a, F>> Walk<'a, F, X> {
                 fr.how.crosses = true;
                 Turn::Again
             }
+            Outcome::Vanished(op, err) => match self.reenter(fr) {
+                Ok(()) => {
+                    at.raced = true;
+                    Turn::Again
+                }
+                Err(again) => {
+                    log::debug!(
+                        "{}: TARGET's directory is gone and could not be made again: {again}",
+                        self.cx.rel.display()
+                    );
+                    Turn::Done(self.fail(fr, op, Side::Target, err))
+                }
+            },
             Outcome::Failed(op, side, err) => Turn::Done(self.fail(fr, op, side, err)),
         }
     }

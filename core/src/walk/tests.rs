@@ -242,3 +242,38 @@ fn placements_in_flight_end_as_one_at_a_time() {
         assert_eq!(many.0.len(), 3 + 91 + 90, "{:?}", many.0.keys());
     }
 }
+
+/// Regression (issue 26, MooseFS kill test): client B's uninstall pruned a
+/// TARGET directory that client A's merge had entered (A held a handle of
+/// it, or entered it from a cached view), and every link into it answered
+/// `ENOENT`: the merge failed with the files left in STAGE. The walk now
+/// makes the directory again by its path and places there; nothing is
+/// an error, whether one at a time or in flight, with or without the
+/// no-replace flag.
+#[test]
+fn regression_a_target_directory_pruned_after_it_was_entered_is_made_again() {
+    for (lanes, refuse) in [(1, false), (1, true), (8, false), (8, true)] {
+        let mut fs = MemFs::new();
+        fs.lanes = lanes;
+        fs.refuse_noreplace = refuse;
+        for f in ["a", "b", "c"] {
+            fs.file(&format!("stage/d/{f}"), f.as_bytes());
+        }
+        fs.mkdirs("target/d");
+        *fs.prune_before_placing.lock().unwrap() = Some("target/d".into());
+        let (stage, target) = (fs.mkdirs("stage"), fs.mkdirs("target"));
+        let report = merge(&fs, &stage, &target, &Options::default(), &mut |_, _| {}).unwrap();
+        let case = format!("lanes {lanes}, flag refused: {refuse}");
+        assert_eq!(report.counts.errors, 0, "{case}");
+        assert_eq!(report.counts.moved, 3, "{case}");
+        assert!(
+            fs.prune_before_placing.lock().unwrap().is_none(),
+            "{case}: the directory was pruned under the walk"
+        );
+        let t = fs.tree(target);
+        for f in ["d/a", "d/b", "d/c"] {
+            assert!(t.contains_key(f), "{case}: {f} in TARGET: {:?}", t.keys());
+        }
+        assert!(fs.tree(stage).is_empty(), "{case}: nothing left in STAGE");
+    }
+}

@@ -95,8 +95,11 @@ impl<'o> Apply<'o> {
             Outcome::Failed(op, side, e) => return Outcome::Failed(op, side, e),
             _ => return Outcome::Raced,
         };
-        if let Err(e) = set_aside(at) {
-            return Outcome::Failed(Op::Link, Side::Target, e);
+        match set_aside(at) {
+            Ok(()) => {}
+            // The version to set aside is gone, or its directory: look again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Outcome::Raced,
+            Err(e) => return Outcome::Failed(Op::Link, Side::Target, e),
         }
         if at.fr.how.copies() {
             return self.copy(at, true);
@@ -118,6 +121,9 @@ impl<'o> Apply<'o> {
                 }) =>
             {
                 Outcome::Done(Restore::default())
+            }
+            Err(err) if place::vanished(fs, at.fr.stage.get(), name, &err) => {
+                Outcome::Vanished(Op::Rename, err)
             }
             Err(err) => replaced_err(Op::Rename, err),
         }

@@ -65,6 +65,7 @@ impl Apply<'_> {
         match r {
             Ok(()) => Outcome::Done(Restore::default()),
             Err((_, e)) if e.kind() == io::ErrorKind::AlreadyExists => Outcome::Taken,
+            Err((op, e)) if vanished(fs, fr.stage.get(), name, &e) => Outcome::Vanished(op, e),
             Err((Op::Rename, e)) if e.kind() == io::ErrorKind::Unsupported => {
                 let dev = fr.target_meta.as_ref().map_or(0, |m| m.dev);
                 log::debug!(
@@ -106,6 +107,7 @@ impl Apply<'_> {
                 ..Restore::default()
             }),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Outcome::Taken,
+            Err(e) if vanished(fs, fr.stage.get(), name, &e) => Outcome::Vanished(Op::CreateDir, e),
             Err(e) => Outcome::Failed(Op::CreateDir, Side::Target, e),
         }
     }
@@ -151,6 +153,14 @@ pub(super) fn move_many<F: Fs>(
 /// generic failure): where the name is there now, the error is read as the
 /// name taken, so the walk looks again (and compares) instead of failing
 /// the entry. A real `EPERM` on a free name stays one.
+/// Whether `err`, from a call that creates `name` in the TARGET directory
+/// the walk entered, says that directory is gone: `ENOENT` while the
+/// staged `name` is still there (the one other thing that answer can mean;
+/// an `ENOENT` from removing the staged name after a link is the stage's).
+pub(super) fn vanished<F: Fs>(fs: &F, stage: &F::Dir, name: &OsStr, err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound && fs.stat_at(stage, name).is_ok()
+}
+
 fn taken_if_there<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::PermissionDenied && fs.stat_at(dir, name).is_ok() {
         log::debug!("{name:?}: {e} from a name that is there now: taken, looked at again");

@@ -203,7 +203,7 @@ fn big_tree(f: &Fixture, n: usize) {
 #[test]
 fn killed_copy_rerun_gives_the_uninterrupted_result() {
     let _heavy = crate::util::heavy();
-    let trials = crate::util::kill_trials(60);
+    let trials = crate::util::kill_trials(if crate::util::soak() { 60 } else { 30 });
     for temps in [Temps::Anonymous, Temps::Named] {
         let f = Fixture::new_fast(Prim::Rename);
         big_tree(&f, 3000);

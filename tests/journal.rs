@@ -81,7 +81,9 @@ fn merge_cmd(prim: Prim, format: Format, record: &Path, stage: &Path, target: &P
 #[test]
 fn killed_merges_rerun_to_the_record_an_uninterrupted_run_writes() {
     let _heavy = crate::util::heavy();
-    killed_merges_rerun(Prim::Rename, &FORMATS, kill_trials(100), &MIXED);
+    // 50 kills per format by default, 100 in the soak mode.
+    let n = kill_trials(if crate::util::soak() { 100 } else { 50 });
+    killed_merges_rerun(Prim::Rename, &FORMATS, n, &MIXED);
 }
 
 /// [`killed_merges_rerun_to_the_record_an_uninterrupted_run_writes`] with

@@ -446,7 +446,7 @@ fn random_lifecycles_sixteen_at_a_time_keep_every_invariant() {
 /// How many times each race shape runs (the second command started at
 /// offsets spread before and after the first).
 fn race_reps() -> usize {
-    if soak() { 1000 } else { 200 }
+    if soak() { 1000 } else { 120 }
 }
 
 /// The corpus's `backports.*` packages of this module's [`packages`] and

@@ -13,7 +13,7 @@
 //! merges are cut. A control run without `--sync`
 //! shows that the same cuts do find zero-length files there.
 //!
-//! `STAGEMERGE_CUTS` sets the number of cuts per workload (12 by default,
+//! `STAGEMERGE_CUTS` sets the number of cuts per workload (8 by default,
 //! the test command's fast mode; 100 with `STAGEMERGE_SOAK=1`).
 
 use std::fs;
@@ -31,7 +31,7 @@ fn cuts() -> usize {
     std::env::var("STAGEMERGE_CUTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if crate::util::soak() { 100 } else { 12 })
+        .unwrap_or(if crate::util::soak() { 100 } else { 8 })
 }
 
 /// The bytes of staged file `i` in `version` ("old" or "new"): 0.5 to 8 KiB,

@@ -51,7 +51,7 @@ fn killed_merges_of_real_trees_rerun_to_the_uninterrupted_result() {
         Run::of(merge(&s, &t)).assert_code(0);
         let full = started.elapsed();
         let want = Snapshot::of(&t);
-        let n = kill_trials(100);
+        let n = kill_trials(if crate::util::soak() { 100 } else { 50 });
         let mut spread = KillSpread::new(full, n);
         for trial in 0..n {
             let (s, t) = fresh("trial");

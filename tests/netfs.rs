@@ -975,7 +975,16 @@ fn kills_through_one_client_rerun_through_the_other(c: &TwoClients) {
         whole(&server("T"), &server("none"), &[&l1], &BTreeMap::new())
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         // Killed after its last step (the record's removal): it was done.
-        if server("INST/p").exists() {
+        // The record's presence as the server's listing says: a lookup
+        // through the server's own mount may still answer from a negative
+        // entry it cached when the previous trial's record was removed.
+        let listed = fs::read_dir(server("INST"))
+            .unwrap()
+            .any(|e| e.unwrap().file_name() == "p");
+        if listed != server("INST/p").exists() {
+            eprintln!("{what}: the record is listed: {listed}; looked up: the opposite");
+        }
+        if listed {
             let rerun = Run::of(uninstall(&c.b));
             assert_eq!(rerun.code, 0, "{what}, rerun through B:\n{}", rerun.stderr);
         }
@@ -989,7 +998,7 @@ fn kills_through_one_client_rerun_through_the_other(c: &TwoClients) {
 }
 
 #[test]
-#[ignore = "open: on MooseFS an install through A links into a TARGET directory B just removed (ENOENT)"]
+#[ignore = "open: on MooseFS (the link into a directory B removed is fixed) 3 of 12 runs still fail: twice a killed upgrade was not whole as the server's mount saw it, once a killed uninstall left every file with its record gone"]
 fn kills_spread_over_an_upgrade_and_an_uninstall_through_one_moosefs_client_rerun_through_the_other()
  {
     if let Some(c) = moosefs() {

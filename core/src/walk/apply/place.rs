@@ -148,11 +148,6 @@ pub(super) fn move_many<F: Fs>(
     placed.into_iter().map(AtomicBool::into_inner).collect()
 }
 
-/// A network filesystem may answer a `link` or `mkdir` onto a name another
-/// client took meanwhile with `EPERM` instead of `EEXIST` (sshfs: SFTP's
-/// generic failure): where the name is there now, the error is read as the
-/// name taken, so the walk looks again (and compares) instead of failing
-/// the entry. A real `EPERM` on a free name stays one.
 /// Whether `err`, from a call that creates `name` in the TARGET directory
 /// the walk entered, says that directory is gone: `ENOENT` while the
 /// staged `name` is still there (the one other thing that answer can mean;
@@ -161,6 +156,11 @@ pub(super) fn vanished<F: Fs>(fs: &F, stage: &F::Dir, name: &OsStr, err: &io::Er
     err.kind() == io::ErrorKind::NotFound && fs.stat_at(stage, name).is_ok()
 }
 
+/// A network filesystem may answer a `link` or `mkdir` onto a name another
+/// client took meanwhile with `EPERM` instead of `EEXIST` (sshfs: SFTP's
+/// generic failure): where the name is there now, the error is read as the
+/// name taken, so the walk looks again (and compares) instead of failing
+/// the entry. A real `EPERM` on a free name stays one.
 fn taken_if_there<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::PermissionDenied && fs.stat_at(dir, name).is_ok() {
         log::debug!("{name:?}: {e} from a name that is there now: taken, looked at again");

@@ -237,20 +237,7 @@ where
     F: Fs + Sync,
     F::Dir: Send + Sync,
 {
-    std::thread::scope(|s| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // This thread is one of the hashers.
-        for i in 1..cores.min(d.len()) {
-            let spawned = std::thread::Builder::new()
-                .name(format!("digest-{i}"))
-                .spawn_scoped(s, || d.work(fs));
-            if let Err(e) = spawned {
-                log::debug!("no thread for digests ({e}): hashing on this one");
-                break;
-            }
-        }
-        d.work(fs);
-    });
+    crate::cores::on_every_core("digest", d.len(), || d.work(fs));
     d.fill(fs, owned)
         .map_err(|(path, e)| Error::new(crate::Op::Read, crate::Side::Stage, path, e))
 }

@@ -19,6 +19,7 @@ mod chain;
 pub mod classify;
 pub mod command;
 mod compare;
+mod cores;
 pub mod driver;
 pub mod error;
 mod escape;

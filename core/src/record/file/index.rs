@@ -96,24 +96,27 @@ pub(crate) fn read_noting<F: Fs>(
             found.entry(e.name).or_insert(None);
         }
     }
-    let mut owners = Owners::default();
-    for (record, journal) in found {
-        if skip == Some(record.as_os_str()) {
-            continue;
-        }
-        let is_own = own.contains(&record);
+    // Each record is read and checked on its own core (most of a merge
+    // into a prefix with many packages is this read, on every merge), then
+    // added in name order, so that the first error and what is printed do
+    // not depend on which thread finished first.
+    let jobs: Vec<(OsString, Option<OsString>)> = found
+        .into_iter()
+        .filter(|(record, _)| skip != Some(record.as_os_str()))
+        .collect();
+    let read = crate::cores::map_on_every_core("records", &jobs, |(record, journal)| {
+        let is_own = own.contains(record);
         // Stamped before the read: a change while it is read shows.
-        let stamp = Seen::now(fs, dir, &record);
-        if let Some(owner) =
-            read_owner(fs, dir, shown, &record, journal.as_deref(), is_own, reader)?
-        {
-            noted.seen.insert(
-                owner.name.clone(),
-                Seen {
-                    record,
-                    state: stamp,
-                },
-            );
+        let stamp = Seen::now(fs, dir, record);
+        read_owner(fs, dir, shown, record, journal.as_deref(), is_own, reader)
+            .map(|owner| owner.map(|o| (o, stamp)))
+    });
+    let mut owners = Owners::default();
+    for ((record, _), one) in jobs.into_iter().zip(read) {
+        if let Some((owner, state)) = one? {
+            noted
+                .seen
+                .insert(owner.name.clone(), Seen { record, state });
             owners.add(owner);
         }
     }

@@ -109,7 +109,7 @@ def inside(a):
         commands.append(("baseline (older stagemerge)", each(f"'{a.baseline}' merge -q '{S}'/$w '{T}'")))
     commands += [
         ("cp -Rp", each(f"cp -Rp '{S}'/$w/. '{T}'")),
-        ("tar | tar", each(f"tar -C '{S}'/$w -cf - . | tar -C '{T}' -xf -")),
+        ("tar pipe", each(f"tar -C '{S}'/$w -cf - . | tar -C '{T}' -xf -")),
         ("floor (link + unlink per file)", each(f"'{floor}' --link '{S}'/$w '{T}'")),
     ]
     res = run.hyperfine(f"netfs {len(wheels)} wheel stages", prepare, commands, a.runs, p("hyperfine.json"),

@@ -621,6 +621,16 @@ fn expect_stale<const N: usize>(c: &TwoClients, seen: &[String], cached: [&str; 
 /// an earlier package placed, so X looks at `zz/shared.py` before it acts;
 /// and Y starts only once X has replaced W's `0/first.py`.
 fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
+    first_writer(c, true);
+}
+
+/// [`first_writer_through_the_other_client_keeps_its_version`] without
+/// records: no journal tells X of Y, only what the filesystem shows.
+fn first_writer_without_records_through_the_other_client_keeps_its_version(c: &TwoClients) {
+    first_writer(c, false);
+}
+
+fn first_writer(c: &TwoClients, records: bool) {
     let root = |cl: &Path, x: &str| cl.join("fw").join(x);
     for d in ["T", "INST", "X/0", "X/a", "X/zz", "Y/zz", "W/0", "W/zz"] {
         fs::create_dir_all(root(&c.a, d)).unwrap();
@@ -640,13 +650,14 @@ fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
     fs::write(root(&c.a, "Y/zz/shared.py"), b"Y\n").unwrap();
     let merge_json = |cl: &Path, name: &str, stage: &str| {
         let mut cmd = Command::new(bin());
-        cmd.arg("merge")
-            .arg("--manifest")
-            .arg(root(cl, &format!("INST/{name}")))
-            .args(["--manifest-format", "json", "--manifest-dir"])
-            .arg(root(cl, "INST"))
-            .arg(root(cl, stage))
-            .arg(root(cl, "T"));
+        cmd.arg("merge");
+        if records {
+            cmd.arg("--manifest")
+                .arg(root(cl, &format!("INST/{name}")))
+                .args(["--manifest-format", "json", "--manifest-dir"])
+                .arg(root(cl, "INST"));
+        }
+        cmd.arg(root(cl, stage)).arg(root(cl, "T"));
         cmd
     };
     Run::of(merge_json(&c.a, "w", "W")).assert_code(0);
@@ -666,7 +677,7 @@ fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     Run::of(merge_json(&c.b, "y", "Y")).assert_code(0);
-    let y_done = c.server.join("fw/INST/y").exists();
+    let y_done = !records || c.server.join("fw/INST/y").exists();
     let x = Run::from_output(x.wait_with_output().unwrap());
     assert!(y_done, "Y finished");
     // Y placed its file long before X (400 files before it) reached it.
@@ -681,6 +692,28 @@ fn first_writer_through_the_other_client_keeps_its_version(c: &TwoClients) {
 }
 
 on_network_filesystems!(first_writer_through_the_other_client_keeps_its_version: the_first_writer_through_the_other_sshfs_client_keeps_its_version, the_first_writer_through_the_other_glusterfs_client_keeps_its_version, the_first_writer_through_the_other_moosefs_client_keeps_its_version);
+#[test]
+fn without_records_the_first_writer_through_the_other_glusterfs_client_keeps_its_version() {
+    if let Some(c) = glusterfs() {
+        first_writer_without_records_through_the_other_client_keeps_its_version(&c);
+    }
+}
+
+#[test]
+#[ignore = "open (issue 26, 2): without records X replaces Y's file: sshfs reports a change time equal to the modification time (the staged file's, older than X's start), and client A's 20 s attribute cache still shows zz/ as W's merge left it"]
+fn without_records_the_first_writer_through_the_other_sshfs_client_keeps_its_version() {
+    if let Some(c) = sshfs() {
+        first_writer_without_records_through_the_other_client_keeps_its_version(&c);
+    }
+}
+
+#[test]
+#[ignore = "open (issue 26, 2): without records X replaces Y's file: MooseFS steps change times by whole seconds, and X's start (the local clock, as O_TMPFILE is refused) is finer, so a write in X's first second looks older (client A's attribute cache may also hide zz/'s change)"]
+fn without_records_the_first_writer_through_the_other_moosefs_client_keeps_its_version() {
+    if let Some(c) = moosefs() {
+        first_writer_without_records_through_the_other_client_keeps_its_version(&c);
+    }
+}
 
 /// Issue 26, 3: a file a program still has open when it is uninstalled
 /// stays on an sshfs client as `.fuse_hiddenXXXX`; the directory it keeps

@@ -253,16 +253,22 @@ impl<D> Recording<D> {
                 })
                 .collect();
             let owned = settle(fs, target_dir, list, std::mem::take(&mut b.carried), report);
-            let now: HashMap<&Path, Option<Version>> = owned
-                .iter()
-                .map(|o| {
-                    let v = o.detail.as_ref().map(|d| version(&d.content));
-                    (o.path.as_path(), v)
-                })
-                .collect();
-            for (path, v) in earlier {
-                if v.is_some() && now.get(path.as_path()) != Some(&v) {
-                    superseded.push(path);
+            // Only an earlier record with digests can have superseded
+            // versions: a first install, or one over a text or Sage record,
+            // skips indexing every path (a tenth of what a text record
+            // cost a merge of the corpus).
+            if earlier.iter().any(|(_, v)| v.is_some()) {
+                let now: HashMap<&Path, Option<Version>, foldhash::fast::RandomState> = owned
+                    .iter()
+                    .map(|o| {
+                        let v = o.detail.as_ref().map(|d| version(&d.content));
+                        (o.path.as_path(), v)
+                    })
+                    .collect();
+                for (path, v) in earlier {
+                    if v.is_some() && now.get(path.as_path()) != Some(&v) {
+                        superseded.push(path);
+                    }
                 }
             }
             let shown = b.place.shown.display();

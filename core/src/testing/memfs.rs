@@ -34,6 +34,9 @@ pub(crate) struct MemFs {
     /// Removed directories: nothing can be made in them (`ENOENT`), as in
     /// a kernel's directory whose last name is gone.
     removed: Mutex<Vec<usize>>,
+    /// How many of the next opens of a file answer `ESTALE`, as a network
+    /// client's stale handle does.
+    pub(crate) stale_opens: std::sync::atomic::AtomicUsize,
 }
 
 fn err(kind: io::ErrorKind) -> io::Error {
@@ -49,6 +52,7 @@ impl MemFs {
             lanes: 1,
             prune_before_placing: Mutex::new(None),
             removed: Mutex::new(Vec::new()),
+            stale_opens: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -387,6 +391,13 @@ impl Fs for MemFs {
     }
 
     fn open_file(&self, dir: &usize, name: &OsStr) -> io::Result<Cursor<Vec<u8>>> {
+        use std::sync::atomic::Ordering;
+        let stale = self
+            .stale_opens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if stale.is_ok() {
+            return Err(err(io::ErrorKind::StaleNetworkFileHandle));
+        }
         match &self.node(self.child(*dir, name)?) {
             Node::File { data, .. } => Ok(Cursor::new(data.clone())),
             _ => Err(err(io::ErrorKind::InvalidInput)),

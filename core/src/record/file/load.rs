@@ -138,24 +138,14 @@ pub fn bytes<F: Fs>(
     shown: &Path,
     what: &'static str,
 ) -> Result<Option<Vec<u8>>, FileError> {
-    let mut n = 0;
-    loop {
-        match bytes_once(fs, dir, name, shown, what) {
-            Err(FileError::Io { cause, .. })
-                if cause.kind() == io::ErrorKind::StaleNetworkFileHandle
-                    && n + 1 < crate::retry::TRIES =>
-            {
-                n += 1;
-                log::debug!(
-                    "{}: {cause}; looked up again (try {})",
-                    shown.display(),
-                    n + 1
-                );
-                std::thread::sleep(crate::retry::pause(n));
-            }
-            r => return r,
-        }
-    }
+    crate::retry::until_settled(
+        shown,
+        || bytes_once(fs, dir, name, shown, what),
+        |r| {
+            matches!(r, Err(FileError::Io { cause, .. })
+                if cause.kind() == io::ErrorKind::StaleNetworkFileHandle)
+        },
+    )
 }
 
 fn bytes_once<F: Fs>(

@@ -138,3 +138,35 @@ fn a_record_too_big_is_refused_before_it_is_parsed() {
         .unwrap_err();
     assert!(matches!(e, FileError::TooBig { .. }), "{e}");
 }
+
+/// A network client's stale handle (a journal the other client's rerun
+/// replaced) is looked up again from the name, a bounded number of times.
+#[test]
+fn a_record_read_through_a_stale_handle_is_read_again_until_the_bound() {
+    use std::sync::atomic::Ordering;
+    let fs = MemFs::new();
+    let p = place(&fs, "inst", "a");
+    fs.write_synced(&p.dir, OsStr::new("a"), b"lib/x\n")
+        .unwrap();
+    fs.stale_opens.store(3, Ordering::Relaxed);
+    let bytes = load::bytes(&fs, &p.dir, OsStr::new("a"), &p.shown, "record").unwrap();
+    assert_eq!(bytes.as_deref(), Some(&b"lib/x\n"[..]));
+    assert_eq!(
+        fs.stale_opens.load(Ordering::Relaxed),
+        0,
+        "every stale open was tried"
+    );
+    fs.stale_opens.store(crate::retry::TRIES, Ordering::Relaxed);
+    let e = load::bytes(&fs, &p.dir, OsStr::new("a"), &p.shown, "record").unwrap_err();
+    assert!(
+        matches!(&e, FileError::Io { cause, .. }
+            if cause.kind() == std::io::ErrorKind::StaleNetworkFileHandle),
+        "{e}"
+    );
+    assert_eq!(
+        fs.stale_opens.load(Ordering::Relaxed),
+        0,
+        "tried {} times, no more",
+        crate::retry::TRIES
+    );
+}

@@ -677,7 +677,10 @@ fn first_writer(c: &TwoClients, records: bool) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     Run::of(merge_json(&c.b, "y", "Y")).assert_code(0);
-    let y_done = !records || c.server.join("fw/INST/y").exists();
+    // Y finished while X ran: its file is on the server (and its record,
+    // where there are records) before X is waited for.
+    let y_done = fs::read(c.server.join("fw/T/zz/shared.py")).ok().as_deref() == Some(b"Y\n")
+        && (!records || c.server.join("fw/INST/y").exists());
     let x = Run::from_output(x.wait_with_output().unwrap());
     assert!(y_done, "Y finished");
     // Y placed its file long before X (400 files before it) reached it.

@@ -79,8 +79,8 @@ pub(crate) fn run(cfg: &MergeConfig) -> Result<Exit> {
     let notes = driver.finish(&report)?;
     log::debug!("records written in {:?}", phase.elapsed());
     print_outcome(cfg, &report, notes, started, synced);
-    // The process ends here: freeing the index of every record read (a
-    // tenth of a small merge into a prefix with 50 packages) would only
+    // The process ends here: freeing the index of every record read (7 %
+    // of a small merge into a prefix with 50 packages) would only
     // delay the exit, so a reference to it outlives the driver and is
     // never dropped. It holds no file or lock.
     std::mem::forget(records_read);

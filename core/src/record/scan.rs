@@ -34,8 +34,8 @@ pub struct Scan<D> {
 /// merge neither lists nor opens a staged directory a second time.
 #[derive(Debug)]
 pub struct Listings<D> {
-    /// By the path's bytes: hashing a `Path` walks its components, which
-    /// was a tenth of what a text record added to a merge of the corpus.
+    /// By the path's bytes: hashing a `Path` walks its components (about
+    /// a twentieth of what a text record added to a merge of the corpus).
     dirs: HashMap<OsString, Listed<D>, foldhash::fast::RandomState>,
 }
 

@@ -105,6 +105,11 @@ cargo build --release --locked --quiet -p stagemerge
 for b in stagemerge stagemerge-sandbox; do
     echo "size: target/release/$b $(du -b "target/release/$b" | cut -f1 | awk '{ printf "%.1f MB", $1 / 1e6 }')"
 done
+# A failing test's own output again, at the end where a CI report that keeps
+# only the head and tail of the log still shows it (its first 40 lines).
+awk '/^---- .* stdout ----$/ { n = 0; show = 1 }
+     /^failures:$/ && show { show = 0 }
+     show && n++ < 40 { print "failed: " $0 }' "$log"
 # cargo ends on the doc tests' (empty) result line; close with the totals.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

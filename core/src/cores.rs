@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `jobs` threads; returns when every call has returned. `work` must take
 /// jobs until none is left (so that one thread alone finishes them all).
 /// `name` names the extra threads (`name-1`, ...).
-pub(crate) fn on_every_core(name: &str, jobs: usize, work: impl Fn() + Sync) {
+fn on_every_core(name: &str, jobs: usize, work: impl Fn() + Sync) {
     std::thread::scope(|s| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         for i in 1..cores.min(jobs) {

@@ -237,7 +237,7 @@ where
     F: Fs + Sync,
     F::Dir: Send + Sync,
 {
-    crate::cores::on_every_core("digest", d.len(), || d.work(fs));
+    d.hash_on_every_core(fs);
     d.fill(fs, owned)
         .map_err(|(path, e)| Error::new(crate::Op::Read, crate::Side::Stage, path, e))
 }

@@ -1,7 +1,8 @@
 //! The SHA-256 of every staged file a JSON record lists, on every core.
 //!
-//! The scan of STAGE lists the files; [`Digests::work`], run by one thread
-//! per core at once, hashes them, each job taken by exactly one thread; then
+//! The scan of STAGE lists the files; [`Digests::hash_on_every_core`]
+//! hashes them, each job taken by exactly one thread of the one pool
+//! (`crate::cores`); then
 //! [`Digests::fill`] gives each listed file its size, mode and digest. All of
 //! it happens before the journal is written and before anything moves, so
 //! the journal holds the package's digests (a rerun after a kill needs them
@@ -12,7 +13,6 @@
 use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::fs::{Fs, Kind};
@@ -45,8 +45,6 @@ struct Hashed {
 #[derive(Debug)]
 pub struct Digests<D> {
     jobs: Vec<Job<D>>,
-    /// How many jobs threads have taken.
-    next: AtomicUsize,
 }
 
 /// A file for [`Digests::new`]: its path relative to STAGE, the staged
@@ -69,10 +67,7 @@ impl<D> Digests<D> {
                 result: OnceLock::new(),
             })
             .collect();
-        Digests {
-            jobs,
-            next: AtomicUsize::new(0),
-        }
+        Digests { jobs }
     }
 
     /// How many files there are to hash.
@@ -85,22 +80,22 @@ impl<D> Digests<D> {
         self.jobs.is_empty()
     }
 
-    /// A hasher's loop: takes the jobs no thread has taken, one at a time,
-    /// until none is left. Run it on as many threads as there are cores;
-    /// when every call has returned, every job is done.
-    pub fn work<F: Fs<Dir = D>>(&self, fs: &F) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(job) = self.jobs.get(i) else {
-                return;
-            };
+    /// Hashes every file on every core (worker threads and this one; this
+    /// one alone where no thread can be started, as under WASI). When it
+    /// returns every job is done.
+    pub fn hash_on_every_core<F>(&self, fs: &F)
+    where
+        F: Fs<Dir = D> + Sync,
+        D: Send + Sync,
+    {
+        crate::cores::map_on_every_core("digest", &self.jobs, |job| {
             let _ = job.result.set(hash(fs, job));
-        }
+        });
     }
 
     /// Gives each regular file of `owned` without detail that is one of the
     /// jobs its size, mode and digest (hashing here any job not done: call
-    /// after every [`Self::work`] has returned). `owned` and the jobs are
+    /// after [`Self::hash_on_every_core`]). `owned` and the jobs are
     /// both in path-byte order, as the scan lists them. Returns the first
     /// file that could not be read, with its error.
     pub fn fill<F: Fs<Dir = D>>(
@@ -218,7 +213,7 @@ mod tests {
         );
 
         let d = Digests::new(vec![job("a/x", "x"), job("a/gone", "gone")]);
-        d.work(&fs);
+        d.hash_on_every_core(&fs);
         let mut list = vec![owned("a/gone"), owned("a/x")];
         let (path, err) = d.fill(&fs, &mut list).unwrap_err();
         assert_eq!(

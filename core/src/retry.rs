@@ -7,6 +7,11 @@
 //! Such an answer is a reason to look the name up again, a bounded number
 //! of times, with pauses that outlast a FUSE client's cached lookup (1 s by
 //! default) but keep a real instability short.
+//!
+//! The predicates that read such an answer live here too, so the walk and
+//! `uninstall` read each one alike: [`looked_at_again`], [`done_before`]
+//! (a repeated call), [`vanished`] (the TARGET directory entered is gone)
+//! and [`taken_if_there`] (sshfs's `EPERM` for a name another client took).
 
 use std::io;
 use std::path::Path;
@@ -57,6 +62,37 @@ pub(crate) fn done_before<F: crate::fs::Fs>(
         log::debug!("{name:?}: {err} from a call already carried out (TARGET holds our inode)");
     }
     repeated
+}
+
+/// Whether `err`, from a call that creates `name` in the TARGET directory
+/// the walk entered, says that directory is gone: `ENOENT` while the
+/// staged `name` is still there (the one other thing that answer can mean;
+/// an `ENOENT` from removing the staged name after a link is the stage's).
+pub(crate) fn vanished<F: crate::fs::Fs>(
+    fs: &F,
+    stage: &F::Dir,
+    name: &std::ffi::OsStr,
+    err: &io::Error,
+) -> bool {
+    err.kind() == io::ErrorKind::NotFound && fs.stat_at(stage, name).is_ok()
+}
+
+/// A network filesystem may answer a `link` or `mkdir` onto a name another
+/// client took meanwhile with `EPERM` instead of `EEXIST` (sshfs: SFTP's
+/// generic failure): where the name is there now, the error is read as the
+/// name taken, so the walk looks again (and compares) instead of failing
+/// the entry. A real `EPERM` on a free name stays one.
+pub(crate) fn taken_if_there<F: crate::fs::Fs>(
+    fs: &F,
+    dir: &F::Dir,
+    name: &std::ffi::OsStr,
+    e: io::Error,
+) -> io::Error {
+    if e.kind() == io::ErrorKind::PermissionDenied && fs.stat_at(dir, name).is_ok() {
+        log::debug!("{name:?}: {e} from a name that is there now: taken, looked at again");
+        return io::Error::new(io::ErrorKind::AlreadyExists, e);
+    }
+    e
 }
 
 /// Runs `look` again while its answer is `doubtful` (one a client's cached
@@ -196,5 +232,50 @@ mod tests {
             Err(io::Error::from(io::ErrorKind::PermissionDenied))
         });
         assert!(r.is_err() && calls == 1, "any other error is final");
+    }
+
+    #[test]
+    fn eperm_onto_a_name_that_is_there_is_the_name_taken() {
+        use crate::testing::memfs::MemFs;
+        use std::ffi::OsStr;
+        let fs = MemFs::new();
+        fs.file("t/f", b"x");
+        let t = fs.mkdirs("t");
+        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let e = taken_if_there(&fs, &t, OsStr::new("f"), denied());
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        let e = taken_if_there(&fs, &t, OsStr::new("g"), denied());
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "a free name");
+        let e = taken_if_there(
+            &fs,
+            &t,
+            OsStr::new("f"),
+            io::Error::from(io::ErrorKind::Other),
+        );
+        assert_eq!(e.kind(), io::ErrorKind::Other, "only EPERM is read again");
+    }
+
+    #[test]
+    fn enoent_while_the_staged_name_is_there_says_the_target_dir_vanished() {
+        use crate::testing::memfs::MemFs;
+        use std::ffi::OsStr;
+        let fs = MemFs::new();
+        fs.file("s/f", b"x");
+        let s = fs.mkdirs("s");
+        let gone = || io::Error::from(io::ErrorKind::NotFound);
+        assert!(vanished(&fs, &s, OsStr::new("f"), &gone()));
+        assert!(
+            !vanished(&fs, &s, OsStr::new("g"), &gone()),
+            "ENOENT for a staged name gone is the stage's answer"
+        );
+        assert!(
+            !vanished(
+                &fs,
+                &s,
+                OsStr::new("f"),
+                &io::Error::from(io::ErrorKind::PermissionDenied)
+            ),
+            "only ENOENT"
+        );
     }
 }

@@ -122,7 +122,7 @@ impl<'o> Apply<'o> {
             {
                 Outcome::Done(Restore::default())
             }
-            Err(err) if place::vanished(fs, at.fr.stage.get(), name, &err) => {
+            Err(err) if crate::retry::vanished(fs, at.fr.stage.get(), name, &err) => {
                 Outcome::Vanished(Op::Rename, err)
             }
             Err(err) => replaced_err(Op::Rename, err),

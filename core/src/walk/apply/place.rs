@@ -36,7 +36,7 @@ fn move_in<F: Fs>(
                 && fs
                     .stat_at(stage, name)
                     .is_ok_and(|m| crate::retry::done_before(fs, target, name, m.id(), &e)) => {}
-        Err(e) => return Err((Op::Link, taken_if_there(fs, target, name, e))),
+        Err(e) => return Err((Op::Link, crate::retry::taken_if_there(fs, target, name, e))),
     }
     // Linked: the entry is safe in TARGET. If the unlink fails, both names
     // exist; a rerun finds them identical and removes the staged one.
@@ -65,7 +65,9 @@ impl Apply<'_> {
         match r {
             Ok(()) => Outcome::Done(Restore::default()),
             Err((_, e)) if e.kind() == io::ErrorKind::AlreadyExists => Outcome::Taken,
-            Err((op, e)) if vanished(fs, fr.stage.get(), name, &e) => Outcome::Vanished(op, e),
+            Err((op, e)) if crate::retry::vanished(fs, fr.stage.get(), name, &e) => {
+                Outcome::Vanished(op, e)
+            }
             Err((Op::Rename, e)) if e.kind() == io::ErrorKind::Unsupported => {
                 let dev = fr.target_meta.as_ref().map_or(0, |m| m.dev);
                 log::debug!(
@@ -96,7 +98,7 @@ impl Apply<'_> {
         };
         let mut r = fs
             .create_dir(fr.target(), name, smeta.mode)
-            .map_err(|e| taken_if_there(fs, fr.target(), name, e));
+            .map_err(|e| crate::retry::taken_if_there(fs, fr.target(), name, e));
         if denied(&r) && unlock(fs, fr) {
             r = fs.create_dir(fr.target(), name, smeta.mode);
         }
@@ -107,7 +109,9 @@ impl Apply<'_> {
                 ..Restore::default()
             }),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Outcome::Taken,
-            Err(e) if vanished(fs, fr.stage.get(), name, &e) => Outcome::Vanished(Op::CreateDir, e),
+            Err(e) if crate::retry::vanished(fs, fr.stage.get(), name, &e) => {
+                Outcome::Vanished(Op::CreateDir, e)
+            }
             Err(e) => Outcome::Failed(Op::CreateDir, Side::Target, e),
         }
     }
@@ -146,27 +150,6 @@ pub(super) fn move_many<F: Fs>(
         lane();
     });
     placed.into_iter().map(AtomicBool::into_inner).collect()
-}
-
-/// Whether `err`, from a call that creates `name` in the TARGET directory
-/// the walk entered, says that directory is gone: `ENOENT` while the
-/// staged `name` is still there (the one other thing that answer can mean;
-/// an `ENOENT` from removing the staged name after a link is the stage's).
-pub(super) fn vanished<F: Fs>(fs: &F, stage: &F::Dir, name: &OsStr, err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::NotFound && fs.stat_at(stage, name).is_ok()
-}
-
-/// A network filesystem may answer a `link` or `mkdir` onto a name another
-/// client took meanwhile with `EPERM` instead of `EEXIST` (sshfs: SFTP's
-/// generic failure): where the name is there now, the error is read as the
-/// name taken, so the walk looks again (and compares) instead of failing
-/// the entry. A real `EPERM` on a free name stays one.
-fn taken_if_there<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, e: io::Error) -> io::Error {
-    if e.kind() == io::ErrorKind::PermissionDenied && fs.stat_at(dir, name).is_ok() {
-        log::debug!("{name:?}: {e} from a name that is there now: taken, looked at again");
-        return io::Error::new(io::ErrorKind::AlreadyExists, e);
-    }
-    e
 }
 
 /// Moving a directory to another parent rewrites its `..`, which needs
@@ -264,24 +247,5 @@ mod tests {
         fs.link(&s, f, &t, f).unwrap();
         move_in(&fs, &s, &t, f, true).unwrap();
         assert!(fs.tree(t).contains_key("f") && fs.tree(s).is_empty());
-    }
-
-    #[test]
-    fn eperm_onto_a_name_that_is_there_is_the_name_taken() {
-        let fs = MemFs::new();
-        fs.file("t/f", b"x");
-        let t = fs.mkdirs("t");
-        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
-        let e = taken_if_there(&fs, &t, OsStr::new("f"), denied());
-        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        let e = taken_if_there(&fs, &t, OsStr::new("g"), denied());
-        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "a free name");
-        let e = taken_if_there(
-            &fs,
-            &t,
-            OsStr::new("f"),
-            io::Error::from(io::ErrorKind::Other),
-        );
-        assert_eq!(e.kind(), io::ErrorKind::Other, "only EPERM is read again");
     }
 }

@@ -34,6 +34,12 @@ pub(crate) struct MemFs {
     /// Removed directories: nothing can be made in them (`ENOENT`), as in
     /// a kernel's directory whose last name is gone.
     removed: Mutex<Vec<usize>>,
+    /// Held through each call that changes a directory, so that a call's
+    /// look (is the name free, is the directory alive) and its change are
+    /// one step, as a kernel's are: placements in flight (`lanes` > 1)
+    /// otherwise interleave between the two in ways no real filesystem
+    /// allows (a link into a directory removed after its check).
+    changing: Mutex<()>,
     /// How many of the next opens of a file answer `ESTALE`, as a network
     /// client's stale handle does.
     pub(crate) stale_opens: std::sync::atomic::AtomicUsize,
@@ -52,6 +58,7 @@ impl MemFs {
             lanes: 1,
             prune_before_placing: Mutex::new(None),
             removed: Mutex::new(Vec::new()),
+            changing: Mutex::new(()),
             stale_opens: std::sync::atomic::AtomicUsize::new(0),
         }
     }
@@ -65,19 +72,25 @@ impl MemFs {
         }
     }
 
-    /// Carries out [`MemFs::prune_before_placing`], once.
+    /// Carries out [`MemFs::prune_before_placing`], once, before any
+    /// placement goes on: the request stays locked until the directory is
+    /// gone, so every other lane's placement waits for it.
     fn prune_if_asked(&self) {
-        let path = self
+        let mut asked = self
             .prune_before_placing
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(path) = path {
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(path) = asked.take() {
             let (dir, name) = Self::split(&path);
             let parent = self.mkdirs(dir);
             self.remove_dir(&parent, OsStr::new(name))
                 .expect("the directory to prune is there and empty");
         }
+    }
+
+    /// The lock of one call that changes a directory ([`MemFs::changing`]).
+    fn change(&self) -> MutexGuard<'_, ()> {
+        self.changing.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn add(&self, parent: usize, name: &str, node: Node) -> usize {
@@ -256,6 +269,7 @@ impl Fs for MemFs {
             return Err(err(io::ErrorKind::Unsupported));
         }
         self.prune_if_asked();
+        let _change = self.change();
         self.alive(*to)?;
         let id = self.child(*from, fname)?;
         if self.child(*to, tname).is_ok() {
@@ -273,6 +287,7 @@ impl Fs for MemFs {
         to: &usize,
         tname: &OsStr,
     ) -> io::Result<()> {
+        let _change = self.change();
         self.alive(*to)?;
         let id = self.child(*from, fname)?;
         if self
@@ -288,6 +303,7 @@ impl Fs for MemFs {
 
     fn link(&self, from: &usize, fname: &OsStr, to: &usize, tname: &OsStr) -> io::Result<()> {
         self.prune_if_asked();
+        let _change = self.change();
         self.alive(*to)?;
         let id = self.child(*from, fname)?;
         if self.child(*to, tname).is_ok() {
@@ -298,6 +314,7 @@ impl Fs for MemFs {
     }
 
     fn create_dir(&self, dir: &usize, name: &OsStr, _mode: Option<u32>) -> io::Result<()> {
+        let _change = self.change();
         self.alive(*dir)?;
         if self.child(*dir, name).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists));
@@ -312,6 +329,7 @@ impl Fs for MemFs {
     }
 
     fn symlink(&self, text: &OsStr, dir: &usize, name: &OsStr) -> io::Result<()> {
+        let _change = self.change();
         self.alive(*dir)?;
         if self.child(*dir, name).is_ok() {
             return Err(err(io::ErrorKind::AlreadyExists));
@@ -334,6 +352,7 @@ impl Fs for MemFs {
         tname: &OsStr,
         replace: bool,
     ) -> io::Result<()> {
+        let _change = self.change();
         self.alive(*to)?;
         let node = self.node(self.child(*from, fname)?);
         if let Ok(old) = self.child(*to, tname) {
@@ -362,6 +381,7 @@ impl Fs for MemFs {
     }
 
     fn remove_file(&self, dir: &usize, name: &OsStr) -> io::Result<()> {
+        let _change = self.change();
         let id = self.child(*dir, name)?;
         if self.meta(id).kind == Kind::Dir {
             return Err(err(io::ErrorKind::IsADirectory));
@@ -371,6 +391,7 @@ impl Fs for MemFs {
     }
 
     fn remove_dir(&self, dir: &usize, name: &OsStr) -> io::Result<()> {
+        let _change = self.change();
         let id = self.child(*dir, name)?;
         if !self.children(id)?.is_empty() {
             return Err(err(io::ErrorKind::DirectoryNotEmpty));

@@ -201,16 +201,43 @@ impl Fs for NativeFs {
         // Copy mode's temporaries' names: a probe left by a killed merge
         // is removed by a later one as theirs are.
         let (probe, moved) = (temp_name(), temp_name());
-        let created = rustix::fs::openat(
+        // Made by `mknod`, never opened: a FUSE filesystem that writes a
+        // file out when its last handle is released (which the kernel sends
+        // after `close` returns) brings back a file removed right after its
+        // close (rclone: 200 of 200 such files came back; the probe was
+        // left in TARGET). Opened only where `mknod` is refused.
+        match os::make_node(
             dir,
             &probe,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            FileType::RegularFile,
             Mode::from_raw_mode(0o600),
-        );
-        match created {
-            Ok(fd) => drop(fd),
-            Err(Errno::ACCESS | Errno::PERM | Errno::ROFS) => return Ok(()),
-            Err(e) => return Err(e.into()),
+            0,
+        ) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                let created = rustix::fs::openat(
+                    dir,
+                    &probe,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                );
+                match created {
+                    Ok(fd) => drop(fd),
+                    Err(Errno::ACCESS | Errno::PERM | Errno::ROFS) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::ReadOnlyFilesystem => return Ok(()),
+            Err(e) => return Err(e),
         }
         let checked = match os::rename_noreplace(dir, &probe, dir, &moved) {
             Ok(()) => Ok(moved.clone()),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::fs::{Fs, Stamp};
-use crate::merge::{merge_since, wait_past};
+use crate::merge::merge_since;
 use crate::options::Options;
 use crate::ownership::{Ownership, Version, store};
 use crate::record::digests::Digests;
@@ -105,7 +105,7 @@ where
         // merge places after this stamp is its concurrent write (kept,
         // never replaced), and one placed before it had its journal written
         // first, so the records read below name its owner.
-        let start = fs.clock(target);
+        let start = crate::merge::start(fs, target, records.dir.is_some());
         let mut options = options;
         let Records {
             books,
@@ -114,14 +114,6 @@ where
             reader,
         } = records;
         if let Some(d) = &dir {
-            // Change times are stamped from a coarse clock: a peer's write
-            // in the same tick as `start` would look older than it.
-            let waited = std::time::Instant::now();
-            wait_past(fs, target, start);
-            log::debug!(
-                "waited {:?} for TARGET's clock to pass the start",
-                waited.elapsed()
-            );
             let reading = std::time::Instant::now();
             let handle = fs
                 .reopen_dir(&d.dir)

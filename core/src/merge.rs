@@ -41,7 +41,7 @@ pub fn merge_listed<F: Fs>(
     listings: Listings<F::Dir>,
     on_action: &mut dyn FnMut(&Path, Action),
 ) -> Result<Report, Error> {
-    let start = fs.clock(target);
+    let start = start(fs, target, false);
     merge_since(fs, stage, target, opts, listings, start, on_action)
 }
 
@@ -85,17 +85,41 @@ pub fn merge_since<F: Fs>(
     Ok(apply.report)
 }
 
+/// The start of a merge by TARGET's clock ([`Fs::clock`]), stamped before
+/// the installed packages' records are read (`records`: whether they are)
+/// and before anything in TARGET is looked at: an entry with a later change
+/// time was changed by someone else while the merge ran. Waited past
+/// ([`wait_past`]) where a change in the start's own tick would otherwise
+/// look older than the start: with records (a peer's file placed in that
+/// tick must have its journal among those read), and always on a
+/// network filesystem, whose clock may step whole seconds (MooseFS,
+/// sshfs): a file another client places in the merge's first second
+/// would look older than the start and be replaced (issue 26, 2). The wait
+/// is one tick of the clock: a few milliseconds locally, up to a second on
+/// a whole-second filesystem.
+pub fn start<F: Fs>(fs: &F, target: &F::Dir, records: bool) -> Stamp {
+    let start = fs.clock(target);
+    if records || fs.caches_views(target) {
+        let waited = std::time::Instant::now();
+        wait_past(fs, target, start);
+        log::debug!(
+            "waited {:?} for TARGET's clock to pass the start",
+            waited.elapsed()
+        );
+    }
+    start
+}
+
 /// Waits until `dir`'s filesystem clock has passed `stamp` (at most one
-/// tick of its coarse clock, a few milliseconds): anything written after
-/// this returns has a change time after `stamp`. A merge that reads the
-/// installed packages' records does so after this, so that a file with a
-/// change time at or before its start was placed before the read (and its
-/// owner's journal or record is among those read), and every later one is
-/// a concurrent write.
+/// tick of its clock: a few milliseconds, a second where it steps whole
+/// seconds): anything written after this returns has a change time after
+/// `stamp`.
 pub fn wait_past<F: Fs>(fs: &F, dir: &F::Dir, stamp: Stamp) {
     // A clock that does not move (a platform without change times) is
-    // given up on after a second rather than waited for.
-    for _ in 0..1000 {
+    // given up on after a little over a second (a whole-second clock moves
+    // within one) rather than waited for.
+    let waiting = std::time::Instant::now();
+    while waiting.elapsed() < std::time::Duration::from_millis(1200) {
         if fs.clock(dir) > stamp {
             return;
         }

@@ -87,6 +87,24 @@ pub(crate) fn caches_views(fstype: &str) -> bool {
         || matches!(fstype, "nfs" | "nfs4" | "cifs" | "smb3" | "9p" | "fuseblk")
 }
 
+/// Whether a filesystem of type `fstype` stamps change times in whole
+/// seconds: MooseFS (its master keeps seconds) and sshfs (SFTP version 3
+/// carries seconds, and its change time is the modification time). A
+/// merge's start on one is the second it began in, and the merge waits
+/// for the next second before it looks at TARGET: a write another client
+/// makes after that has a later change time (core's `wait_past`).
+pub(crate) fn whole_second_times(fstype: &str) -> bool {
+    matches!(fstype, "fuse.mfs" | "fuse.sshfs")
+}
+
+/// `stamp` cut to its whole second (a whole-second filesystem's clock).
+pub(crate) fn to_whole_second(stamp: stagemerge_core::fs::Stamp) -> stagemerge_core::fs::Stamp {
+    stagemerge_core::fs::Stamp {
+        secs: stamp.secs,
+        nanos: 0,
+    }
+}
+
 /// The filesystem type and options (mount's and superblock's, joined) of
 /// the mountinfo line for device `major:minor`, from the text of
 /// `/proc/self/mountinfo`. `None` where no line has it.
@@ -131,6 +149,33 @@ mod tests {
             mount_of(info, 0, 44).unwrap().0,
             "fuse",
             "no name in the source"
+        );
+    }
+
+    #[test]
+    fn moosefs_and_sshfs_stamp_whole_seconds_and_others_finer() {
+        assert!(whole_second_times("fuse.mfs") && whole_second_times("fuse.sshfs"));
+        for t in [
+            "ext4",
+            "tmpfs",
+            "xfs",
+            "btrfs",
+            "fuse.glusterfs",
+            "nfs4",
+            "ceph",
+        ] {
+            assert!(!whole_second_times(t), "{t}");
+        }
+        let s = stagemerge_core::fs::Stamp {
+            secs: 1_800_000_000,
+            nanos: 999_999_999,
+        };
+        assert_eq!(
+            to_whole_second(s),
+            stagemerge_core::fs::Stamp {
+                secs: 1_800_000_000,
+                nanos: 0
+            }
         );
     }
 

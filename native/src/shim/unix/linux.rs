@@ -38,15 +38,22 @@ fn refused_flag(e: Errno) -> io::Error {
 }
 
 /// The change time an inode created now in `dir` gets. An anonymous
-/// `O_TMPFILE` leaves no name behind and does not touch `dir`.
+/// `O_TMPFILE` leaves no name behind and does not touch `dir`. Where the
+/// filesystem refuses one (every FUSE and network filesystem) and stamps
+/// whole seconds (MooseFS, sshfs), this machine's clock cut to its second:
+/// the change time a file made now gets there. `None` otherwise (the
+/// caller's fallback is this machine's clock).
 pub(super) fn clock(dir: &Dir) -> Option<Stamp> {
-    let fd = rustix::fs::openat(
+    let Ok(fd) = rustix::fs::openat(
         dir,
         ".",
         OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o600),
-    )
-    .ok()?;
+    ) else {
+        return facts(dir)
+            .whole_seconds
+            .then(|| crate::shim::lock_reach::to_whole_second(Stamp::now()));
+    };
     let st = rustix::fs::fstat(&fd).ok()?;
     Some(super::ctime(&st))
 }
@@ -71,28 +78,44 @@ pub(crate) fn lock_reach(file: &impl std::os::fd::AsFd) -> crate::shim::lock_rea
 /// Whether `dir`'s filesystem is one whose client may answer from what it
 /// saw earlier ([`crate::shim::lock_reach::caches_views`], by its mount).
 pub(super) fn caches_views(dir: &impl std::os::fd::AsFd) -> bool {
-    use crate::shim::lock_reach::{caches_views, mount_of};
+    facts(dir).caches_views
+}
+
+/// What the mount of `dir`'s filesystem says of it (by its type).
+#[derive(Clone, Copy, Debug, Default)]
+struct Facts {
+    /// [`crate::shim::lock_reach::caches_views`].
+    caches_views: bool,
+    /// [`crate::shim::lock_reach::whole_second_times`].
+    whole_seconds: bool,
+}
+
+fn facts(dir: &impl std::os::fd::AsFd) -> Facts {
+    use crate::shim::lock_reach::{caches_views, mount_of, whole_second_times};
     let Ok(st) = rustix::fs::fstat(dir) else {
-        return false;
+        return Facts::default();
     };
     // Asked per replacement and per directory of records: the answer is
     // kept per device for the process's life (a device keeps its
     // filesystem while it is mounted, and a merge's trees stay mounted).
-    static SEEN: std::sync::Mutex<Vec<(u64, bool)>> = std::sync::Mutex::new(Vec::new());
+    static SEEN: std::sync::Mutex<Vec<(u64, Facts)>> = std::sync::Mutex::new(Vec::new());
     let dev = st.st_dev;
     let mut seen = SEEN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(&(_, caches)) = seen.iter().find(|(d, _)| *d == dev) {
-        return caches;
+    if let Some(&(_, facts)) = seen.iter().find(|(d, _)| *d == dev) {
+        return facts;
     }
     let (major, minor) = (rustix::fs::major(dev), rustix::fs::minor(dev));
-    let caches = std::fs::read_to_string("/proc/self/mountinfo")
+    let facts = std::fs::read_to_string("/proc/self/mountinfo")
         .ok()
         .and_then(|info| mount_of(&info, major, minor))
-        .is_some_and(|(fstype, _)| caches_views(&fstype));
-    seen.push((dev, caches));
-    caches
+        .map_or(Facts::default(), |(fstype, _)| Facts {
+            caches_views: caches_views(&fstype),
+            whole_seconds: whole_second_times(&fstype),
+        });
+    seen.push((dev, facts));
+    facts
 }
 
 /// `--sync`: one `syncfs` makes everything written to TARGET's filesystem

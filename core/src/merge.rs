@@ -90,16 +90,22 @@ pub fn merge_since<F: Fs>(
 /// and before anything in TARGET is looked at: an entry with a later change
 /// time was changed by someone else while the merge ran. Waited past
 /// ([`wait_past`]) where a change in the start's own tick would otherwise
-/// look older than the start: with records (a peer's file placed in that
-/// tick must have its journal among those read), and always on a
-/// network filesystem, whose clock may step whole seconds (MooseFS,
-/// sshfs): a file another client places in the merge's first second
-/// would look older than the start and be replaced (issue 26, 2). The wait
-/// is one tick of the clock: a few milliseconds locally, up to a second on
-/// a whole-second filesystem.
+/// be misread:
+///
+/// - with records, on a clock finer than seconds (one tick, a few
+///   milliseconds): a peer's file placed in that tick then has its journal
+///   among those read. On a whole-second clock a peer that journals after
+///   the read is found by the records and journals that appeared since
+///   (`Late`), as before; waiting a second per merge would buy nothing.
+/// - without records, on a clock that steps whole seconds (MooseFS, sshfs:
+///   the shim stamps such a start so): nothing but the change time tells a
+///   peer's write, and a file another client placed in the merge's first
+///   second had the start's own second and was replaced (issue 26, 2).
+///   Once the wait is over, everything placed later has a later second.
+///   The cost is up to a second per merge there.
 pub fn start<F: Fs>(fs: &F, target: &F::Dir, records: bool) -> Stamp {
     let start = fs.clock(target);
-    if records || fs.caches_views(target) {
+    if records != whole_seconds(start) {
         let waited = std::time::Instant::now();
         wait_past(fs, target, start);
         log::debug!(
@@ -108,6 +114,14 @@ pub fn start<F: Fs>(fs: &F, target: &F::Dir, records: bool) -> Stamp {
         );
     }
     start
+}
+
+/// Whether `start` came from a clock that steps whole seconds (no part of
+/// a second). A finer clock lands on a whole second once in 10^9 stamps;
+/// such a merge then waits as on a whole-second clock, or does not wait
+/// one tick with records.
+pub(crate) fn whole_seconds(start: Stamp) -> bool {
+    start.nanos == 0
 }
 
 /// Waits until `dir`'s filesystem clock has passed `stamp` (at most one
@@ -124,5 +138,32 @@ pub fn wait_past<F: Fs>(fs: &F, dir: &F::Dir, stamp: Stamp) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_without_a_part_of_a_second_is_from_a_whole_second_clock() {
+        assert!(whole_seconds(Stamp { secs: 7, nanos: 0 }));
+        assert!(!whole_seconds(Stamp { secs: 7, nanos: 1 }));
+    }
+
+    #[test]
+    fn a_fine_clock_is_waited_for_only_with_records() {
+        use crate::testing::memfs::MemFs;
+        // MemFs's clock is finer than seconds and never moves: a wait
+        // would last until wait_past gives up (1.2 s).
+        let fs = MemFs::new();
+        let t = fs.mkdirs("t");
+        let took = |records| {
+            let at = std::time::Instant::now();
+            start(&fs, &t, records);
+            at.elapsed()
+        };
+        assert!(took(false) < std::time::Duration::from_millis(500));
+        assert!(took(true) >= std::time::Duration::from_millis(1200));
     }
 }

@@ -357,6 +357,38 @@ fn listing_of_record(record: &Path) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// For each path an uninstall's `stderr` says it kept, what the server
+/// holds there (the digest's first 12 hex digits) and which version each
+/// record in `root/INST` lists: a failed round says whose file was there.
+fn kept_on_server(stderr: &str, root: &Path) -> String {
+    let short = |d: &str| d.chars().take(12).collect::<String>();
+    let mut out = String::new();
+    for line in stderr.lines().filter(|l| l.contains("warning: kept ")) {
+        let Some(rel) = line
+            .split_once("/T/")
+            .and_then(|(_, r)| r.split_once(": ").map(|(p, _)| p))
+        else {
+            continue;
+        };
+        let held = match fs::read(root.join("T").join(rel)) {
+            Ok(b) => short(&hex::encode(Sha256::digest(&b))),
+            Err(e) => e.to_string(),
+        };
+        out.push_str(&format!("{rel}: {held}; listed by"));
+        for e in fs::read_dir(root.join("INST")).unwrap().flatten() {
+            if let Some((_, d)) = listing_of_record(&e.path()).get(rel) {
+                out.push_str(&format!(
+                    " {} ({})",
+                    e.file_name().to_string_lossy(),
+                    short(d)
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Every path a remaining record lists is in TARGET (seen on the server).
 fn shared_files_present(target: &Path, records: &Path) -> Result<(), String> {
     for e in fs::read_dir(records).unwrap() {
@@ -477,11 +509,12 @@ fn round(c: &TwoClients, corpus: &Path, seed: u64) -> Result<(), String> {
         ]);
         if r.code != 0 {
             return Err(format!(
-                "uninstall of {} through {} exited {}:\n{}",
+                "uninstall of {} through {} exited {}:\n{}\nas the server holds them:\n{}",
                 name(k),
                 if i.is_multiple_of(2) { "A" } else { "B" },
                 r.code,
-                r.stderr
+                r.stderr,
+                kept_on_server(&r.stderr, &server)
             ));
         }
         shared_files_present(&server.join("T"), &server.join("INST"))

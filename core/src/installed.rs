@@ -122,7 +122,7 @@ pub(crate) fn check<F: Fs>(fs: &F, dir: &F::Dir, name: &OsStr, want: &Installed)
             // open, which the server answers: the name's `lstat` may still
             // come from what the client cached of it (sshfs: an uninstall
             // through B kept a file A had just restored as "modified
-            // (size)", 2 in 10 rounds of netfs::sixteen_merges_...).
+            // (size)", 2 in about 14 runs of netfs::sixteen_merges_...).
             match fs.open_file(dir, name).and_then(|f| fs.stat_file(&f)) {
                 Ok(meta) if meta.kind == Kind::File => compare(fs, dir, name, want, meta),
                 _ => check_once(fs, dir, name, want),

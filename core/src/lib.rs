@@ -47,7 +47,7 @@ mod walk;
 pub use error::{Error, Op, Side};
 pub use fs::{Entry, Fs, Kind, Meta, Stamp};
 pub use installed::{Installed, Status};
-pub use merge::{merge, merge_listed, merge_since, start, wait_past};
+pub use merge::{merge, merge_listed, merge_since, wait_past};
 pub use options::{OnConflict, Options};
 pub use plan::{Plan, Planned, plan};
 pub use record::{Content, Detail, Owned, Record, State};

@@ -103,7 +103,7 @@ pub fn merge_since<F: Fs>(
 ///   second had the start's own second and was replaced (issue 26, 2).
 ///   Once the wait is over, everything placed later has a later second.
 ///   The cost is up to a second per merge there.
-pub fn start<F: Fs>(fs: &F, target: &F::Dir, records: bool) -> Stamp {
+pub(crate) fn start<F: Fs>(fs: &F, target: &F::Dir, records: bool) -> Stamp {
     let start = fs.clock(target);
     if records != whole_seconds(start) {
         let waited = std::time::Instant::now();

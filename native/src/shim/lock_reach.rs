@@ -90,9 +90,10 @@ pub(crate) fn caches_views(fstype: &str) -> bool {
 /// Whether a filesystem of type `fstype` stamps change times in whole
 /// seconds: MooseFS (its master keeps seconds) and sshfs (SFTP version 3
 /// carries seconds, and its change time is the modification time). A
-/// merge's start on one is the second it began in, and the merge waits
-/// for the next second before it looks at TARGET: a write another client
-/// makes after that has a later change time (core's `wait_past`).
+/// merge's start on one is the second it began in, and a merge without
+/// records waits for the next second before it looks at TARGET: a write
+/// another client makes after that has a later change time (core's
+/// `merge::start`).
 pub(crate) fn whole_second_times(fstype: &str) -> bool {
     matches!(fstype, "fuse.mfs" | "fuse.sshfs")
 }
